@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SAMPLE := sample_data/son_la_2022_den_30-06.xlsx
+OUT ?= out/demo
+
+.PHONY: venv demo test lint bench render-check samples clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: venv
+	$(BIN)/disbursement review $(SAMPLE) --round 1 --out $(OUT) --no-audit
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+samples: venv
+	$(BIN)/python sample_data/generate.py
+
+bench: venv
+	$(BIN)/python -m disbursement.bench
+
+clean:
+	rm -rf $(VENV) out build .pytest_cache
