@@ -1,0 +1,3 @@
+from disbursement.cli import main
+
+main()

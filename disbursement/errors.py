@@ -1,0 +1,71 @@
+"""Issue records for bad data, and the few exceptions for "cannot continue".
+
+Bad cells never raise: they become `Issue` records in the run's report and the run goes on.
+Exceptions are only for conditions the run cannot survive (unreadable file, invalid rules);
+the CLI turns them into one `Error: …` line and exit code 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+class DisbursementError(Exception):
+    """Base of every error the CLI reports as `Error: <message>` (exit 1)."""
+
+
+class InputUnreadable(DisbursementError):
+    """An input file cannot be opened or parsed at all."""
+
+
+class RulesInvalid(DisbursementError):
+    """A rules file has an unknown key, an unknown criterion type or a bad value."""
+
+
+class SettingsInvalid(DisbursementError):
+    """An organisation settings file is invalid."""
+
+
+class OutputError(DisbursementError):
+    """An output cannot be written (bad folder, permissions, path outside --out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One data problem, located where the officer sees it in Excel.
+
+    `code` is a stable id (see docs/issues.md); `row` is the 1-based Excel row and `column`
+    the Excel column letter, so the message can be followed straight to the cell.
+    """
+
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    file: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    message: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet '{self.sheet}'")
+        if self.row is not None:
+            cell = f"{self.column}{self.row}" if self.column else f"row {self.row}"
+            parts.append(cell)
+        elif self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+def column_letter(index: int) -> str:
+    """0-based column index → Excel letters (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
