@@ -1,0 +1,80 @@
+"""File helpers: atomic writes, hashing, byte-stable Office zips, --out confinement."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from disbursement.errors import OutputError
+
+# Fixed zip entry time so the same input gives the same bytes (zip cannot store < 1980).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp path beside `target`; rename it over `target` only if the block succeeds.
+
+    `click.open_file(atomic=True)` replaces the target even when the block raises; this does
+    not: on any exception the temp file is removed and `target` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(target: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def normalise_zip(path: str | os.PathLike) -> None:
+    """Rewrite an Office zip (xlsx/docx) in place with fixed entry times and a fixed order.
+
+    openpyxl and python-docx stamp the clock into zip entries; this makes same-input runs
+    byte-identical. Entry order is kept (Office needs [Content_Types].xml first).
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            out.writestr(info, data)
+
+
+def confined(out_dir: str | os.PathLike, name: str) -> Path:
+    """Path of `name` inside `out_dir`; refuses names that would escape the folder."""
+    base = Path(out_dir).resolve()
+    candidate = (base / name).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise OutputError(f"output name {name!r} would be written outside {out_dir}")
+    return candidate
