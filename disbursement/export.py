@@ -1,0 +1,200 @@
+"""Flags and issues as JSON (the stable `review --json` contract), CSV and formatted xlsx.
+
+The JSON contract: {"flags": [...], "issues": [...], "summary": {...}} with integer đồng,
+1-based Excel rows and NFC names exactly as written. Keys are only ever added.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+from disbursement.files import atomic_path, atomic_write_bytes, normalise_zip
+from disbursement.model import RunResult
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _optional_int(value):
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _optional_str(value):
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def flag_records(result: RunResult) -> list[dict]:
+    """One JSON-ready dict per flagged line, in workbook order."""
+    records = []
+    info = result.round
+    for line in result.flags.itertuples(index=False):
+        record = {
+            "project_code": _optional_str(line.project_code),
+            "project_name": str(line.project_name),
+            "capital_source": str(line.capital_source),
+            "capital_source_label": _optional_str(line.capital_source_label),
+            "rule_id": str(line.rule_id),
+            "plan_dong": int(line.plan_dong),
+            "disbursed_dong": int(line.disbursed_dong),
+            "expected_dong": _optional_int(getattr(line, "expected_dong", None)),
+            "rate_pct": line.rate_pct,
+            "threshold_pct": info.threshold_pct,
+            "as_of": info.as_of.isoformat(),
+            "status": str(line.status),
+            "investor": _optional_str(line.investor),
+            "forecast": bool(line.forecast),
+            "source": {"file": line.file, "sheet": line.sheet, "row": int(line.row),
+                       "cells": dict(line.cells)},
+        }
+        records.append(record)
+    return records
+
+
+def result_json(result: RunResult) -> dict:
+    out = {
+        "flags": flag_records(result),
+        "issues": [issue.to_dict() for issue in result.issues],
+        "summary": result.summary,
+    }
+    if result.proposal is not None:
+        out["proposal"] = proposal_json(result.proposal)
+    return out
+
+
+def proposal_json(proposal) -> dict:
+    def line(x) -> dict:
+        entry = {
+            "project_code": x.project_code,
+            "project_name": x.project_name,
+            "capital_source": x.capital_source,
+            "pool": x.pool,
+            "amount_dong": int(x.amount_dong),
+            "plan_dong": int(x.plan_dong),
+            "disbursed_dong": int(x.disbursed_dong),
+            "plan_after_dong": int(x.plan_after_dong),
+            "reason": x.reason,
+            "tier": x.tier,
+            "source": x.source.to_dict(),
+        }
+        if x.override:
+            entry["override"] = dict(x.override)
+        return entry
+
+    return {
+        "pools": [{"pool": p.pool, "capital_source": p.capital_source,
+                   "recalled_dong": int(p.recalled_dong), "allocated_dong": int(p.allocated_dong),
+                   "unallocated_dong": int(p.unallocated_dong)} for p in proposal.pools],
+        "decreases": [line(x) for x in proposal.decreases],
+        "increases": [line(x) for x in proposal.increases],
+        "policy": proposal.policy,
+    }
+
+
+FLAG_COLUMNS = [
+    ("STT", None), ("Mã dự án", "project_code"), ("Tên dự án", "project_name"),
+    ("Chủ đầu tư", "investor"), ("Nguồn vốn", "capital_source_label"), ("Tính chất", "status"),
+    ("Kế hoạch vốn (triệu đồng)", "plan_dong"), ("Đã giải ngân (triệu đồng)", "disbursed_dong"),
+    ("Tỷ lệ (%)", "rate_pct"), ("Quy tắc", "rule_id"), ("Nguồn số liệu", "where"),
+]
+STATUS_VI = {"continuing": "Chuyển tiếp", "new": "Khởi công mới", "completed": "Hoàn thành",
+             "other": "Khác"}
+
+
+def _flag_rows(result: RunResult) -> list[list]:
+    rows = []
+    for i, rec in enumerate(flag_records(result), start=1):
+        src = rec["source"]
+        rows.append([i, rec["project_code"] or "", rec["project_name"], rec["investor"] or "",
+                     rec["capital_source_label"] or rec["capital_source"],
+                     STATUS_VI.get(rec["status"], rec["status"]), rec["plan_dong"],
+                     rec["disbursed_dong"], rec["rate_pct"], rec["rule_id"],
+                     f"{Path(src['file']).name} / {src['sheet']} / dòng {src['row']}"])
+    return rows
+
+
+def csv_safe(value):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_flags_csv(result: RunResult, path: Path) -> None:
+    from disbursement.money import format_trieu
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([h for h, _ in FLAG_COLUMNS] + ["plan_dong", "disbursed_dong"])
+    for row in _flag_rows(result):
+        shown = [*row[:6], format_trieu(row[6]), format_trieu(row[7]), *row[8:]]
+        writer.writerow([csv_safe(v) for v in shown] + [row[6], row[7]])
+    atomic_write_bytes(path, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
+
+
+def write_table_xlsx(path: Path, title: str, subtitle: str, headers: list[str], rows: list[list],
+                     money_columns: set[int], widths: list[int], created: dt.date) -> None:
+    """A formatted one-sheet table; money columns get đồng and show triệu đồng (3 decimals)."""
+    import xlsxwriter
+
+    from disbursement.money import trieu_float
+
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
+                                              "strings_to_numbers": False})
+        book.set_properties({"created": dt.datetime.combine(created, dt.time())})
+        sheet = book.add_worksheet("Danh sách")
+        bold = book.add_format({"bold": True, "font_name": "Times New Roman", "font_size": 12})
+        head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+                                "text_wrap": True, "font_name": "Times New Roman", "bg_color": "#DDEBF7"})
+        text = book.add_format({"border": 1, "text_wrap": True, "valign": "top",
+                                "font_name": "Times New Roman"})
+        money = book.add_format({"border": 1, "num_format": "#,##0.000", "valign": "top",
+                                 "font_name": "Times New Roman"})
+        sheet.write_string(0, 0, title, bold)
+        sheet.write_string(1, 0, subtitle)
+        sheet.write_string(2, len(headers) - 1, "Đơn vị: triệu đồng")
+        for c, h in enumerate(headers):
+            sheet.write_string(3, c, h, head)
+            sheet.set_column(c, c, widths[c] if c < len(widths) else 14)
+        for r, row in enumerate(rows, start=4):
+            for c, value in enumerate(row):
+                if c in money_columns and isinstance(value, int):
+                    sheet.write_number(r, c, trieu_float(value), money)
+                elif isinstance(value, int | float):
+                    sheet.write_number(r, c, value, text)
+                else:
+                    sheet.write_string(r, c, "" if value is None else str(value), text)
+        sheet.freeze_panes(4, 0)
+        sheet.autofilter(3, 0, 3 + len(rows), len(headers) - 1)
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.repeat_rows(3)
+        sheet.fit_to_pages(1, 0)
+        book.close()
+        normalise_zip(tmp)
+
+
+def write_flags_xlsx(result: RunResult, path: Path) -> None:
+    info = result.round
+    write_table_xlsx(
+        path,
+        f"DANH SÁCH DỰ ÁN BỊ GẮN CỜ - {info.name.upper()} NĂM {info.year} ({info.rule_id})",
+        f"Số liệu giải ngân đến ngày {info.as_of.strftime('%d/%m/%Y')}; {info.description}",
+        [h for h, _ in FLAG_COLUMNS], _flag_rows(result), {6, 7},
+        [6, 12, 50, 30, 28, 14, 16, 16, 10, 10, 36], info.as_of,
+    )
+
+
+def write_issues_xlsx(result: RunResult, path: Path) -> None:
+    rows = [[i, x.severity, x.code, Path(x.file).name if x.file else "", x.sheet or "",
+             x.row if x.row is not None else "", x.column or "", x.message]
+            for i, x in enumerate(result.issues, start=1)]
+    write_table_xlsx(path, "CÁC VẤN ĐỀ VỀ SỐ LIỆU", "Mỗi dòng chỉ ra tệp, trang tính, dòng và cột",
+                     ["STT", "Mức độ", "Mã", "Tệp", "Trang tính", "Dòng", "Cột", "Nội dung"],
+                     rows, set(), [6, 10, 22, 28, 16, 8, 6, 90], result.round.as_of)

@@ -1,0 +1,232 @@
+"""Understand one sheet: where the header is, what each column means, unit and as-of date.
+
+Per-cell Python is used only here, on the first rows of a sheet (header detection must look
+at words); the data rows are handled column-wise in `normalize.py`. Column meaning comes
+from `rules/columns.yaml`, matched on folded header paths (see that file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from disbursement.encoding import detect_legacy, fold, repair_text
+from disbursement.money import detect_unit
+from disbursement.read import RawSheet
+from disbursement.rules import RULES_DIR
+
+HEADER_SCAN_ROWS = 40
+MAX_HEADER_ROWS = 5
+ORDINAL_CELL = re.compile(r"^\(?\s*(\d{1,2}|[a-z])\s*\)?(\s*=.*)?$")
+DATE_RE = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
+ASOF_RE = re.compile(r"(?:den|toi)\s*(?:het\s*)?(?:ngay\s*)?(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    canonical: str
+    money: bool
+    matches: tuple[tuple[re.Pattern, int], ...]
+    excludes: tuple[re.Pattern, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    year: int
+    rules: tuple[ColumnRule, ...]
+    not_money: tuple[re.Pattern, ...]
+    header_keywords: tuple[re.Pattern, ...]
+
+
+@lru_cache(maxsize=8)
+def load_vocabulary(year: int, path: str | None = None) -> Vocabulary:
+    """Compile rules/columns.yaml for a plan year ({year}, {prev}, {next} substituted)."""
+    data = yaml.safe_load(Path(path or RULES_DIR / "columns.yaml").read_text(encoding="utf-8"))
+
+    def compile_(pattern: str) -> re.Pattern:
+        text = pattern.replace("{year}", str(year)).replace("{prev}", str(year - 1))
+        return re.compile(text.replace("{next}", str(year + 1)))
+
+    rules = []
+    for canonical, spec in data["columns"].items():
+        rules.append(ColumnRule(
+            canonical,
+            bool(spec.get("money", False)),
+            tuple((compile_(m["re"]), int(m["score"])) for m in spec["match"]),
+            tuple(compile_(x) for x in spec.get("exclude", [])),
+        ))
+    return Vocabulary(
+        year,
+        tuple(rules),
+        tuple(compile_(x) for x in data["not_money"]),
+        tuple(compile_(x) for x in data["header_keywords"]),
+    )
+
+
+@dataclass
+class SheetLayout:
+    header_top: int  # 0-based row index of the first header row
+    header_bottom: int  # 0-based, inclusive
+    data_start: int  # 0-based index of the first row after header and ordinal rows
+    columns: dict[str, int]  # canonical column → 0-based column index
+    paths: list[str]  # flattened header path of every column, as written (NFC)
+    unit: str | None
+    unit_text: str | None
+    as_of: dt.date | None
+    as_of_text: str | None
+    legacy: str | None
+    ordinal_rows: list[int] = field(default_factory=list)
+
+    def header_of(self, canonical: str) -> str:
+        return self.paths[self.columns[canonical]]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def is_ordinal_row(row: list) -> bool:
+    """The column-ordinal row under a header: "1 2 3 …", "(1) (2) …", "10 = 7 - 8 + 9"."""
+    values = [fold(_text(v)) for v in row if _text(v)]
+    if len(values) < 3:
+        return False
+    hits = sum(1 for v in values if ORDINAL_CELL.match(v))
+    return hits >= 0.8 * len(values)
+
+
+def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | None, str]:
+    """The sheet's layout, or (None, reason) when the sheet holds no plan table."""
+    cells = sheet.cells
+    scan = cells[:HEADER_SCAN_ROWS]
+    texts = [_text(v) for row in scan for v in row if isinstance(v, str) and v.strip()]
+    legacy = detect_legacy(texts)
+    top, best = None, 0
+    for i, row in enumerate(scan):
+        score = _keyword_score(row, vocabulary, legacy)
+        if score >= 3 and top is None:
+            top, best = i, score
+            break
+        best = max(best, score)
+    if top is None:
+        return None, "no header row found (no row with STT / Danh mục / Kế hoạch / Giải ngân …)"
+    bottom = _header_bottom(cells, top, sheet.merged)
+    paths = _flatten(cells, top, bottom, sheet.merged, legacy)
+    columns = _map_columns(paths, vocabulary)
+    data_start = bottom + 1
+    ordinal_rows = []
+    while data_start < len(cells) and is_ordinal_row(cells[data_start]):
+        ordinal_rows.append(data_start)
+        data_start += 1
+    if "plan_dong" not in columns and "disbursed_dong" not in columns:
+        return None, "no plan or disbursement column recognised in the header"
+    title_texts = [repair_text(t, legacy) for row in cells[:top] for t in map(_text, row) if t]
+    unit, unit_text = None, None
+    for text in title_texts + paths:
+        found = detect_unit(text)
+        if found:
+            unit, unit_text = found, text
+            break
+    as_of, as_of_text = _find_as_of(columns, paths, title_texts)
+    return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
+                       as_of_text, legacy, ordinal_rows), ""
+
+
+def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int:
+    score = 0
+    for value in row:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        folded = fold(repair_text(value, legacy))
+        if any(p.search(folded) for p in vocabulary.header_keywords):
+            score += 1
+    return score
+
+
+def _header_bottom(cells: list[list], top: int, merged: list) -> int:
+    spans = [r1 for (r0, _c0), (r1, _c1) in merged if r0 == top and r1 > top]
+    if spans:
+        return min(max(spans), top + MAX_HEADER_ROWS - 1)
+    bottom = top
+    for i in range(top + 1, min(top + MAX_HEADER_ROWS, len(cells))):
+        row = cells[i]
+        if is_ordinal_row(row) or any(isinstance(v, int | float) and not isinstance(v, bool)
+                                      for v in row):
+            break
+        if not any(_text(v) for v in row):
+            break
+        first = _text(row[0]) if row else ""
+        if first:  # data rows carry STT ("I", "1", "A") in the first column; headers do not
+            break
+        bottom = i
+    return bottom
+
+
+def _flatten(cells, top, bottom, merged, legacy) -> list[str]:
+    width = max(len(r) for r in cells[top:bottom + 1])
+    grid = [[_text(v) for v in cells[i]] + [""] * (width - len(cells[i]))
+            for i in range(top, bottom + 1)]
+    for (r0, c0), (r1, c1) in merged:
+        if r0 > bottom or r1 < top:
+            continue
+        value = cells[r0][c0] if r0 < len(cells) and c0 < len(cells[r0]) else ""
+        for r in range(max(r0, top), min(r1, bottom) + 1):
+            for c in range(c0, min(c1, width - 1) + 1):
+                if not grid[r - top][c]:
+                    grid[r - top][c] = _text(value)
+    if not merged:  # no merge information (csv, some .xls): spread parents over children
+        for r in range(len(grid) - 1):
+            for c in range(1, width):
+                if not grid[r][c] and grid[r + 1][c] and grid[r][c - 1] and grid[r + 1][c - 1]:
+                    grid[r][c] = grid[r][c - 1]
+    paths = []
+    for c in range(width):
+        parts: list[str] = []
+        for r in range(len(grid)):
+            part = " ".join(repair_text(grid[r][c], legacy).split())
+            if part and (not parts or parts[-1] != part):
+                parts.append(part)
+        paths.append(" / ".join(parts))
+    return paths
+
+
+def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
+    folded = [fold(p) for p in paths]
+    candidates = []
+    for rule in vocabulary.rules:
+        for col, text in enumerate(folded):
+            if not text or any(x.search(text) for x in rule.excludes):
+                continue
+            if rule.money and any(x.search(text) for x in vocabulary.not_money):
+                continue
+            score = max((s for pattern, s in rule.matches if pattern.search(text)), default=0)
+            if score:
+                candidates.append((-score, col, rule.canonical))
+    columns: dict[str, int] = {}
+    used: set[int] = set()
+    for _neg, col, canonical in sorted(candidates):
+        if canonical not in columns and col not in used:
+            columns[canonical] = col
+            used.add(col)
+    return columns
+
+
+def _find_as_of(columns, paths, title_texts) -> tuple[dt.date | None, str | None]:
+    preferred = [paths[columns["disbursed_dong"]]] if "disbursed_dong" in columns else []
+    for text in preferred + title_texts:
+        match = ASOF_RE.search(fold(text))
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day), text
+            except ValueError:
+                continue
+    return None, None

@@ -1,0 +1,204 @@
+"""Turn one understood sheet into canonical plan lines (int đồng) plus located issues.
+
+Work is column-wise: each needed column is pulled out of the cell grid once and parsed as a
+whole (`money.parse_amount_column`). Only the row classifier walks rows, because group rows
+set context (capital source, status, sector) for the project rows under them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from disbursement.encoding import fold, repair_text
+from disbursement.errors import Issue, column_letter
+from disbursement.layout import SheetLayout
+from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
+from disbursement.money import UNITS, format_trieu, parse_amount_column
+from disbursement.read import RawSheet
+from disbursement.rows import SourceMatcher, classify, status_from_text
+
+GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
+UNIT_NAMES = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
+
+
+@dataclass
+class SheetResult:
+    lines: pd.DataFrame
+    row_classes: dict[str, int]
+    unit: str
+
+
+def _text_column(values, legacy: str | None) -> list[str]:
+    out = []
+    for v in values:
+        if v is None or v == "":
+            out.append("")
+        elif isinstance(v, float):
+            out.append(str(int(v)) if v.is_integer() else repr(v))
+        else:
+            text = str(v).strip()
+            out.append(repair_text(text, legacy) if legacy or not text.isascii() else text)
+    return out
+
+
+def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher, unit: str,
+                    issues: list[Issue]) -> SheetResult:
+    """Canonical plan lines of one sheet; every doubtful cell becomes an issue record."""
+    rows = sheet.cells[layout.data_start:]
+    first_row = layout.data_start + 1  # Excel row of rows[0]
+    width = max((len(r) for r in rows), default=0)
+    if not rows or width == 0:
+        return SheetResult(pd.DataFrame(), {}, unit)
+    transposed = list(zip(*(r + [""] * (width - len(r)) for r in rows), strict=True))
+
+    def column(canonical: str):
+        index = layout.columns.get(canonical)
+        return transposed[index] if index is not None and index < width else None
+
+    def issue(code, severity, row, canonical, message):
+        letter = column_letter(layout.columns[canonical]) if canonical in layout.columns else None
+        issues.append(Issue(code, severity, sheet.file, sheet.sheet, row, letter, message))
+
+    n = len(rows)
+    empty = [""] * n
+    texts = {c: _text_column(column(c) or empty, layout.legacy) for c in TEXT_COLUMNS
+             if c in layout.columns}
+    unit_dong = UNITS[unit]
+    money: dict[str, np.ndarray] = {}
+    blank: dict[str, np.ndarray] = {}
+    problems: dict[str, list] = {}
+    for canonical in MONEY_COLUMNS:
+        values = column(canonical)
+        if values is None:
+            continue
+        amounts, was_blank, found = parse_amount_column(values, unit_dong)
+        money[canonical], blank[canonical], problems[canonical] = amounts, was_blank, found
+    has_amount = np.zeros(n, dtype=bool)
+    for canonical in ("plan_dong", "disbursed_dong"):
+        if canonical in blank:
+            has_amount |= ~blank[canonical]
+    classes, values = classify(texts.get("stt", empty), texts.get("project_name", empty),
+                               texts.get("project_code", empty), has_amount.tolist(), sources)
+    frame = pd.DataFrame({"cls": classes, "value": values})
+    frame["row"] = np.arange(first_row, first_row + n)
+    # Group context flows down: a source group resets status and sector under it.
+    src = frame["value"].where(frame["cls"] == "source_group")
+    frame["source_id"] = src.ffill()
+    block = (frame["cls"] == "source_group").cumsum()
+    frame["source_label"] = pd.Series(
+        [t if c == "source_group" else None for t, c in
+         zip(texts.get("project_name", empty), classes, strict=True)], dtype=object
+    ).ffill()
+    for key, cls in (("status", "status_group"), ("sector", "sector_group")):
+        frame[key] = frame["value"].where(frame["cls"] == cls).groupby(block).ffill()
+
+    is_line = frame["cls"].eq("project").to_numpy()
+    _report_cells(problems, is_line, first_row, issue)
+    _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
+    counts = frame["cls"].value_counts().to_dict()
+
+    lines = pd.DataFrame(index=np.flatnonzero(is_line))
+    for c, col in texts.items():
+        lines[c] = pd.array([col[i] or None for i in lines.index], dtype="string")
+    for c in TEXT_COLUMNS:
+        if c not in lines:
+            lines[c] = pd.array([None] * len(lines), dtype="string")
+    if "capital_source_label" in texts:  # a "Nguồn vốn" column wins over group rows
+        labels = lines["capital_source_label"].fillna("")
+        ids = [sources.match(t) if t else None for t in labels]
+        lines["capital_source"] = pd.array(ids, dtype="string")
+    else:
+        lines["capital_source"] = pd.array(frame["source_id"].iloc[lines.index].tolist(),
+                                           dtype="string")
+        lines["capital_source_label"] = pd.array(
+            frame["source_label"].iloc[lines.index].tolist(), dtype="string")
+    group_status = frame["status"].iloc[lines.index].tolist()
+    if "status" in texts:
+        cell_status = [status_from_text(fold(t)) if t else None for t in lines["status"].fillna("")]
+        group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
+    lines["status"] = pd.array([s or STATUS_OTHER for s in group_status], dtype="string")
+    if "sector" not in texts:
+        lines["sector"] = pd.array(frame["sector"].iloc[lines.index].tolist(), dtype="string")
+    for c in MONEY_COLUMNS:
+        if c in money:
+            data = money[c][lines.index]
+            if c in OPTIONAL_MONEY:
+                mask = blank[c][lines.index]
+                lines[c] = pd.array(np.where(mask, 0, data), dtype="Int64")
+                lines.loc[mask, c] = pd.NA
+            else:
+                lines[c] = data.astype(np.int64)
+        elif c in OPTIONAL_MONEY:
+            lines[c] = pd.array([pd.NA] * len(lines), dtype="Int64")
+        else:
+            lines[c] = np.zeros(len(lines), dtype=np.int64)
+    lines["file"] = sheet.file
+    lines["sheet"] = sheet.sheet
+    lines["row"] = (lines.index + first_row).astype(np.int64)
+    cells = {c: column_letter(i) for c, i in layout.columns.items()}
+    lines["cells"] = [{c: f"{letter}{r}" for c, letter in cells.items()} for r in lines["row"]]
+    lines["unit"] = unit
+    bad_rows = _unparseable_required(problems, first_row)
+    lines["trusted"] = ~lines["row"].isin(bad_rows)
+    return SheetResult(lines.reset_index(drop=True), counts, unit)
+
+
+def _report_cells(problems, is_line, first_row, issue) -> None:
+    for canonical, found in problems.items():
+        for position, message in found:
+            if not is_line[position]:
+                continue
+            required = canonical in ("plan_dong", "disbursed_dong")
+            unreadable = required and not message.startswith(("fractional", "ambiguous"))
+            severity = "error" if unreadable else "warning"
+            suffix = "; line excluded from the review" if unreadable else ""
+            issue("AMOUNT-UNREADABLE" if unreadable else "AMOUNT-DOUBTFUL", severity,
+                  first_row + position, canonical, f"{message}{suffix}")
+
+
+def _unparseable_required(problems, first_row) -> set[int]:
+    bad = set()
+    for canonical in ("plan_dong", "disbursed_dong"):
+        for position, message in problems.get(canonical, []):
+            if not message.startswith(("fractional", "ambiguous")):
+                bad.add(first_row + position)
+    return bad
+
+
+def _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues) -> None:
+    """Compare each group row with the sum of the project rows under it (R-CALC-5)."""
+    classes = frame["cls"].tolist()
+    rank: dict[str, int] = {}
+    for c in classes:
+        if c in GROUP_CLASSES and c not in rank:
+            rank[c] = len(rank) if c != "total" else -1
+    starts = [i for i, c in enumerate(classes) if c in GROUP_CLASSES]
+    line_idx = np.flatnonzero(is_line)
+    for i in starts:
+        level = rank[classes[i]]
+        end = next((j for j in starts if j > i and rank[classes[j]] <= level), len(classes))
+        children = line_idx[(line_idx > i) & (line_idx < end)]
+        for canonical in ("plan_dong", "disbursed_dong"):
+            if canonical not in money:
+                continue
+            stated = int(money[canonical][i])
+            summed = int(money[canonical][children].sum())
+            letter = column_letter(layout.columns[canonical])
+            if blank[canonical][i] and len(children):
+                issues.append(Issue(
+                    "SUBTOTAL-UNCHECKED", "info", sheet.file, sheet.sheet, first_row + i, letter,
+                    "group row has no stored value (a formula saved without its result?); "
+                    f"its project rows sum to {format_trieu(summed)} triệu đồng",
+                ))
+                continue
+            if stated != summed and not (stated == 0 and len(children) == 0):
+                issues.append(Issue(
+                    "SUBTOTAL-MISMATCH", "warning", sheet.file, sheet.sheet, first_row + i,
+                    letter,
+                    f"group row states {format_trieu(stated)} triệu đồng but its "
+                    f"{len(children)} project rows sum to {format_trieu(summed)} "
+                    f"(difference {format_trieu(stated - summed)}); flags use the project rows",
+                ))

@@ -1,0 +1,225 @@
+"""`run_round`: compose the stages — read, understand, normalise, validate, review, propose.
+
+This is what the CLI and a notebook call. Each stage is a module of its own; this file only
+wires them and decides per-sheet policy (unit, as-of cross-check).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from disbursement.errors import InputUnreadable, Issue
+from disbursement.model import RunResult
+
+UNIT_LABEL = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
+
+
+@dataclass
+class SheetReport:
+    """How one sheet was understood (what `inspect` prints)."""
+
+    file: str
+    sheet: str
+    status: str  # "read" | "skipped"
+    reason: str = ""
+    header_rows: tuple[int, int] | None = None  # 1-based Excel rows
+    ordinal_rows: list[int] = field(default_factory=list)
+    columns: dict[str, dict] = field(default_factory=dict)  # canonical → {column, header}
+    unit: str | None = None
+    unit_source: str = ""
+    as_of: str | None = None
+    legacy_encoding: str | None = None
+    row_classes: dict[str, int] = field(default_factory=dict)
+    lines: int = 0
+
+
+@dataclass
+class LoadResult:
+    plan: object  # pandas.DataFrame of canonical lines (all, before validation)
+    issues: list[Issue]
+    sheets: list[SheetReport]
+
+
+def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None) -> LoadResult:
+    """Read every input into one canonical plan table (untrusted lines still included)."""
+    import pandas as pd
+
+    from disbursement.layout import find_layout, load_vocabulary
+    from disbursement.normalize import normalise_sheet
+    from disbursement.read import read_file
+    from disbursement.rows import SourceMatcher
+
+    issues: list[Issue] = []
+    reports: list[SheetReport] = []
+    frames = []
+    vocabulary = load_vocabulary(year)
+    sources = SourceMatcher(rules.capital_sources)
+    for path in paths:
+        for sheet in read_file(path, issues):
+            layout, reason = find_layout(sheet, vocabulary)
+            if layout is not None and "plan_dong" not in layout.columns:
+                hint = _year_hint(sheet, year)
+                if hint:  # another year's plan: reading it as this year's would be wrong
+                    layout, reason = None, hint
+            if layout is None:
+                reason = _year_hint(sheet, year) or reason
+                issues.append(Issue("SHEET-SKIPPED", "info", sheet.file, sheet.sheet, None, None,
+                                    f"sheet skipped: {reason}"))
+                reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
+                continue
+            sheet_unit, unit_source = unit, "--unit"
+            if sheet_unit is None:
+                sheet_unit, unit_source = layout.unit, layout.unit_text or ""
+            if sheet_unit is None:
+                sheet_unit, unit_source = "trieu", "assumed"
+                issues.append(Issue("UNIT-ASSUMED", "warning", sheet.file, sheet.sheet, None, None,
+                                    "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
+                                    "as triệu đồng — pass --unit if that is wrong"))
+            for needed in ("plan_dong", "disbursed_dong"):
+                if needed not in layout.columns:
+                    issues.append(Issue("COLUMN-MISSING", "warning", sheet.file, sheet.sheet,
+                                        layout.header_top + 1, None,
+                                        f"no {_COLUMN_WORDS[needed]} column recognised; "
+                                        "its amounts are taken as 0"))
+            result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
+            frames.append(result.lines)
+            reports.append(SheetReport(
+                sheet.file, sheet.sheet, "read",
+                header_rows=(layout.header_top + 1, layout.header_bottom + 1),
+                ordinal_rows=[r + 1 for r in layout.ordinal_rows],
+                columns={c: {"column": _letter(i), "header": layout.paths[i]}
+                         for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
+                unit=sheet_unit, unit_source=unit_source,
+                as_of=layout.as_of.isoformat() if layout.as_of else None,
+                legacy_encoding=layout.legacy, row_classes=result.row_classes,
+                lines=len(result.lines),
+            ))
+    frames = [f for f in frames if len(f)]
+    plan = pd.concat(frames, ignore_index=True) if frames else _empty_plan()
+    _check_duplicates(plan, issues)
+    return LoadResult(plan, issues, reports)
+
+
+_COLUMN_WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
+                 "disbursed_dong": "disbursement (Giải ngân đến …)"}
+
+
+def _letter(i: int) -> str:
+    from disbursement.errors import column_letter
+
+    return column_letter(i)
+
+
+def _year_hint(sheet, year: int) -> str:
+    """When a header names another plan year, say so: the officer forgot --year."""
+    import re
+
+    from disbursement.encoding import fold
+
+    text = " ".join(fold(str(v)) for row in sheet.cells[:15] for v in row if isinstance(v, str))
+    pattern = r"ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)(?! keo dai)"
+    years = {int(y) for y in re.findall(pattern, text)}
+    if years and year not in years:
+        return f"its header is for plan year {min(years)}, not {year}; run with --year {min(years)}"
+    return ""
+
+
+def _empty_plan():
+    import pandas as pd
+
+    from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, TEXT_COLUMNS
+
+    frame = pd.DataFrame({c: pd.array([], dtype="string") for c in TEXT_COLUMNS})
+    for c in MONEY_COLUMNS:
+        frame[c] = pd.array([], dtype="Int64" if c in OPTIONAL_MONEY else "int64")
+    for c in ("file", "sheet"):
+        frame[c] = pd.Series([], dtype=object)
+    frame["row"] = pd.Series([], dtype="int64")
+    frame["cells"] = pd.Series([], dtype=object)
+    frame["trusted"] = pd.Series([], dtype=bool)
+    return frame
+
+
+def _check_duplicates(plan, issues: list[Issue]) -> None:
+    """The same code under two capital sources is two lines; twice in one source is an issue."""
+    if plan.empty:
+        return
+    coded = plan[plan["project_code"].notna()]
+    dup = coded[coded.duplicated(["project_code", "capital_source"], keep=False)]
+    for (code, _source), group in dup.groupby(["project_code", "capital_source"], sort=True,
+                                              dropna=False):
+        rows = ", ".join(f"{s}!{r}" for s, r in zip(group["sheet"], group["row"], strict=True))
+        first = group.iloc[0]
+        issues.append(Issue("DUPLICATE-CODE", "warning", first.file, first.sheet, int(first.row),
+                            first.cells.get("project_code", "")[:3].rstrip("0123456789") or None,
+                            f"project code {code} appears {len(group)} times under the same capital "
+                            f"source (rows {rows}); each line is reviewed separately"))
+
+
+def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | None = None,
+              rules_path: str | Path | None = None, as_of: dt.date | None = None,
+              unit: str | None = None, propose: bool = True) -> RunResult:
+    """Run one review round over the input workbooks; bad data ends up in `issues`."""
+    from disbursement.review import evaluate, round_info, summarise
+    from disbursement.rules import load_rules
+    from disbursement.validate import validate
+
+    rules = load_rules(rules_path)
+    rnd = rules.round(round_number)
+    year = year or rules.plan_year
+    if not paths:
+        raise InputUnreadable("no input file given")
+    loaded = load_plan(paths, year=year, rules=rules, unit=unit)
+    issues = loaded.issues
+    info = round_info(rules, rnd, year, as_of)
+    _cross_check_as_of(loaded.sheets, info.as_of, as_of is not None, issues)
+    trusted = validate(loaded.plan, issues)
+    evaluated = evaluate(trusted, rnd, info, issues)
+    flags = evaluated[evaluated["flagged"]].copy()
+    result = RunResult(info, evaluated, flags, issues, summarise(evaluated, info),
+                       inputs=tuple(str(p) for p in paths), rules_path=rules.path)
+    result.summary["sheets"] = [{"file": s.file, "sheet": s.sheet, "status": s.status,
+                                 "lines": s.lines} for s in loaded.sheets]
+    if propose:
+        _propose(result, rnd, year)
+    result.summary["issues"] = _issue_counts(issues)
+    return result
+
+
+def _propose(result: RunResult, rnd, year: int) -> None:
+    try:
+        from disbursement import reallocate
+    except ImportError:
+        return
+    result.proposal = reallocate.propose_for_round(result.plan, rnd, year=year,
+                                                   as_of=result.round.as_of, issues=result.issues)
+
+
+def _cross_check_as_of(sheets: list[SheetReport], as_of: dt.date, overridden: bool,
+                       issues: list[Issue]) -> None:
+    for report in sheets:
+        if report.status != "read" or not report.as_of or report.as_of == as_of.isoformat():
+            continue
+        source = "--as-of" if overridden else "the round"
+        issues.append(Issue("ASOF-MISMATCH", "warning", report.file, report.sheet, None, None,
+                            f"the sheet's figures are as of {_vn(report.as_of)} but {source} is "
+                            f"as of {as_of.strftime('%d/%m/%Y')}; check you exported the right "
+                            "date (use --as-of to state the data date)"))
+
+
+def _vn(iso: str) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def _issue_counts(issues: list[Issue]) -> dict:
+    counts: dict[str, dict] = {}
+    for issue in issues:
+        entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
+        entry["count"] += 1
+    return {"total": len(issues),
+            "errors": sum(1 for i in issues if i.severity == "error"),
+            "warnings": sum(1 for i in issues if i.severity == "warning"),
+            "by_code": dict(sorted(counts.items()))}

@@ -1,0 +1,77 @@
+"""Terminal report of a round: summary first, then the flagged lines, then data issues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from disbursement.model import RunResult
+from disbursement.money import format_trieu
+
+MAX_ISSUES_LISTED = 30
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+
+    def fmt(row):
+        return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
+                         for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return [fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+
+
+def terminal_report(result: RunResult) -> str:
+    info, s = result.round, result.summary
+    lines = [
+        f"{info.rule_id} — {info.name} năm {info.year}, số liệu đến {info.as_of:%d/%m/%Y}",
+        f"  {info.description}",
+        "",
+        f"Project lines read: {s['lines']}; in scope: {s['in_scope']}; "
+        f"flagged: {s['flagged']}; plan 0 (not applicable): {s['not_applicable']}",
+        f"Plan {format_trieu(s['plan_dong'])} triệu đồng, disbursed "
+        f"{format_trieu(s['disbursed_dong'])} ({s['rate_pct']}%)",
+        "",
+    ]
+    rows = [[e["label"], str(e["lines"]), str(e["in_scope"]), str(e["flagged"]),
+             format_trieu(e["plan_dong"]), format_trieu(e["flagged_plan_dong"]),
+             format_trieu(e["flagged_plan_dong"] - e["flagged_disbursed_dong"])]
+            for e in s["by_capital_source"]]
+    lines += _table(["Capital source", "Lines", "In scope", "Flagged", "Plan (tr.đ)",
+                     "Flagged plan", "Flagged undisbursed"], rows, {1, 2, 3, 4, 5, 6})
+    lines.append("")
+    if len(result.flags):
+        lines.append(f"Flagged lines ({len(result.flags)}):")
+        flag_rows = []
+        for f in result.flags.itertuples(index=False):
+            name = f.project_name if len(f.project_name) <= 60 else f.project_name[:57] + "…"
+            flag_rows.append([f.project_code or "-", name, f.capital_source,
+                              format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong)),
+                              f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
+        lines += _table(["Code", "Project", "Source", "Plan", "Disbursed", "Rate", "Row"],
+                        flag_rows, {3, 4, 5})
+    else:
+        lines.append("No line flagged.")
+    if result.proposal is not None:
+        lines += ["", "Proposal per pool (triệu đồng):"]
+        lines += _table(["Pool", "Recalled", "Allocated", "Unallocated"],
+                        [[p.pool, format_trieu(p.recalled_dong), format_trieu(p.allocated_dong),
+                          format_trieu(p.unallocated_dong)] for p in result.proposal.pools],
+                        {1, 2, 3})
+    lines += ["", *issues_report(result.issues)]
+    return "\n".join(lines)
+
+
+def issues_report(issues) -> list[str]:
+    if not issues:
+        return ["Data issues: none."]
+    counts: dict[str, int] = {}
+    for x in issues:
+        counts[f"{x.severity} {x.code}"] = counts.get(f"{x.severity} {x.code}", 0) + 1
+    out = [f"Data issues ({len(issues)}): " + ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items()))]
+    ranked = sorted(issues, key=lambda x: {"error": 0, "warning": 1}.get(x.severity, 2))
+    for x in ranked[:MAX_ISSUES_LISTED]:
+        where = x.location().replace(x.file, Path(x.file).name) if x.file else "(run)"
+        out.append(f"  {x.severity:7} {x.code}: {where}: {x.message}")
+    if len(issues) > MAX_ISSUES_LISTED:
+        out.append(f"  … {len(issues) - MAX_ISSUES_LISTED} more (see issues.xlsx with --out, or --json)")
+    return out

@@ -1,0 +1,134 @@
+"""One review round over trusted plan lines → flags, each carrying its reason.
+
+Pure and vectorised: the criterion is decided in integers (`disbursed*100 < pct*plan`),
+never by float rounding. A line with plan 0 is never flagged (not applicable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from disbursement.errors import Issue
+from disbursement.model import RoundInfo
+from disbursement.money import format_pct
+from disbursement.rules import Round, Rules
+
+REASON_BY_CRITERION = {"rate_below": "RATE_BELOW_THRESHOLD", "expected_below_plan": "UNABLE_TO_DISBURSE"}
+
+
+def round_info(rules: Rules, rnd: Round, year: int, as_of: dt.date | None = None) -> RoundInfo:
+    return RoundInfo(
+        rule_id=rnd.id,
+        number=rnd.number,
+        name=rnd.name,
+        year=year,
+        as_of=as_of or rnd.as_of.in_year(year),
+        description=rnd.description,
+        legal_basis=rules.legal_basis,
+        threshold_pct=rnd.criterion.threshold_pct,
+        scope=rnd.scope_text(),
+    )
+
+
+def pace_forecast(disbursed: np.ndarray, plan: np.ndarray, as_of: dt.date, year: int) -> np.ndarray:
+    """Expected disbursement by 31/01 of next year if the pace so far continues (integer đồng).
+
+    forecast = disbursed × days(01/01 → 31/01 next year) ÷ days(01/01 → as-of), capped at plan.
+    """
+    start = dt.date(year, 1, 1)
+    elapsed = max((as_of - start).days + 1, 1)
+    horizon = (dt.date(year + 1, 1, 31) - start).days + 1
+    forecast = (disbursed.astype(object) * horizon // elapsed).astype(np.int64)
+    return np.minimum(forecast, plan)
+
+
+def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue]) -> pd.DataFrame:
+    """Add `in_scope`, `applicable`, `flagged`, `rule_id`, `forecast`, `rate_pct` columns."""
+    out = plan.copy()
+    scope = np.ones(len(out), dtype=bool)
+    if rnd.scope_statuses:
+        scope &= out["status"].isin(rnd.scope_statuses).to_numpy(dtype=bool)
+    if rnd.scope_sources:
+        scope &= out["capital_source"].isin(rnd.scope_sources).to_numpy(dtype=bool)
+    plan_dong = out["plan_dong"].to_numpy(dtype=np.int64)
+    disbursed = out["disbursed_dong"].to_numpy(dtype=np.int64)
+    applicable = plan_dong > 0
+    in_scope = scope & applicable
+    crit = rnd.criterion
+    forecast = np.zeros(len(out), dtype=bool)
+    if crit.type == "rate_below":
+        denominator = plan_dong.copy()
+        if crit.denominator == "plan_with_carried_over" and "carried_over_dong" in out:
+            denominator += out["carried_over_dong"].fillna(0).to_numpy(dtype=np.int64)
+        # Exact integers: amounts ≤ 10^15 đồng keep ×100 far inside int64.
+        flagged = in_scope & (disbursed * 100 < crit.threshold_pct * denominator)
+    else:
+        expected = out.get("expected_dong")
+        has_expected = expected is not None and bool(expected.notna().any())
+        if has_expected:
+            known = expected.notna().to_numpy(dtype=bool)
+            values = expected.fillna(0).to_numpy(dtype=np.int64)
+            flagged = in_scope & known & (values < plan_dong)
+            missing = int((in_scope & ~known).sum())
+            if missing:
+                issues.append(Issue("EXPECTED-MISSING", "warning", "", None, None, None,
+                                    f"{missing} lines in scope have no expected disbursement "
+                                    f"figure and were not evaluated by {rnd.id}"))
+        elif crit.forecast:
+            values = pace_forecast(disbursed, plan_dong, info.as_of, info.year)
+            out["expected_dong"] = pd.array(values, dtype="Int64")
+            flagged = in_scope & (values < plan_dong)
+            forecast = flagged.copy()
+        else:
+            flagged = np.zeros(len(out), dtype=bool)
+            issues.append(Issue(
+                "EXPECTED-COLUMN-MISSING", "warning", "", None, None, None,
+                f"{rnd.id} needs the investors' expected disbursement for the year (a column such "
+                "as 'Dự kiến giải ngân đến 31/01' or 'Khả năng giải ngân cả năm'); none was found, "
+                "so nothing was flagged. Add the column, or enable `forecast: true` in the rules.",
+            ))
+    out["in_scope"] = in_scope
+    out["applicable"] = applicable
+    out["flagged"] = flagged
+    out["forecast"] = forecast
+    out["rule_id"] = pd.array(np.where(flagged, rnd.id, None), dtype="string")
+    out["rate_pct"] = [format_pct(int(d), int(p)) for d, p in zip(disbursed, plan_dong, strict=True)]
+    return out
+
+
+def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
+    """JSON-ready summary: totals, then one entry per capital source in order of appearance."""
+    def totals(frame: pd.DataFrame) -> dict:
+        flagged = frame[frame["flagged"]]
+        return {
+            "lines": len(frame),
+            "plan_dong": int(frame["plan_dong"].sum()),
+            "disbursed_dong": int(frame["disbursed_dong"].sum()),
+            "rate_pct": format_pct(int(frame["disbursed_dong"].sum()), int(frame["plan_dong"].sum())),
+            "in_scope": int(frame["in_scope"].sum()),
+            "not_applicable": int((~frame["applicable"]).sum()),
+            "flagged": len(flagged),
+            "flagged_plan_dong": int(flagged["plan_dong"].sum()),
+            "flagged_disbursed_dong": int(flagged["disbursed_dong"].sum()),
+        }
+
+    by_source = []
+    keys = evaluated["capital_source"].fillna("UNKNOWN")
+    for source in dict.fromkeys(keys):
+        part = evaluated[keys == source]
+        labels = part["capital_source_label"].dropna()
+        entry = {"capital_source": source, "label": str(labels.iloc[0]) if len(labels) else source}
+        entry.update(totals(part))
+        by_source.append(entry)
+    return {
+        "round": info.number,
+        "rule_id": info.rule_id,
+        "year": info.year,
+        "as_of": info.as_of.isoformat(),
+        "threshold_pct": info.threshold_pct,
+        **totals(evaluated),
+        "by_capital_source": by_source,
+    }

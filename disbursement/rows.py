@@ -1,0 +1,122 @@
+"""Classify the rows under a header and carry group context down to project rows.
+
+Official appendices mix project rows with a grand total, capital-source groups (I, II …),
+status groups ("1. Dự án chuyển tiếp"), sector groups, subtotals, footnotes and signature
+rows. Only project rows become plan lines; group rows give them their capital source,
+status and sector; subtotals are checked against their children, never trusted.
+"""
+
+from __future__ import annotations
+
+import re
+
+from disbursement.encoding import fold
+
+ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+LETTER = re.compile(r"^[a-h]$")
+ARABIC = re.compile(r"^\d+(\.\d+)*\.?$")
+COMPONENT = {"-", "+", "*", "–", "•"}
+TOTAL = re.compile(r"^(tong so|tong cong)\b|^(cong|tong)\s*(:|\(|$)|^cong (cac|nhom|nguon|von)\b")
+FOOTNOTE = re.compile(r"^(ghi chu|\(\*\)|\*|nguon( so lieu)?:|luu y|chu thich)")
+SIGNATURE = re.compile(
+    r"^(nguoi lap( bieu)?|giam doc|pho giam doc|kt\.? ?giam doc|tm\.|kt\.|tl\.|tuq\.|"
+    r"thu truong|ke toan truong|xac nhan)"
+)
+STATUS_PHRASES = (
+    (re.compile(r"^((cac )?du an |da )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
+    (re.compile(r"^((cac )?du an |da )?(khoi cong moi|kcm|moi khoi cong)\b"), "new"),
+    (re.compile(r"^((cac )?du an |da )?(da )?hoan thanh\b"), "completed"),
+    (re.compile(r"^((cac )?du an |da )?(chuan bi dau tu|thuc hien du an)\b"), "other"),
+)
+STATUS_VALUES = {
+    "chuyen tiep": "continuing", "ct": "continuing", "da chuyen tiep": "continuing",
+    "continuing": "continuing", "khoi cong moi": "new", "kcm": "new", "moi": "new",
+    "new": "new", "hoan thanh": "completed", "da hoan thanh": "completed", "ht": "completed",
+    "completed": "completed",
+}
+SOURCE_START = re.compile(r"^(von|nguon|ngan sach|ns|chuong trinh|ct)")
+SECTOR_START = re.compile(r"^(linh vuc|nganh)\b")
+ORDINAL_PREFIX = re.compile(r"^(\(?[0-9a-z]{1,4}[.)]\s+|[ivx]+[.)]?\s+)")
+
+
+def status_from_text(folded: str) -> str | None:
+    """Status named by a group row ("1. Dự án chuyển tiếp") or a status cell ("KCM")."""
+    text = ORDINAL_PREFIX.sub("", folded).strip()
+    if text in STATUS_VALUES:
+        return STATUS_VALUES[text]
+    for pattern, status in STATUS_PHRASES:
+        if pattern.match(text):
+            return status
+    return None
+
+
+class SourceMatcher:
+    """Capital-source vocabulary from the rules: first source with a contained alias wins."""
+
+    def __init__(self, sources):
+        self.entries = [(s.id, [fold(a) for a in (s.label, *s.aliases)]) for s in sources]
+        self._cache: dict[str, str | None] = {}
+
+    def match(self, text: str) -> str | None:
+        if text not in self._cache:
+            folded = fold(text)
+            found = None
+            for source_id, aliases in self.entries:
+                if any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", folded) for a in aliases):
+                    found = source_id
+                    break
+            self._cache[text] = found
+        return self._cache[text]
+
+
+def classify(stt: list[str], names: list[str], codes: list[str], has_amount: list[bool],
+             sources: SourceMatcher) -> tuple[list[str], list[str | None]]:
+    """Class of every row and, for group rows, what they set (source id, status, sector).
+
+    Returns (classes, values): classes are "project", "component", "total", "subtotal",
+    "source_group", "status_group", "sector_group", "footnote", "signature", "empty",
+    "after_table"; values hold the source id / status / label the group row sets.
+    """
+    classes: list[str] = []
+    values: list[str | None] = []
+    seen_project = ended = False
+    in_project = False
+    for s, name, code, amount in zip(stt, names, codes, has_amount, strict=True):
+        if ended:
+            classes.append("after_table")
+            values.append(None)
+            continue
+        if not (s or name or code):
+            classes.append("orphan" if amount else "empty")
+            values.append(None)
+            continue
+        label = name or s
+        fs, fl = fold(s), fold(label) if not (code and ARABIC.match(s)) else ""
+        kind, value = "project", None
+        if code and (ARABIC.match(fs) or not fs):
+            kind = "project"
+        elif FOOTNOTE.match(fl) or SIGNATURE.match(fl):
+            kind = "footnote" if FOOTNOTE.match(fl) else "signature"
+            if seen_project:
+                ended = True
+        elif TOTAL.match(fl) or TOTAL.match(fs):
+            kind = "subtotal" if seen_project else "total"
+        elif fs in COMPONENT:
+            kind = "component" if in_project else "project"
+        elif not code and (status := status_from_text(fl)):
+            kind, value = "status_group", status
+        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)) and (
+            source := sources.match(label)
+        ):
+            kind, value = "source_group", source
+        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)):
+            kind, value = "sector_group", label
+        elif not name:
+            kind = "empty" if not amount else "orphan"
+        if kind == "project":
+            seen_project = in_project = True
+        elif kind != "component":
+            in_project = False
+        classes.append(kind)
+        values.append(value)
+    return classes, values

@@ -1,0 +1,77 @@
+"""Lazy validation of the canonical plan table: every failure becomes an issue record.
+
+pandera collects all failures at once (`lazy=True`); we turn its failure cases into issues
+at the user's Excel row and column, and drop only the lines whose failures make them
+untrustworthy (no name, negative plan or disbursement). Nothing here raises on bad data.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from disbursement.errors import Issue
+from disbursement.model import STATUS_OTHER
+from disbursement.money import format_trieu
+from disbursement.schema import BLOCKING_CHECKS, plan_schema
+
+MESSAGES = {
+    "name_present": "project row has no name; line excluded from the review",
+    "plan_not_negative": "plan is negative; line excluded from the review",
+    "disbursed_not_negative": "disbursement is negative; line excluded from the review",
+    "status_known": "unknown project status",
+}
+
+
+def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
+    """Trusted lines of `plan` (a fresh frame); appends one issue per failure."""
+    import pandera.errors
+
+    plan = plan.reset_index(drop=True)
+    if plan.empty:
+        return plan
+    blocked = ~plan["trusted"].to_numpy(dtype=bool)
+    try:
+        plan_schema().validate(plan, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for case in cases.itertuples(index=False):
+            check = str(case.check).split("(")[0]
+            index = case.index
+            if index is None or pd.isna(index):
+                continue
+            i = int(index)
+            line = plan.iloc[i]
+            if check == "disbursed_within_plan":
+                message = (f"disbursed {format_trieu(int(line.disbursed_dong))} triệu đồng exceeds "
+                           f"the plan {format_trieu(int(line.plan_dong))} (R-CALC-3); check the figures")
+                column = "disbursed_dong"
+            else:
+                message = MESSAGES.get(check, f"check {check} failed: {case.failure_case!r}")
+                column = case.column
+            letter = _letter(line, column)
+            severity = "error" if check in BLOCKING_CHECKS else "warning"
+            issues.append(Issue(f"CHECK-{check.upper().replace('_', '-')}", severity, line.file,
+                                line.sheet, int(line.row), letter, message))
+            if check in BLOCKING_CHECKS:
+                blocked[i] = True
+    unknown = plan["capital_source"].isna().to_numpy()
+    for i in unknown.nonzero()[0]:
+        line = plan.iloc[i]
+        label = line.capital_source_label if pd.notna(line.capital_source_label) else "(none)"
+        issues.append(Issue("SOURCE-UNKNOWN", "warning", line.file, line.sheet, int(line.row),
+                            None, f"capital source {label!r} is not in the rules vocabulary; the "
+                            "line is reviewed but pooled as UNKNOWN"))
+    plan.loc[unknown, "capital_source"] = "UNKNOWN"
+    other = (plan["status"] == STATUS_OTHER).to_numpy()
+    if other.any():
+        first = plan[other].iloc[0]
+        issues.append(Issue("STATUS-UNKNOWN", "info", first.file, first.sheet, int(first.row), None,
+                            f"{int(other.sum())} lines have no status (chuyển tiếp / khởi công mới "
+                            "/ hoàn thành) from a group row or column; rounds scoped by status "
+                            "skip them"))
+    return plan[~blocked].reset_index(drop=True)
+
+
+def _letter(line, column) -> str | None:
+    cell = line.cells.get(column) if isinstance(line.cells, dict) and column else None
+    return cell.rstrip("0123456789") if cell else None

@@ -1,0 +1,92 @@
+"""The command line: exit codes, the exact lines the user sees, and the JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from disbursement.cli import cli
+from tests.conftest import line
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def test_review_prints_summary_then_flags(make_workbook):
+    path = make_workbook([
+        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
+        line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
+    ])
+    result = run("review", path, "--round", 1, "--no-audit")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Project lines read: 2; in scope: 2; flagged: 1") < out.index("Flagged lines (1)")
+    assert "7912345" in out and "Vốn cân đối ngân sách địa phương" in out
+
+
+def test_json_contract(make_workbook):
+    path = make_workbook([
+        line("7912345", "=Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
+        line("7912346", "Trường THCS xã Mường Bú", source="NSDP_XSKT", disbursed="900"),
+    ])
+    result = run("review", path, "--round", 1, "--json", "--no-audit")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"flags", "issues", "summary"}
+    (flag,) = data["flags"]
+    assert flag["project_code"] == "7912345"
+    assert flag["project_name"] == "=Đường Chiềng Lương – Nà Sản"
+    assert flag["capital_source"] == "NSDP_CAN_DOI"
+    assert flag["rule_id"] == "SL79-R1"
+    assert flag["plan_dong"] == 1_000_000_000 and flag["disbursed_dong"] == 499_999_000
+    assert isinstance(flag["plan_dong"], int)
+    assert flag["source"]["file"] == str(path) and flag["source"]["sheet"]
+    assert isinstance(flag["source"]["row"], int) and flag["source"]["row"] > 5
+    for issue in data["issues"]:
+        assert set(issue) == {"code", "severity", "file", "sheet", "row", "column", "message"}
+        assert issue["severity"] in {"error", "warning", "info"}
+    assert data["summary"]["flagged"] == 1 and data["summary"]["lines"] == 2
+
+
+def test_unreadable_input_is_one_error_line_exit_1(tmp_path):
+    bad = tmp_path / "hong.xlsx"
+    bad.write_text("this is not a workbook", encoding="utf-8")
+    result = run("review", bad, "--round", 1, "--no-audit")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}: not a valid .xlsx workbook")
+    assert "Traceback" not in result.output
+    missing = run("review", tmp_path / "khong_co.xlsx", "--round", 1)
+    assert missing.exit_code == 1
+    assert missing.output == f"Error: {tmp_path / 'khong_co.xlsx'}: no such file\n"
+
+
+def test_usage_errors_exit_2(make_workbook):
+    path = make_workbook([line("7912345", "Đường bản Co Mạ")])
+    assert run("review", path).exit_code == 2  # --round missing
+    assert run("review", path, "--round", "one").exit_code == 2
+    assert run("review", path, "--round", 1, "--as-of", "31/02/2022").exit_code == 2
+    assert run("nonsense").exit_code == 2
+
+
+def test_unknown_round_is_an_error_exit_1(make_workbook):
+    path = make_workbook([line("7912345", "Đường bản Co Mạ")])
+    result = run("review", path, "--round", 9, "--no-audit")
+    assert result.exit_code == 1
+    assert "no round 9 (rounds defined: 1, 2, 3)" in result.output
+
+
+def test_out_writes_flags_files(make_workbook, tmp_path):
+    path = make_workbook([line("7912345", "@Đường bản Co Mạ", disbursed="10")])
+    out = tmp_path / "out"
+    result = run("review", path, "--round", 1, "--out", out, "--no-audit")
+    assert result.exit_code == 0, result.output
+    csv_text = (out / "flags.csv").read_text(encoding="utf-8-sig")
+    assert "'@Đường bản Co Mạ" in csv_text
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out / "flags.xlsx").active
+    names = [c.value for c in sheet["C"]]
+    assert "@Đường bản Co Mạ" in names
+    assert sheet.cell(row=5, column=7).value == 1000.0  # plan in triệu đồng
