@@ -299,9 +299,7 @@ def _build(lines, others, info=ROUND, policy=None) -> RunResult:
         )
         (decreases if kind == "decrease" else increases).append(line)
     for j, (code, name, investor, source, plan, disb, flagged, in_scope) in enumerate(others):
-        rows.append(
-            (code, name, investor, source, plan, disb, flagged, in_scope, len(lines) + j + 10)
-        )
+        rows.append((code, name, investor, source, plan, disb, flagged, in_scope, len(lines) + j + 10))
     plan = pd.DataFrame(
         rows,
         columns=[
@@ -322,9 +320,7 @@ def _build(lines, others, info=ROUND, policy=None) -> RunResult:
     for source in dict.fromkeys([ln.capital_source for ln in decreases + increases]):
         recalled = sum(ln.amount_dong for ln in decreases if ln.capital_source == source)
         allocated = sum(ln.amount_dong for ln in increases if ln.capital_source == source)
-        pools.append(
-            PoolResult(source, source, SOURCES[source], recalled, allocated, recalled - allocated)
-        )
+        pools.append(PoolResult(source, source, SOURCES[source], recalled, allocated, recalled - allocated))
     flags = plan[plan["flagged"]].copy()
     proposal = Proposal(
         pools=tuple(pools),

@@ -104,9 +104,7 @@ def render_outputs(
     png = render_chart(result, env, lang)
     blocks, meta = render_blocks(env, context)
     author = context["s"]["issuer"]["name"]
-    words = env.get_template(f"{lang}/phu_luc.j2").make_module(
-        vars={**context, "year": result.round.year}
-    )
+    words = env.get_template(f"{lang}/phu_luc.j2").make_module(vars={**context, "year": result.round.year})
     tiers = {t["id"]: t["label"] for t in (context["priority"] or {}).get("tiers", ())}
 
     with contextlib.ExitStack() as stack:
@@ -123,9 +121,7 @@ def render_outputs(
         )
         normalise_zip(temps["docx"])
         temps["html"].write_text(render_html(env, blocks, meta, context, png), encoding="utf-8")
-        temps["md"].write_text(
-            render_md(env, blocks, meta, context, OUTPUT_NAMES["png"]), encoding="utf-8"
-        )
+        temps["md"].write_text(render_md(env, blocks, meta, context, OUTPUT_NAMES["png"]), encoding="utf-8")
         if result.proposal is not None:
             write_appendix(
                 result,

@@ -72,9 +72,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
     label_of = {pool.capital_source: pool.capital_source_label for pool in proposal.pools}
     unallocated: dict[str, int] = {}
     for pool in proposal.pools:
-        unallocated[pool.capital_source] = (
-            unallocated.get(pool.capital_source, 0) + pool.unallocated_dong
-        )
+        unallocated[pool.capital_source] = unallocated.get(pool.capital_source, 0) + pool.unallocated_dong
     parts = (
         ("decrease", words.decreases, proposal.decreases),
         ("increase", words.increases, proposal.increases),

@@ -105,16 +105,12 @@ def _rate_panel(ax, rates, flagged, threshold, words) -> None:
         ax.bar([0], [0], color=RED, label=words.below_label)
         ax.bar([0], [0], color=BLUE, label=words.above_label)
     else:
-        ax.fill_between(
-            x, rates, where=flagged, step="mid", color=RED, linewidth=0, label=words.below_label
-        )
+        ax.fill_between(x, rates, where=flagged, step="mid", color=RED, linewidth=0, label=words.below_label)
         ax.fill_between(
             x, rates, where=~flagged, step="mid", color=BLUE, linewidth=0, label=words.above_label
         )
     if threshold is not None:
-        ax.axhline(
-            threshold, color="black", linestyle="--", linewidth=1, label=words.threshold_label
-        )
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label=words.threshold_label)
     ax.set_xlim(-1, len(rates))
     ax.set_ylim(0, max(100.0, float(rates.max())) * 1.05)
     ax.set_xticks([])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 
 from docx import Document
@@ -19,7 +20,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, Twips
 
 from disbursement.render.memo import Columns, Image, Para, Rule
 
@@ -50,6 +51,11 @@ def _set_run_fonts(rpr, lang_tag: str) -> None:
     lang.set(qn("w:val"), lang_tag)
 
 
+def _twips(mm: float) -> Twips:
+    """Word stores margins in twips; round up so 15 mm never reads back as 14,99 mm."""
+    return Twips(math.ceil(mm * 1440 / 25.4))
+
+
 def _setup(doc, lang_tag: str) -> None:
     normal = doc.styles["Normal"]
     normal.font.name = FONT
@@ -63,8 +69,8 @@ def _setup(doc, lang_tag: str) -> None:
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Mm(PAGE["width"]), Mm(PAGE["height"])
-    section.top_margin, section.bottom_margin = Mm(PAGE["top"]), Mm(PAGE["bottom"])
-    section.left_margin, section.right_margin = Mm(PAGE["left"]), Mm(PAGE["right"])
+    section.top_margin, section.bottom_margin = _twips(PAGE["top"]), _twips(PAGE["bottom"])
+    section.left_margin, section.right_margin = _twips(PAGE["left"]), _twips(PAGE["right"])
     section.header_distance, section.footer_distance = Mm(10), Mm(10)
     section.different_first_page_header_footer = True
     _page_number(section.header.paragraphs[0])

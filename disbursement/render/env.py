@@ -155,9 +155,7 @@ def reason_text(
     return squash(macro(lang, details))
 
 
-def override_text(
-    override: dict, lang: str = "vi", *, templates_dir: str | os.PathLike | None = None
-) -> str:
+def override_text(override: dict, lang: str = "vi", *, templates_dir: str | os.PathLike | None = None) -> str:
     """Wording of an applied override (its reason and approver) for the appendix's Ghi chú."""
     module = environment(templates_dir).get_template(REASONS_TEMPLATE).module
     return squash(module.override_note(lang, dict(override)))
