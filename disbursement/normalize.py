@@ -75,6 +75,9 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         if values is None:
             continue
         amounts, was_blank, found = parse_amount_column(values, unit_dong)
+        if sheet.uncached:
+            found = found + _fill_formulas(sheet, layout.columns[canonical], layout.data_start,
+                                           unit_dong, amounts, was_blank)
         money[canonical], blank[canonical], problems[canonical] = amounts, was_blank, found
     has_amount = np.zeros(n, dtype=bool)
     for canonical in ("plan_dong", "disbursed_dong"):
@@ -96,6 +99,10 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         frame[key] = frame["value"].where(frame["cls"] == cls).groupby(block).ffill()
 
     is_line = frame["cls"].eq("project").to_numpy()
+    if sheet.uncached:
+        issues.append(Issue("FORMULA-NO-RESULT", "info", sheet.file, sheet.sheet, None, None,
+                            f"{len(sheet.uncached)} formula cells were saved without their results; "
+                            "simple sums were computed by the engine, the rest are reported per cell"))
     _report_cells(problems, is_line, first_row, issue)
     _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
     counts = frame["cls"].value_counts().to_dict()
@@ -144,6 +151,25 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     bad_rows = _unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)
     return SheetResult(lines.reset_index(drop=True), counts, unit)
+
+
+def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> list:
+    """Compute formula cells saved without a result; the others become problems, never 0."""
+    from disbursement.formulas import Evaluator
+
+    evaluator = Evaluator(sheet.cells, sheet.uncached, unit_dong)
+    problems = []
+    for (row0, col0), formula in sheet.uncached.items():
+        if col0 != col or row0 < data_start or row0 - data_start >= len(amounts):
+            continue
+        position = row0 - data_start
+        value = evaluator.value(row0, col0)
+        if value is None:
+            problems.append((position, f"formula ={formula.lstrip('=') or '(shared)'} has no stored "
+                             "result and cannot be computed here; open and save the file in Excel"))
+        else:
+            amounts[position], was_blank[position] = value, False
+    return problems
 
 
 def _report_cells(problems, is_line, first_row, issue) -> None:

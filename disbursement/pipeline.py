@@ -74,17 +74,20 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
             if sheet_unit is None:
                 sheet_unit, unit_source = layout.unit, layout.unit_text or ""
             if sheet_unit is None:
-                sheet_unit, unit_source = "trieu", "assumed"
+                sheet_unit, unit_source = _guess_unit(sheet, layout, sources)
                 issues.append(Issue("UNIT-ASSUMED", "warning", sheet.file, sheet.sheet, None, None,
                                     "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
-                                    "as triệu đồng — pass --unit if that is wrong"))
+                                    f"as {UNIT_LABEL[sheet_unit]} ({unit_source}) — pass --unit if "
+                                    "that is wrong"))
+            treasury_only = "plan_dong" not in layout.columns
             for needed in ("plan_dong", "disbursed_dong"):
-                if needed not in layout.columns:
+                if needed not in layout.columns and not (treasury_only and needed == "plan_dong"):
                     issues.append(Issue("COLUMN-MISSING", "warning", sheet.file, sheet.sheet,
                                         layout.header_top + 1, None,
                                         f"no {_COLUMN_WORDS[needed]} column recognised; "
                                         "its amounts are taken as 0"))
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
+            result.lines.attrs["has_plan"] = not treasury_only
             frames.append(result.lines)
             reports.append(SheetReport(
                 sheet.file, sheet.sheet, "read",
@@ -98,9 +101,35 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 lines=len(result.lines),
             ))
     frames = [f for f in frames if len(f)]
-    plan = pd.concat(frames, ignore_index=True) if frames else _empty_plan()
+    plans = [f for f in frames if f.attrs.get("has_plan", True)]
+    treasury = [f for f in frames if not f.attrs.get("has_plan", True)]
+    plan = pd.concat(plans, ignore_index=True) if plans else _empty_plan()
+    if treasury and plans:
+        from disbursement.join import join_treasury
+
+        plan = join_treasury(plan, pd.concat(treasury, ignore_index=True), issues)
+    elif treasury:
+        issues.append(Issue("PLAN-MISSING", "error", treasury[0]["file"].iloc[0], None, None, None,
+                            "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
     return LoadResult(plan, issues, reports)
+
+
+def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
+    """No unit line: triệu đồng unless the amounts are far too large for triệu (then đồng)."""
+    import numpy as np
+
+    from disbursement.normalize import normalise_sheet
+
+    probe = normalise_sheet(sheet, layout, sources, "trieu", []).lines
+    for column in ("plan_dong", "disbursed_dong"):
+        if column in probe and len(probe):
+            values = probe[column].to_numpy(dtype=np.int64)
+            values = values[values > 0]
+            # A median line above 10^6 triệu (1.000 tỷ đồng) means the sheet is in đồng.
+            if len(values) and np.median(values) > 10**12:
+                return "dong", "guessed from the size of the amounts"
+    return "trieu", "assumed"
 
 
 _COLUMN_WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",

@@ -35,6 +35,7 @@ class RawSheet:
     sheet: str
     cells: list[list]  # row-major from A1; '' for empty cells
     merged: list = field(default_factory=list)  # [((r0, c0), (r1, c1)), ...] 0-based inclusive
+    uncached: dict = field(default_factory=dict)  # {(row0, col0): formula} saved without a result
 
 
 def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None = None) -> list[RawSheet]:
@@ -110,6 +111,11 @@ def _read_workbook(path: Path, issues: list[Issue]) -> list[RawSheet]:
             f"{name}: cannot read the workbook ({type(exc).__name__}: {_short(exc)}); "
             "open it in Excel and save it again as .xlsx"
         ) from None
+    uncached: dict = {}
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        from disbursement.formulas import uncached_formulas
+
+        uncached = uncached_formulas(path)
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
@@ -126,7 +132,7 @@ def _read_workbook(path: Path, issues: list[Issue]) -> list[RawSheet]:
             issues.append(Issue("SHEET-UNREADABLE", "error", name, meta.name, None, None,
                                 f"sheet cannot be read ({_short(exc)}); it was skipped"))
             continue
-        sheets.append(RawSheet(name, meta.name, cells, merged))
+        sheets.append(RawSheet(name, meta.name, cells, merged, uncached.get(meta.name, {})))
     return sheets
 
 

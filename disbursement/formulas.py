@@ -1,0 +1,136 @@
+"""Formulas saved without their results: find them, evaluate the simple ones, never read 0.
+
+Workbooks written by scripts (or saved by tools that do not recalculate) can hold formula
+cells with no cached value; python-calamine then returns an empty cell, which must not be
+taken as 0. We look for such cells in the sheet XML (cheaply: only sheets whose XML holds a
+formula followed directly by the end of its cell are scanned), then evaluate SUM / SUBTOTAL
+over one column and plain `A1+A2-A3` sums; anything else is reported as not computable.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+REL_RE = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+UNCACHED_CELL = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>]*>\s*(?:<f\b[^>]*>([^<]*)</f>|<f\b[^>]*/>)\s*</c>'
+)
+FUNCTION = re.compile(r"^(SUM|SUBTOTAL\((?:9|109)),?\(?([A-Z0-9:,]+)\)$")
+REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
+TERM = re.compile(r"([+-]?)\s*\$?([A-Z]{1,3})\$?(\d+)")
+
+
+def _col_index(letters: str) -> int:
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _unescape(text: bytes) -> str:
+    return (text.decode("utf-8", "replace").replace("&lt;", "<").replace("&gt;", ">")
+            .replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def uncached_formulas(path: str | Path) -> dict[str, dict[tuple[int, int], str]]:
+    """{sheet name: {(row0, col0): formula text or ""}} for formula cells with no value."""
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" not in names:
+                return found
+            rels_xml = archive.read("xl/_rels/workbook.xml.rels")
+            targets = {i: t for i, t in REL_RE.findall(rels_xml)}
+            targets.update({i: t for t, i in REL_RE2.findall(rels_xml)})
+            for name, rid in SHEET_RE.findall(archive.read("xl/workbook.xml")):
+                target = targets.get(rid, b"").decode()
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                if member not in names:
+                    continue
+                data = archive.read(member)
+                if b"</f></c>" not in data and b"/></c>" not in data:
+                    continue
+                cells = {
+                    (int(row) - 1, _col_index(col.decode())): _unescape(formula or b"")
+                    for col, row, formula in UNCACHED_CELL.findall(data)
+                }
+                if cells:
+                    found[_unescape(name)] = cells
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    return found
+
+
+class Evaluator:
+    """Computes uncached formula cells of one sheet from the raw cell grid (integer đồng).
+
+    Handles SUM/SUBTOTAL(9) over a rectangular range and `A1+B1-C1` terms, recursively
+    through other uncached cells; SUBTOTAL skips nested SUBTOTAL cells, as Excel does.
+    Anything else (other functions, text, errors) gives None: "cannot compute".
+    """
+
+    def __init__(self, cells: list[list], uncached: dict[tuple[int, int], str], unit: int):
+        self.cells, self.uncached, self.unit = cells, uncached, unit
+        self.memo: dict[tuple[int, int], int | None] = {}
+        self.active: set[tuple[int, int]] = set()
+
+    def value(self, row: int, col: int) -> int | None:
+        key = (row, col)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:  # circular reference
+            return None
+        self.active.add(key)
+        try:
+            formula = self.uncached.get(key)
+            result = self._formula(formula) if formula is not None else self._cell(row, col)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = result
+        return result
+
+    def _cell(self, row: int, col: int) -> int | None:
+        from disbursement.money import parse_amount
+
+        if row >= len(self.cells) or col >= len(self.cells[row]):
+            return 0
+        parsed = parse_amount(self.cells[row][col], self.unit)
+        return parsed.dong
+
+    def _formula(self, formula: str) -> int | None:
+        text = formula.strip().lstrip("=").replace(" ", "").replace("$", "").upper()
+        match = FUNCTION.match(text)
+        if match:
+            subtotal = match.group(1).startswith("SUBTOTAL")
+            total = 0
+            for arg in match.group(2).split(","):
+                ref = REF.match(arg)
+                if not ref:
+                    return None
+                c0, r0, c1, r1 = ref.groups()
+                c1, r1 = c1 or c0, r1 or r0
+                for row in range(int(r0) - 1, int(r1)):
+                    for col in range(_col_index(c0), _col_index(c1) + 1):
+                        nested = self.uncached.get((row, col), "").upper().lstrip("=")
+                        if subtotal and nested.startswith("SUBTOTAL"):
+                            continue
+                        value = self.value(row, col)
+                        if value is None:
+                            return None
+                        total += value
+            return total
+        terms = TERM.findall(text)
+        if not terms or TERM.sub("", text) != "":
+            return None
+        total = 0
+        for sign, col, row in terms:
+            value = self.value(int(row) - 1, _col_index(col))
+            if value is None:
+                return None
+            total += -value if sign == "-" else value
+        return total
