@@ -88,21 +88,44 @@ def input_options(f):
               help="Write flags.xlsx, flags.csv and the other outputs into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-audit", is_flag=True, help="Do not record the run in the audit store.")
+@click.option("--audit-db", type=click.Path(dir_okay=False),
+              help="Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
+@click.option("--reviewer", help="Name recorded as the reviewer (default: the OS user).")
 @click.option("--debug", is_flag=True, hidden=True)
-def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit, debug):
+def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit,
+           audit_db, reviewer, debug):
     """Run review round N over FILES and list the flagged project lines."""
     from disbursement.export import result_json
     from disbursement.pipeline import run_round
 
+    store = None if no_audit else _audit_store(audit_db)  # a bad store fails before any work
     result = run_round(files, round_number, year=year, rules_path=rules_path, as_of=as_of,
                        unit=unit)
+    if store is not None:
+        from disbursement.audit_queries import compare_with_history
+
+        compare_with_history(store, result)
     written = {}
     if out_dir:
         from disbursement.outputs import write_outputs
 
         written = write_outputs(result, out_dir)
+    run_id = None
+    if store is not None:
+        from disbursement.audit import record_run
+
+        run_id = record_run(store, result, reviewer=reviewer, input_paths=files,
+                            output_paths=written, options={
+                                "round": round_number, "year": year, "unit": unit,
+                                "as_of": as_of.isoformat() if as_of else None,
+                                "rules_path": rules_path})
     if as_json:
+        from disbursement.audit_queries import with_lifecycle
+
         payload = result_json(result)
+        with_lifecycle(payload["flags"], result)
+        if run_id:
+            payload["audit"] = {"run_id": run_id, "store": str(store)}
         if written:
             payload["outputs"] = {k: str(v) for k, v in written.items()}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
@@ -112,7 +135,257 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     click.echo(terminal_report(result))
     for name, path in written.items():
         click.echo(f"  wrote {name}: {path}")
+    if run_id:
+        click.echo(f"  recorded run {run_id} in {store}")
+
+
+@cli.command()
+@input_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--rows", "first_rows", default=5, show_default=True, help="Project rows to show per sheet.")
+def inspect(files, year, rules_path, unit, as_json, first_rows):
+    """Show how each sheet of FILES was understood (header, columns, unit, row classes)."""
+    from disbursement.pipeline import inspect_files
+    from disbursement.report import inspect_report
+
+    data = inspect_files(files, year=year, rules_path=rules_path, unit=unit, first_rows=first_rows)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else inspect_report(data))
 
 
 def main() -> None:
     cli(prog_name="disbursement")
+
+
+# ---- audit store: recording happens in `review`; these commands query, verify, replay ------
+
+AUDIT_DB_HELP = "Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite)."
+
+
+def _audit_store(audit_db):
+    """The store `review` records into; refuses an unusable one before any work is done."""
+    from disbursement.audit import check_store, store_path
+
+    store = store_path(audit_db)
+    check_store(store)
+    return store
+
+
+def audit_options(f):
+    """--audit-db, and --json / --xlsx FILE for the query commands."""
+    f = click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
+                     help="Also write the table to this .xlsx file (atomically).")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+    return click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)(f)
+
+
+def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int],
+          as_json: bool, xlsx_path: str | None) -> None:
+    if xlsx_path:
+        from pathlib import Path
+
+        from disbursement.export import write_table_xlsx
+
+        dates = [str(v)[:10] for r in rows for v in r if isinstance(v, str)
+                 and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()]
+        created = dt.date.fromisoformat(max(dates)) if dates else dt.date(2000, 1, 1)
+        write_table_xlsx(Path(xlsx_path), title, "Sổ kiểm toán (audit store) của disbursement",
+                         headers, rows, money, [max(8, min(40, len(h) + 4)) for h in headers],
+                         created)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    from disbursement.money import format_trieu
+
+    shown = [[format_trieu(v) if i in money and isinstance(v, int) else
+              "" if v is None else str(v) for i, v in enumerate(r)] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
+    click.echo(title)
+    for r in [headers, *shown]:
+        click.echo("  ".join(v.rjust(w) if i in money else v.ljust(w)
+                             for i, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    if xlsx_path:
+        click.echo(f"wrote {xlsx_path}")
+
+
+def _where(source: dict) -> str:
+    from pathlib import Path
+
+    return f"{Path(source['file']).name} / {source['sheet']} / {source['row']}"
+
+
+@cli.group("audit")
+def audit_group():
+    """Query, verify and replay the audit store that `review` records every run in."""
+
+
+@audit_group.command("runs")
+@audit_options
+@click.option("--year", type=int, help="Only runs of this plan year.")
+def audit_runs(audit_db, as_json, xlsx_path, year):
+    """List the recorded review runs, oldest first."""
+    from disbursement.audit_queries import list_runs
+
+    runs = list_runs(audit_db, year=year)
+    _emit(runs, f"Recorded runs: {len(runs)}",
+          ["Run", "Recorded (UTC)", "Reviewer", "Year", "Round", "Rule", "As of", "Lines",
+           "Flagged", "Issues", "Inputs", "Decisions"],
+          [[r["run_id"][:12] if not xlsx_path else r["run_id"], r["recorded_at"], r["reviewer"],
+            r["year"], r["round"], r["rule_id"], r["as_of"], r["lines"], r["flagged"],
+            r["issues"], r["inputs"], r["decisions"]] for r in runs], set(), as_json, xlsx_path)
+
+
+@audit_group.command("show")
+@click.argument("run")
+@audit_options
+def audit_show(run, audit_db, as_json, xlsx_path):
+    """Show one run (its id, a unique prefix, or `latest`): inputs, outputs, flags, decisions."""
+    from disbursement.audit_queries import show_run
+
+    data = show_run(audit_db, run)
+    if not as_json:
+        click.echo(f"Run {data['run_id']} recorded {data['recorded_at']} by {data['reviewer']} "
+                   f"(engine {data['engine_version']})")
+        click.echo(f"  {data['rule_id']} round {data['round']}, year {data['year']}, data as of "
+                   f"{data['as_of']}; rules {data['rules_path']} (sha256 {data['rules_sha256']})")
+        for item in data["inputs"]:
+            click.echo(f"  input  {item['name']} ({item['size']} bytes, sha256 {item['sha256']})")
+        for item in data["outputs"]:
+            click.echo(f"  output {item['name']}: {item['path']} (sha256 {item['sha256']})")
+        for d in data["decision_records"]:
+            click.echo(f"  decision {d['decision']} recorded {d['recorded_at']} by "
+                       f"{d['recorded_by']} ({len(d['lines'])} lines, {d['basis']})")
+        click.echo(f"  record hash {data['record_hash']}")
+    _emit(data, f"Flags: {len(data['flags'])}",
+          ["Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule", "Lifecycle",
+           "Where"],
+          [[f["project_code"], f["project_name"], f["capital_source"], f["plan_dong"],
+            f["disbursed_dong"], f["rate_pct"], f["rule_id"], f.get("lifecycle", ""),
+            _where(f["source"])] for f in data["flags"]], {3, 4}, as_json, xlsx_path)
+
+
+@audit_group.command("project")
+@click.argument("code")
+@audit_options
+def audit_project(code, audit_db, as_json, xlsx_path):
+    """History of project CODE across rounds and years: flagged or not, figures, decisions."""
+    from disbursement.audit_queries import project_history
+
+    rows = project_history(audit_db, code)
+    if not rows:
+        raise click.ClickException(f"no recorded run read project {code}")
+    _emit(rows, f"Project {code}: {len(rows)} readings",
+          ["Year", "Round", "Rule", "As of", "Run", "Source", "State", "Plan", "Disbursed",
+           "Rate %", "Proposal", "Decision"],
+          [[r["year"], r["round"], r["rule_id"], r["as_of"], r["run_id"][:12],
+            r.get("capital_source"), r["state"], r.get("plan_dong"), r.get("disbursed_dong"),
+            r.get("rate_pct"),
+            "; ".join(f"{p['kind']} {p['amount_dong']:,} đồng" for p in r.get("proposal", [])),
+            "; ".join(d["decision"] for d in r.get("decisions", []))] for r in rows],
+          {7, 8}, as_json, xlsx_path)
+
+
+@audit_group.command("flagged")
+@click.option("--year", type=int, required=True, help="Plan year.")
+@click.option("--round", "round_number", type=int, help="Only this round.")
+@click.option("--all-runs", is_flag=True, help="Every run of a round, not only the latest.")
+@audit_options
+def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
+    """Lines flagged in a year (latest run of each round unless --all-runs)."""
+    from disbursement.audit_queries import flagged
+
+    rows = flagged(audit_db, year, round_number, all_runs=all_runs)
+    _emit(rows, f"Flagged in {year}: {len(rows)}",
+          ["Round", "Run", "Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule",
+           "Where"],
+          [[f["round"], f["run_id"][:12], f["project_code"], f["project_name"],
+            f["capital_source"], f["plan_dong"], f["disbursed_dong"], f["rate_pct"],
+            f["rule_id"], _where(f["source"])] for f in rows], {5, 6}, as_json, xlsx_path)
+
+
+@audit_group.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@audit_options
+def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
+    """Flags new in RUN_B, persisting from RUN_A, and cleared since RUN_A."""
+    from disbursement.audit_queries import diff_runs
+
+    data = diff_runs(audit_db, run_a, run_b)
+    rows = [*data["new"], *data["persisting"], *data["cleared"]]
+    _emit(data, f"{len(data['new'])} new, {len(data['persisting'])} persisting, "
+          f"{len(data['cleared'])} cleared ({data['run_a'][:12]} → {data['run_b'][:12]})",
+          ["Change", "Line", "Project", "Plan", "Disbursed", "Now"],
+          [[r["state"], r["key"], r["project_name"], r["plan_dong"], r["disbursed_dong"],
+            "" if "now" not in r else r["now"] if isinstance(r["now"], str) else
+            f"plan {r['now']['plan_dong']:,}, disbursed {r['now']['disbursed_dong']:,}, "
+            "not flagged"] for r in rows], {3, 4}, as_json, xlsx_path)
+
+
+@audit_group.command("verify")
+@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def audit_verify(audit_db, as_json):
+    """Recompute the hash chain and check the stored input copies (exit 1 if broken)."""
+    from disbursement.audit import verify
+
+    report = verify(audit_db)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    elif report["ok"]:
+        click.echo(f"Audit store OK: {report['records']} records; chain head {report['head']}")
+    else:
+        broken = report["first_broken"]
+        if broken:
+            click.echo(f"Chain broken at {broken['kind']} {broken['id']} (record {broken['seq']}): "
+                       f"{broken['reason']}")
+        for problem in report["files"]:
+            click.echo(f"Stored file problem: {problem['problem']}")
+        if report["integrity"] != "ok":
+            click.echo(f"SQLite integrity check: {report['integrity']}")
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+@audit_group.command("replay")
+@click.argument("run")
+@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def audit_replay(run, audit_db, as_json):
+    """Re-run RUN from its stored inputs and rules; check each output is byte-identical."""
+    from disbursement.audit_queries import replay
+
+    report = replay(audit_db, run)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        versions = report["engine_version"]
+        click.echo(f"Replay of run {report['run_id']} (recorded with engine "
+                   f"{versions['recorded']}, replayed with {versions['current']})")
+        if not report["files"]:
+            click.echo("  no output files were recorded (the review ran without --out)")
+        for item in report["files"]:
+            click.echo(f"  {item['status']:<9} {item['name']}")
+        records = report["records"]
+        counts = ", ".join(f"{n} {k}" for k, n in records["counts"].items())
+        detail = f" ({', '.join(records['different'])} differ)" if records["different"] else ""
+        click.echo(f"  {records['status']:<9} records: {counts}{detail}")
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--decision", required=True,
+              help='The decision, e.g. "Quyết định số 123/QĐ-UBND ngày 15/7/2022".')
+@click.option("--approved", type=click.Path(exists=True, dir_okay=False),
+              help="xlsx/csv of approved figures (Mã dự án, Nguồn vốn, Kế hoạch sau điều "
+                   "chỉnh); without it the run's proposal is approved as it is.")
+@click.option("--by", "recorded_by", help="Who records the decision (default: the OS user).")
+@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+def decide(run, decision, approved, recorded_by, audit_db):
+    """Record the decision that approved RUN's proposal; the next review checks against it."""
+    from disbursement.audit import decide as record_decision
+
+    done = record_decision(audit_db, run, decision, approved=approved, recorded_by=recorded_by)
+    click.echo(f"Recorded decision {done['decision_id']} for run {done['run_id']}: "
+               f"{done['lines']} approved lines ({done['basis']})")

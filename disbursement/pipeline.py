@@ -188,6 +188,34 @@ def _check_duplicates(plan, issues: list[Issue]) -> None:
                             f"source (rows {rows}); each line is reviewed separately"))
 
 
+def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
+                  rules_path: str | Path | None = None, unit: str | None = None,
+                  first_rows: int = 5) -> dict:
+    """How each sheet was understood: header rows, columns, unit, as-of, row classes, samples."""
+    from dataclasses import asdict
+
+    from disbursement.rules import load_rules
+
+    rules = load_rules(rules_path)
+    year = year or rules.plan_year
+    loaded = load_plan(paths, year=year, rules=rules, unit=unit)
+    plan = loaded.plan
+    sheets = []
+    for report in loaded.sheets:
+        entry = asdict(report)
+        entry["header_rows"] = list(report.header_rows) if report.header_rows else None
+        part = plan[(plan["file"] == report.file) & (plan["sheet"] == report.sheet)]
+        entry["first_lines"] = [
+            {"row": int(x.row), "project_code": x.project_code if isinstance(x.project_code, str)
+             else None, "project_name": str(x.project_name), "capital_source": x.capital_source
+             if isinstance(x.capital_source, str) else None, "status": str(x.status),
+             "plan_dong": int(x.plan_dong), "disbursed_dong": int(x.disbursed_dong)}
+            for x in part.head(first_rows).itertuples()
+        ]
+        sheets.append(entry)
+    return {"year": year, "sheets": sheets, "issues": [i.to_dict() for i in loaded.issues]}
+
+
 def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | None = None,
               rules_path: str | Path | None = None, as_of: dt.date | None = None,
               unit: str | None = None, propose: bool = True) -> RunResult:

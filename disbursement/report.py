@@ -75,3 +75,35 @@ def issues_report(issues) -> list[str]:
     if len(issues) > MAX_ISSUES_LISTED:
         out.append(f"  … {len(issues) - MAX_ISSUES_LISTED} more (see issues.xlsx with --out, or --json)")
     return out
+
+
+def inspect_report(data: dict) -> str:
+    """`disbursement inspect`: what the engine understood of each sheet, for a human."""
+    from disbursement.money import format_trieu
+
+    lines = [f"Plan year {data['year']}"]
+    for s in data["sheets"]:
+        lines += ["", f"{Path(s['file']).name} / sheet '{s['sheet']}': {s['status']}"]
+        if s["status"] != "read":
+            lines.append(f"  reason: {s['reason']}")
+            continue
+        top, bottom = s["header_rows"]
+        ordinals = ", ".join(map(str, s["ordinal_rows"])) or "none"
+        lines.append(f"  header rows {top}–{bottom}; column-ordinal rows: {ordinals}")
+        lines.append(f"  unit: {s['unit']} (from: {s['unit_source'] or '-'}); "
+                     f"as of: {s['as_of'] or 'not stated'}; legacy encoding: "
+                     f"{s['legacy_encoding'] or 'none'}")
+        lines.append("  columns:")
+        for canonical, col in s["columns"].items():
+            lines.append(f"    {col['column']:>3}  {canonical:<22} ← {col['header']}")
+        classes = ", ".join(f"{k} {v}" for k, v in sorted(s["row_classes"].items()))
+        lines.append(f"  rows: {classes}")
+        lines.append(f"  project lines: {s['lines']}; first ones:")
+        for x in s["first_lines"]:
+            lines.append(f"    row {x['row']}: {x['project_code'] or '-'} {x['project_name'][:50]} | "
+                         f"{x['capital_source']} | {x['status']} | plan "
+                         f"{format_trieu(x['plan_dong'])} | disbursed {format_trieu(x['disbursed_dong'])}")
+    from disbursement.errors import Issue
+
+    lines += ["", *issues_report([Issue(**i) for i in data["issues"]])]
+    return "\n".join(lines)

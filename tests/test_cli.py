@@ -90,3 +90,17 @@ def test_out_writes_flags_files(make_workbook, tmp_path):
     names = [c.value for c in sheet["C"]]
     assert "@Đường bản Co Mạ" in names
     assert sheet.cell(row=5, column=7).value == 1000.0  # plan in triệu đồng
+
+
+def test_inspect_explains_the_sheet(make_workbook):
+    path = make_workbook([line("7912345", "Đường bản Co Mạ", disbursed="10")])
+    result = run("inspect", path)
+    assert result.exit_code == 0, result.output
+    assert "header rows 7–9; column-ordinal rows: 10" in result.output
+    assert "L  plan_dong              ← Kế hoạch vốn năm 2022" in result.output
+    assert "unit: trieu (from: Đơn vị: triệu đồng)" in result.output
+    data = json.loads(run("inspect", path, "--json").output)
+    (sheet,) = data["sheets"]
+    assert sheet["columns"]["disbursed_dong"] == {"column": "M",
+                                                  "header": "Giải ngân đến 30/6/2022 / Số vốn"}
+    assert sheet["row_classes"]["project"] == 1 and sheet["first_lines"][0]["row"] == 14
