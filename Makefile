@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: venv
-	$(BIN)/disbursement review $(SAMPLE) --round 1 --out $(OUT) --no-audit
+	$(BIN)/disbursement review $(SAMPLE) --round 1 --out $(OUT) --audit-db $(OUT)/disbursement-audit.sqlite
 
 test: venv
 	$(BIN)/ruff check .

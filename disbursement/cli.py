@@ -91,16 +91,27 @@ def input_options(f):
 @click.option("--audit-db", type=click.Path(dir_okay=False),
               help="Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
 @click.option("--reviewer", help="Name recorded as the reviewer (default: the OS user).")
+@click.option("--overrides", type=click.Path(dir_okay=False),
+              help="xlsx/csv of manual changes to the proposal "
+                   "(code, source, kind, amount, reason, approver).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the memo and appendix.")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False),
+              help="Organisation settings (default: rules/settings/son-la.yaml).")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False),
+              help="Folder of templates searched before the built-in ones.")
+@click.option("--date", "memo_date", callback=_date,
+              help="Date printed on the memo (default: derived from the round, never the clock).")
 @click.option("--debug", is_flag=True, hidden=True)
 def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit,
-           audit_db, reviewer, debug):
+           audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date, debug):
     """Run review round N over FILES and list the flagged project lines."""
     from disbursement.export import result_json
     from disbursement.pipeline import run_round
 
     store = None if no_audit else _audit_store(audit_db)  # a bad store fails before any work
     result = run_round(files, round_number, year=year, rules_path=rules_path, as_of=as_of,
-                       unit=unit)
+                       unit=unit, overrides=overrides)
     if store is not None:
         from disbursement.audit_queries import compare_with_history
 
@@ -109,7 +120,8 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     if out_dir:
         from disbursement.outputs import write_outputs
 
-        written = write_outputs(result, out_dir)
+        written = write_outputs(result, out_dir, lang=lang, settings=settings_path,
+                                templates_dir=templates_dir, date=memo_date)
     run_id = None
     if store is not None:
         from disbursement.audit import record_run
@@ -150,6 +162,29 @@ def inspect(files, year, rules_path, unit, as_json, first_rows):
 
     data = inspect_files(files, year=year, rules_path=rules_path, unit=unit, first_rows=first_rows)
     click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else inspect_report(data))
+
+
+@cli.command()
+@input_options
+@click.option("--round", "round_number", type=int, required=True, help="Round number (1, 2, 3 …).")
+@click.option("--thresholds", default="40,45,50,55,60", show_default=True,
+              help="Comma-separated integer percents to try.")
+@click.option("--as-of", callback=_date, help="Data date, overriding the round's (DD/MM/YYYY).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def whatif(files, round_number, thresholds, year, rules_path, unit, as_of, as_json):
+    """How many lines round N would flag, and how much it could recall, at other thresholds."""
+    from disbursement.pipeline import whatif as run_whatif
+    from disbursement.report import whatif_report
+
+    try:
+        values = sorted({int(t) for t in thresholds.split(",") if t.strip()})
+    except ValueError:
+        raise click.BadParameter("use integers such as 40,45,50", param_hint="--thresholds") from None
+    if not values or not all(0 < t <= 100 for t in values):
+        raise click.BadParameter("each threshold must be 1..100", param_hint="--thresholds")
+    data = run_whatif(files, round_number, values, year=year, rules_path=rules_path, as_of=as_of,
+                      unit=unit)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else whatif_report(data))
 
 
 def main() -> None:

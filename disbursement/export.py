@@ -198,3 +198,33 @@ def write_issues_xlsx(result: RunResult, path: Path) -> None:
     write_table_xlsx(path, "CÁC VẤN ĐỀ VỀ SỐ LIỆU", "Mỗi dòng chỉ ra tệp, trang tính, dòng và cột",
                      ["STT", "Mức độ", "Mã", "Tệp", "Trang tính", "Dòng", "Cột", "Nội dung"],
                      rows, set(), [6, 10, 22, 28, 16, 8, 6, 90], result.round.as_of)
+
+
+PROPOSAL_HEADERS = ["STT", "Loại", "Mã dự án", "Tên dự án", "Nguồn vốn", "Nhóm (pool)",
+                    "Kế hoạch vốn", "Đã giải ngân", "Điều chỉnh", "Kế hoạch sau điều chỉnh",
+                    "Lý do", "Thứ tự ưu tiên", "Điều chỉnh thủ công", "Nguồn số liệu"]
+
+
+def write_proposal_xlsx(result: RunResult, path: Path) -> None:
+    """The proposal as a working table: pools first, then every decrease and increase."""
+    proposal = result.proposal
+    rows: list[list] = []
+    for pool in proposal.pools:
+        rows.append(["", "Tổng nhóm", "", pool.capital_source_label, pool.capital_source, pool.pool,
+                     "", "", pool.recalled_dong, pool.allocated_dong,
+                     f"chưa phân bổ (trả về dự phòng): {pool.unallocated_dong:,} đồng".replace(",", "."),
+                     "", "", ""])
+    lines = [("Giảm", x) for x in proposal.decreases] + [("Tăng", x) for x in proposal.increases]
+    for i, (kind, x) in enumerate(lines, start=1):
+        override = (f"{x.override.get('reason', '')} — {x.override.get('approver', '')}"
+                    if x.override else "")
+        rows.append([i, kind, x.project_code or "", x.project_name, x.capital_source_label, x.pool,
+                     x.plan_dong, x.disbursed_dong, -x.amount_dong if kind == "Giảm" else x.amount_dong,
+                     x.plan_after_dong, x.reason, x.tier or "", override,
+                     f"{Path(x.source.file).name} / {x.source.sheet} / dòng {x.source.row}"])
+    info = result.round
+    write_table_xlsx(path, f"ĐỀ XUẤT ĐIỀU CHỈNH KẾ HOẠCH VỐN - {info.name.upper()} NĂM {info.year}",
+                     f"Số liệu đến ngày {info.as_of.strftime('%d/%m/%Y')}; "
+                     "dòng 'Tổng nhóm': cột Điều chỉnh = thu hồi, cột sau = phân bổ",
+                     PROPOSAL_HEADERS, rows, {6, 7, 8, 9},
+                     [6, 8, 12, 50, 28, 18, 16, 16, 16, 18, 30, 16, 28, 36], info.as_of)

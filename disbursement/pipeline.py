@@ -218,7 +218,8 @@ def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
 
 def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | None = None,
               rules_path: str | Path | None = None, as_of: dt.date | None = None,
-              unit: str | None = None, propose: bool = True) -> RunResult:
+              unit: str | None = None, propose: bool = True,
+              overrides: str | Path | None = None) -> RunResult:
     """Run one review round over the input workbooks; bad data ends up in `issues`."""
     from disbursement.review import evaluate, round_info, summarise
     from disbursement.rules import load_rules
@@ -240,19 +241,48 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
                        inputs=tuple(str(p) for p in paths), rules_path=rules.path)
     result.summary["sheets"] = [{"file": s.file, "sheet": s.sheet, "status": s.status,
                                  "lines": s.lines} for s in loaded.sheets]
-    if propose:
-        _propose(result, rnd, year)
+    if propose or overrides:
+        _propose(result, rnd, year, overrides)
     result.summary["issues"] = _issue_counts(issues)
     return result
 
 
-def _propose(result: RunResult, rnd, year: int) -> None:
-    try:
-        from disbursement import reallocate
-    except ImportError:
-        return
+def _propose(result: RunResult, rnd, year: int, overrides: str | Path | None) -> None:
+    from disbursement import reallocate
+
     result.proposal = reallocate.propose_for_round(result.plan, rnd, year=year,
                                                    as_of=result.round.as_of, issues=result.issues)
+    if overrides:
+        from disbursement.overrides import apply_overrides, read_overrides
+        from disbursement.policies import AllocationPolicy
+
+        rows, problems = read_overrides(overrides)
+        result.issues.extend(problems)
+        policy = AllocationPolicy.from_dict(rnd.reallocation, f"{rnd.id}.reallocation")
+        result.proposal, rejected = apply_overrides(result.proposal, result.plan, rows, policy,
+                                                    policy.priority, year=year)
+        result.issues.extend(rejected)
+
+
+def whatif(paths: Sequence[str | Path], round_number: int, thresholds: Sequence[int], *,
+           year: int | None = None, rules_path: str | Path | None = None,
+           as_of: dt.date | None = None, unit: str | None = None) -> dict:
+    """Per threshold and capital source: lines that would be flagged and money recallable."""
+    from disbursement.policies import RecallPolicy
+    from disbursement.reallocate import whatif as whatif_table
+
+    result = run_round(paths, round_number, year=year, rules_path=rules_path, as_of=as_of,
+                       unit=unit, propose=False)
+    from disbursement.rules import load_rules
+
+    rnd = load_rules(rules_path).round(round_number)
+    recall = RecallPolicy.from_dict(rnd.recall, f"{rnd.id}.recall") if rnd.recall else RecallPolicy()
+    rows = whatif_table(result.plan, list(thresholds), recall, as_of=result.round.as_of,
+                        year=result.round.year)
+    return {"round": round_number, "rule_id": rnd.id, "as_of": result.round.as_of.isoformat(),
+            "recall_policy": recall.policy, "rows": rows,
+            "issues": [i.to_dict() for i in result.issues]}
+
 
 
 def _cross_check_as_of(sheets: list[SheetReport], as_of: dt.date, overridden: bool,

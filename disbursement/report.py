@@ -68,12 +68,15 @@ def issues_report(issues) -> list[str]:
     for x in issues:
         counts[f"{x.severity} {x.code}"] = counts.get(f"{x.severity} {x.code}", 0) + 1
     out = [f"Data issues ({len(issues)}): " + ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items()))]
-    ranked = sorted(issues, key=lambda x: {"error": 0, "warning": 1}.get(x.severity, 2))
+    # Errors and warnings are listed where they are; info records are only counted above.
+    ranked = sorted((x for x in issues if x.severity in ("error", "warning")),
+                    key=lambda x: (x.severity != "error", x.file, x.sheet or "", x.row or 0))
     for x in ranked[:MAX_ISSUES_LISTED]:
         where = x.location().replace(x.file, Path(x.file).name) if x.file else "(run)"
         out.append(f"  {x.severity:7} {x.code}: {where}: {x.message}")
-    if len(issues) > MAX_ISSUES_LISTED:
-        out.append(f"  … {len(issues) - MAX_ISSUES_LISTED} more (see issues.xlsx with --out, or --json)")
+    hidden = len(issues) - min(len(ranked), MAX_ISSUES_LISTED)
+    if hidden:
+        out.append(f"  … {hidden} more (see issues.xlsx with --out, or --json)")
     return out
 
 
@@ -106,4 +109,16 @@ def inspect_report(data: dict) -> str:
     from disbursement.errors import Issue
 
     lines += ["", *issues_report([Issue(**i) for i in data["issues"]])]
+    return "\n".join(lines)
+
+
+def whatif_report(data: dict) -> str:
+    """Per threshold and capital source: lines flagged and money recallable."""
+    lines = [f"What-if for {data['rule_id']} (as of {data['as_of']}, recall policy "
+             f"{data['recall_policy']}); amounts in triệu đồng", ""]
+    rows = [[f"{r['threshold_pct']}%", r["capital_source_label"] or r["capital_source"],
+             f"{r['lines_flagged']}/{r['lines_in_scope']}", format_trieu(r["plan_dong"]),
+             format_trieu(r["recallable_dong"])] for r in data["rows"]]
+    lines += _table(["Threshold", "Capital source", "Flagged/in scope", "Flagged plan",
+                     "Recallable"], rows, {2, 3, 4})
     return "\n".join(lines)
