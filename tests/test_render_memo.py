@@ -148,7 +148,8 @@ def test_criteria_and_priority_order(doc):
     body = "\n".join(texts(doc))
     assert "Tiêu chí rà soát (Quyết định số 79/QĐ-UBND ngày 12/01/2022" in body
     assert "dưới 50% kế hoạch vốn năm 2022 được giao" in body
-    assert "3. Thứ tự ưu tiên bố trí vốn điều chỉnh tăng: Thứ tự ưu tiên" in body
+    assert "3. Thứ tự ưu tiên bố trí vốn theo Điều 51 Luật Đầu tư công số 39/2019/QH14 (" in body
+    assert "áp dụng cho vốn điều chỉnh tăng:" in body
     tiers = [t for t in texts(doc) if t.startswith("- Dự án") or t.startswith("- Vốn đối ứng")]
     assert tiers[-1] == "- Dự án khởi công mới đủ điều kiện."
     assert all(t.endswith(";") for t in tiers[:-1])
@@ -308,7 +309,7 @@ def test_priority_without_tiers_is_cited_by_title(tmp_path):
     policy = {"priority": {"id": "x", "title": "Thứ tự A", "legal_basis": "Điều 51"}}
     out = render_outputs(make_result(policy=policy), tmp_path)
     body = "\n".join(texts(docx.Document(str(out["docx"]))))
-    assert "3. Thứ tự ưu tiên bố trí vốn điều chỉnh tăng: Thứ tự A (Điều 51)." in body
+    assert "3. Thứ tự A (Điều 51), áp dụng cho vốn điều chỉnh tăng." in body
 
 
 def test_reason_text_is_the_template_wording():
