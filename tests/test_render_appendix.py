@@ -154,3 +154,24 @@ def test_english_appendix(result, tmp_path):
     assert s.cell(FIRST_DATA_ROW, 2).value == "TOTAL"
     notes = [s.cell(r, 11).value for r in range(FIRST_DATA_ROW, s.max_row + 1)]
     assert "To pay for completed work volume" in notes
+
+
+def test_a_rate_just_below_the_threshold_never_reads_as_the_threshold():
+    from disbursement.render.appendix import _rate_text
+
+    assert _rate_text(499_960_000, 1_000_000_000, 50) == "49,9960"
+    assert _rate_text(499_999_999, 1_000_000_000, 50) == "49,99999990"
+    assert _rate_text(499_960_000, 1_000_000_000, None) == "50,00"
+    assert _rate_text(1, 3, 50) == "33,33"
+
+
+def test_capital_sources_follow_the_pool_order(tmp_path):
+    import dataclasses
+
+    result = make_result()
+    proposal = result.proposal
+    flipped = dataclasses.replace(proposal, pools=tuple(reversed(proposal.pools)))
+    path = render_outputs(dataclasses.replace(result, proposal=flipped), tmp_path)["xlsx"]
+    sheet = openpyxl.load_workbook(path).active
+    groups = [name for _, stt, name in rows_by_kind(sheet) if stt in ("I", "II", "III", "IV")]
+    assert groups == [p.capital_source_label for p in flipped.pools]

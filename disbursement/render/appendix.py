@@ -49,11 +49,25 @@ def _trieu(dong: int) -> float:
     return trieu_float(int(dong))
 
 
+def _rate_text(disbursed: int, plan: int, threshold: int | None) -> str:
+    """The rate as the note shows it, with more decimals when 2 would round a rate below the
+    threshold up to it (49,996% must not read "50,00%" on a line flagged for < 50%)."""
+    from disbursement.money import format_pct
+
+    text = format_pct(disbursed, plan)
+    if threshold is not None and plan and disbursed * 100 < threshold * plan:
+        decimals = 2
+        while text == format_pct(threshold, 100, decimals) and decimals < 12:
+            decimals += 2
+            text = format_pct(disbursed, plan, decimals)
+    return text
+
+
 def _height(texts: dict[int, str]) -> float:
     """Row height (pt) fitting wrapped text: viewers do not grow rows written by xlsxwriter."""
     lines = 1
     for col, text in texts.items():
-        per_line = max(1, int(WIDTHS[col] * 1.05))
+        per_line = max(1, int(WIDTHS[col] * 1.3))
         lines = max(lines, sum(-(-max(1, len(part)) // per_line) for part in text.split("\n")))
     return 15.0 * min(lines, 27)
 
@@ -63,8 +77,6 @@ def _text(value) -> str:
 
 
 def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, str]) -> _Row:
-    from disbursement.money import format_pct
-
     rnd = result.round
     proposal = result.proposal
     total = _Row("total", "", words.total)
@@ -77,7 +89,10 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
         ("decrease", words.decreases, proposal.decreases),
         ("increase", words.increases, proposal.increases),
     )
-    for source in dict.fromkeys([ln.capital_source for _, _, lines in parts for ln in lines]):
+    in_lines = [ln.capital_source for _, _, lines in parts for ln in lines]
+    for source in dict.fromkeys([*label_of, *in_lines]):
+        if source not in in_lines:
+            continue
         group = _Row("group", "", label_of.get(source, source))
         groups[source] = group
         for letter, (kind, label, lines) in zip("ab", parts, strict=True):
@@ -89,7 +104,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
                 if kind == "decrease":
                     details = {
                         "as_of": short_date(rnd.as_of),
-                        "rate": format_pct(ln.disbursed_dong, ln.plan_dong),
+                        "rate": _rate_text(ln.disbursed_dong, ln.plan_dong, rnd.threshold_pct),
                     }
                     if rnd.threshold_pct is not None:
                         details["threshold"] = rnd.threshold_pct
