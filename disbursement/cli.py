@@ -126,11 +126,15 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     if store is not None:
         from disbursement.audit import record_run
 
+        # Options named like the keywords of run_round / write_outputs, so replay can pass
+        # them back; keep this in step when review gains an option that changes the result.
         run_id = record_run(store, result, reviewer=reviewer, input_paths=files,
                             output_paths=written, options={
                                 "round": round_number, "year": year, "unit": unit,
-                                "as_of": as_of.isoformat() if as_of else None,
-                                "rules_path": rules_path})
+                                "as_of": as_of, "rules_path": rules_path,
+                                "overrides": overrides, "lang": lang,
+                                "settings": settings_path, "templates_dir": templates_dir,
+                                "date": memo_date})
     if as_json:
         from disbursement.audit_queries import with_lifecycle
 
@@ -264,7 +268,7 @@ def audit_runs(audit_db, as_json, xlsx_path, year):
     _emit(runs, f"Recorded runs: {len(runs)}",
           ["Run", "Recorded (UTC)", "Reviewer", "Year", "Round", "Rule", "As of", "Lines",
            "Flagged", "Issues", "Inputs", "Decisions"],
-          [[r["run_id"][:12] if not xlsx_path else r["run_id"], r["recorded_at"], r["reviewer"],
+          [[r["run_id"][:16], r["recorded_at"], r["reviewer"],
             r["year"], r["round"], r["rule_id"], r["as_of"], r["lines"], r["flagged"],
             r["issues"], r["inputs"], r["decisions"]] for r in runs], set(), as_json, xlsx_path)
 
@@ -304,6 +308,7 @@ def audit_show(run, audit_db, as_json, xlsx_path):
 def audit_project(code, audit_db, as_json, xlsx_path):
     """History of project CODE across rounds and years: flagged or not, figures, decisions."""
     from disbursement.audit_queries import project_history
+    from disbursement.money import format_trieu
 
     rows = project_history(audit_db, code)
     if not rows:
@@ -311,10 +316,10 @@ def audit_project(code, audit_db, as_json, xlsx_path):
     _emit(rows, f"Project {code}: {len(rows)} readings",
           ["Year", "Round", "Rule", "As of", "Run", "Source", "State", "Plan", "Disbursed",
            "Rate %", "Proposal", "Decision"],
-          [[r["year"], r["round"], r["rule_id"], r["as_of"], r["run_id"][:12],
+          [[r["year"], r["round"], r["rule_id"], r["as_of"], r["run_id"][:16],
             r.get("capital_source"), r["state"], r.get("plan_dong"), r.get("disbursed_dong"),
             r.get("rate_pct"),
-            "; ".join(f"{p['kind']} {p['amount_dong']:,} đồng" for p in r.get("proposal", [])),
+            "; ".join(f"{p['kind']} {format_trieu(p['amount_dong'])}" for p in r.get("proposal", [])),
             "; ".join(d["decision"] for d in r.get("decisions", []))] for r in rows],
           {7, 8}, as_json, xlsx_path)
 
@@ -332,7 +337,7 @@ def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
     _emit(rows, f"Flagged in {year}: {len(rows)}",
           ["Round", "Run", "Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule",
            "Where"],
-          [[f["round"], f["run_id"][:12], f["project_code"], f["project_name"],
+          [[f["round"], f["run_id"][:16], f["project_code"], f["project_name"],
             f["capital_source"], f["plan_dong"], f["disbursed_dong"], f["rate_pct"],
             f["rule_id"], _where(f["source"])] for f in rows], {5, 6}, as_json, xlsx_path)
 
@@ -344,16 +349,18 @@ def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
 def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
     """Flags new in RUN_B, persisting from RUN_A, and cleared since RUN_A."""
     from disbursement.audit_queries import diff_runs
+    from disbursement.money import format_trieu
 
     data = diff_runs(audit_db, run_a, run_b)
     rows = [*data["new"], *data["persisting"], *data["cleared"]]
     _emit(data, f"{len(data['new'])} new, {len(data['persisting'])} persisting, "
-          f"{len(data['cleared'])} cleared ({data['run_a'][:12]} → {data['run_b'][:12]})",
+          f"{len(data['cleared'])} cleared ({data['run_a'][:16]} → {data['run_b'][:16]})",
           ["Change", "Line", "Project", "Plan", "Disbursed", "Now"],
           [[r["state"], r["key"], r["project_name"], r["plan_dong"], r["disbursed_dong"],
             "" if "now" not in r else r["now"] if isinstance(r["now"], str) else
-            f"plan {r['now']['plan_dong']:,}, disbursed {r['now']['disbursed_dong']:,}, "
-            "not flagged"] for r in rows], {3, 4}, as_json, xlsx_path)
+            f"plan {format_trieu(r['now']['plan_dong'])}, disbursed "
+            f"{format_trieu(r['now']['disbursed_dong'])}, not flagged"] for r in rows],
+          {3, 4}, as_json, xlsx_path)
 
 
 @audit_group.command("verify")

@@ -1,0 +1,315 @@
+"""The audit trail through the command line: record, query, verify, replay, decide, refuse."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from disbursement import audit, audit_queries
+from disbursement.cli import cli
+from disbursement.files import sha256_file
+from disbursement.samples import write_official_workbook
+from tests.conftest import line
+
+ROOT = Path(__file__).resolve().parent.parent
+DECISION = "Quyết định số 1234/QĐ-UBND ngày 15/7/2022"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def ok(*args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def round_1_lines():
+    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400"),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="450"),
+            line("7912347", "Cầu bản Púng", disbursed="900")]
+
+
+def round_2_lines(plans: dict[str, str] | None = None):
+    plans = plans or {}
+    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="700",
+                 plan=plans.get("7912345", "1.000")),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="500",
+                 plan=plans.get("7912346", "1.000")),
+            line("7912347", "Cầu bản Púng", disbursed="550", plan=plans.get("7912347", "1.000"))]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "audit" / "so-kiem-toan.sqlite"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """Round 1 (30/6) and round 2 (30/9) of 2022 recorded once, with --out, in one store."""
+    base = tmp_path_factory.mktemp("recorded")
+    store, ids = base / "audit" / "so-kiem-toan.sqlite", []
+    for lines, number, as_of in ((round_1_lines(), 1, dt.date(2022, 6, 30)),
+                                 (round_2_lines(), 2, dt.date(2022, 9, 30))):
+        path = base / f"den_{as_of:%d-%m}.xlsx"
+        write_official_workbook(path, lines, year=2022, as_of=as_of)
+        out = json.loads(ok("review", path, "--round", number, "--json", "--audit-db", store,
+                            "--reviewer", "Lò Thị Hoa", "--out", base / f"out{number}"))
+        ids.append(out["audit"]["run_id"])
+    return store, ids
+
+
+@pytest.fixture
+def two_rounds(recorded, store):
+    """A private copy of the recorded store (tests may damage it); returns both run ids."""
+    source, ids = recorded
+    shutil.copytree(source.parent, store.parent)
+    return ids
+
+
+def test_two_rounds_recorded_and_queried_per_project(two_rounds, store):
+    first, second = two_rounds
+    runs = json.loads(ok("audit", "runs", "--audit-db", store, "--json"))
+    assert [(r["run_id"], r["round"], r["flagged"], r["reviewer"]) for r in runs] == [
+        (first, 1, 2, "Lò Thị Hoa"), (second, 2, 2, "Lò Thị Hoa")]
+
+    history = json.loads(ok("audit", "project", "7912345", "--audit-db", store, "--json"))
+    assert [(h["round"], h["state"], h["plan_dong"], h["disbursed_dong"]) for h in history] == [
+        (1, "flagged", 1_000_000_000, 400_000_000),
+        (2, "not flagged", 1_000_000_000, 700_000_000)]
+    assert history[0]["proposal"][0]["kind"] == "decrease"
+    text = ok("audit", "project", "7912345", "--audit-db", store)
+    assert text.splitlines()[0] == "Project 7912345: 2 readings"
+    assert " flagged " in text and " not flagged " in text and "400,000" in text
+
+    flagged = json.loads(ok("audit", "flagged", "--year", 2022, "--round", 1, "--audit-db", store,
+                            "--json"))
+    assert {f["project_code"] for f in flagged} == {"7912345", "7912346"}
+    assert flagged[0]["source"]["cells"]["plan_dong"].startswith("L")
+
+    diff = json.loads(ok("audit", "diff", first[:16], second, "--audit-db", store, "--json"))
+    assert [d["project_code"] for d in diff["new"]] == ["7912347"]
+    assert [d["project_code"] for d in diff["persisting"]] == ["7912346"]
+    (cleared,) = diff["cleared"]
+    assert cleared["project_code"] == "7912345"
+    assert cleared["now"] == {"plan_dong": 1_000_000_000, "disbursed_dong": 700_000_000,
+                              "flagged": False}
+
+
+def test_the_next_round_reports_each_flag_as_new_or_persisting(two_rounds, store):
+    shown = audit_queries.show_run(store, two_rounds[1])
+    assert {f["project_code"]: f["lifecycle"] for f in shown["flags"]} == {
+        "7912346": "persisting", "7912347": "new"}
+    lifecycle = shown["summary"]["lifecycle"]
+    assert lifecycle["previous_run"] == two_rounds[0] and lifecycle["previous_round"] == 1
+    assert [c["project_code"] for c in lifecycle["cleared"]] == ["7912345"]
+
+
+def test_query_tables_go_to_xlsx(two_rounds, store, tmp_path):
+    import openpyxl
+
+    target = tmp_path / "lich_su.xlsx"
+    out = ok("audit", "flagged", "--year", 2022, "--audit-db", store, "--xlsx", target)
+    assert out.endswith(f"wrote {target}\n")
+    sheet = openpyxl.load_workbook(target).active
+    assert [c.value for c in sheet[4]][:3] == ["Round", "Run", "Code"]
+    assert sheet.max_row == 4 + 4
+
+
+def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
+    assert ok("audit", "verify", "--audit-db", store).startswith("Audit store OK: 2 records;")
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0"
+                                 ).fetchone()
+        changed = record.replace('"disbursed_dong":400000000', '"disbursed_dong":500000000')
+        assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
+        conn.execute("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,))
+    result = run("audit", "verify", "--audit-db", store)
+    assert result.exit_code == 1
+    assert result.output == (f"Chain broken at run {two_rounds[0]} (record 1): its content no "
+                             "longer matches its record_hash (the record or one of its rows was "
+                             "changed)\n")
+
+
+def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store):
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        (sha,) = conn.execute("SELECT sha256 FROM inputs WHERE run_seq = 2").fetchone()
+    audit.blob_path(store, sha).write_bytes(b"not the workbook")
+    report = audit.verify(store)
+    assert not report["ok"] and report["first_broken"] is None
+    assert report["files"][0]["problem"].endswith("was changed")
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute("DELETE FROM runs WHERE seq = 1")
+    broken = audit.verify(store)["first_broken"]
+    assert broken["id"] == two_rounds[1] and "removed" in broken["reason"]
+
+
+def test_replay_reproduces_every_output(two_rounds, store):
+    out = ok("audit", "replay", two_rounds[0], "--audit-db", store)
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Replay of run {two_rounds[0]}")
+    outputs = audit_queries.show_run(store, two_rounds[0])["outputs"]
+    recorded = sorted(Path(x["path"]).name for x in outputs)
+    assert recorded == sorted(p.name for p in Path(outputs[0]["path"]).parent.iterdir())
+    assert sorted(x.split()[-1] for x in lines[1:-1]) == recorded
+    assert all(x.split()[0] == "OK" for x in lines[1:])
+    assert "flags.xlsx" in recorded and "to_trinh.docx" in recorded
+
+
+def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute("UPDATE outputs SET sha256 = ? WHERE run_seq = 2 AND name = 'flags.csv'",
+                     ("0" * 64,))
+    result = run("audit", "replay", two_rounds[1], "--audit-db", store)
+    assert result.exit_code == 1
+    assert "  DIFFERENT flags.csv\n" in result.output
+    assert "  OK        flags.xlsx\n" in result.output
+
+
+def test_two_reviews_at_once_both_land_and_the_chain_verifies(make_workbook, store, tmp_path):
+    path = make_workbook(round_1_lines())
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
+    procs = [subprocess.Popen([sys.executable, "-m", "disbursement", "review", str(path),
+                               "--round", "1", "--json", "--audit-db", str(store),
+                               "--reviewer", f"cán bộ {i}"],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (_, stderr) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, stderr
+    ids = {json.loads(stdout)["audit"]["run_id"] for stdout, _ in outputs}
+    runs = audit_queries.list_runs(store)
+    assert {r["run_id"] for r in runs} == ids and len(ids) == 2
+    assert {r["reviewer"] for r in runs} == {"cán bộ 0", "cán bộ 1"}
+    assert all(r["flagged"] == 2 and r["lines"] == 3 for r in runs)
+    assert audit.verify(store)["ok"]
+    assert not (tmp_path / audit.DEFAULT_STORE).exists()
+
+
+def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, store, tmp_path):
+    first = make_workbook(round_1_lines(), name="den_30-06.xlsx")
+    ok("review", first, "--round", 1, "--audit-db", store)
+    out = ok("decide", "latest", "--decision", DECISION, "--audit-db", store, "--by", "Giám đốc")
+    assert out.startswith("Recorded decision ") and "approved lines (proposal)" in out
+    approved = {x["project_code"]: x["plan_after_dong"]
+                for x in audit_queries.show_run(store, "latest")["decision_records"][0]["lines"]}
+    assert approved["7912345"] < 1_000_000_000 and approved["7912346"] < 1_000_000_000
+    # The new export carries the approved plan for 7912345 only.
+    trieu = f"{approved['7912345'] // 1_000_000:,}".replace(",", ".")
+    second = make_workbook(round_2_lines({"7912345": trieu}), name="den_30-09.xlsx",
+                           as_of=dt.date(2022, 9, 30))
+    data = json.loads(ok("review", second, "--round", 2, "--json", "--audit-db", store))
+    warned = [i for i in data["issues"] if i["code"] == "PLAN-DIFFERS-FROM-APPROVED"]
+    assert {w["message"].split(" / ")[0] for w in warned} == set(approved) - {"7912345"}
+    first_warning = next(w for w in warned if w["message"].startswith("7912346"))
+    assert first_warning["severity"] == "warning" and first_warning["column"] == "L"
+    assert first_warning["file"] == str(second) and first_warning["row"] > 10
+    assert f"approved after adjustment by {DECISION}" in first_warning["message"]
+    assert data["summary"]["lifecycle"]["decisions"]
+    assert data["summary"]["issues"]["by_code"]["PLAN-DIFFERS-FROM-APPROVED"]["count"] == len(
+        warned)
+    history = audit_queries.project_history(store, "7912346")
+    assert history[0]["decisions"][0]["decision"] == DECISION
+    assert audit.verify(store)["ok"]
+
+
+def test_decide_with_an_approved_figures_file(make_workbook, store, tmp_path):
+    first = make_workbook(round_1_lines())
+    ok("review", first, "--round", 1, "--audit-db", store)
+    approved = tmp_path / "phe_duyet.csv"
+    approved.write_text("Mã dự án,Nguồn vốn,Kế hoạch năm 2022 sau điều chỉnh (triệu đồng)\n"
+                        "7912345,Vốn cân đối ngân sách địa phương,\"700,5\"\n", encoding="utf-8")
+    out = ok("decide", "latest", "--decision", DECISION, "--approved", approved,
+             "--audit-db", store)
+    assert "1 approved lines (file)" in out
+    second = make_workbook(round_2_lines(), name="den_30-09.xlsx", as_of=dt.date(2022, 9, 30))
+    data = json.loads(ok("review", second, "--round", 2, "--json", "--audit-db", store))
+    (warning,) = [i for i in data["issues"] if i["code"] == "PLAN-DIFFERS-FROM-APPROVED"]
+    assert warning["message"].startswith("7912345 / NSDP_CAN_DOI: plan 1.000,000 triệu đồng "
+                                         "in this export differs from 700,500 triệu đồng")
+    assert audit.verify(store)["ok"]  # the approved file's copy is kept and checked too
+
+
+def test_a_bad_approved_file_records_nothing(make_workbook, store, tmp_path):
+    ok("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store)
+    approved = tmp_path / "phe_duyet.csv"
+    approved.write_text("Mã dự án,Nguồn vốn,Kế hoạch sau điều chỉnh\n"
+                        "7999999,NSDP_CAN_DOI,700\n7912345,NSDP_CAN_DOI,#REF!\n", encoding="utf-8")
+    result = run("decide", "latest", "--decision", DECISION, "--approved", approved,
+                 "--audit-db", store)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {approved}: nothing recorded; row 2: no line with "
+                                    "project code '7999999'")
+    assert "C3: plan after adjustment '#REF!' is not a usable amount" in result.output
+    assert audit.verify(store)["records"] == 1
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, store):
+    store.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(store)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    before = sha256_file(store)
+    path = make_workbook(round_1_lines())
+    result = run("review", path, "--round", 1, "--audit-db", store)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: audit store {store} has schema version 99, newer than this "
+                             f"engine knows ({audit.SCHEMA_VERSION}); upgrade disbursement — the "
+                             "store was left as it is\n")
+    assert run("audit", "runs", "--audit-db", store).exit_code == 1
+    assert sha256_file(store) == before
+    assert sorted(p.name for p in store.parent.iterdir()) == [store.name]
+
+
+@pytest.mark.parametrize("content", [b"Ten du an;Ke hoach\n", b"SQLite format 3\x00" + b"\xff" * 200])
+def test_a_foreign_or_damaged_store_is_refused(make_workbook, store, content):
+    store.parent.mkdir(parents=True)
+    store.write_bytes(content)
+    result = run("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {store} is not an SQLite audit store") or \
+        result.output.startswith(f"Error: audit store {store} is damaged")
+    assert "left as it is" in result.output and "Traceback" not in result.output
+    assert store.read_bytes() == content
+
+
+def test_no_audit_touches_no_store_and_the_env_var_picks_one(make_workbook, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = make_workbook(round_1_lines())
+    ok("review", path, "--round", 1, "--no-audit")
+    assert not (tmp_path / audit.DEFAULT_STORE).exists()
+    monkeypatch.setenv(audit.ENV_VAR, str(tmp_path / "env.sqlite"))
+    out = ok("review", path, "--round", 1)
+    assert out.rstrip().endswith(f"in {tmp_path / 'env.sqlite'}")
+    assert len(audit_queries.list_runs(None)) == 1
+    missing = run("audit", "runs", "--audit-db", tmp_path / "khong_co.sqlite")
+    assert missing.exit_code == 1 and "no audit store at" in missing.output
+    assert not (tmp_path / "khong_co.sqlite").exists()
+
+
+def test_show_accepts_a_prefix_and_refuses_an_unknown_run(two_rounds, store):
+    out = ok("audit", "show", two_rounds[1][:10], "--audit-db", store)
+    assert out.startswith(f"Run {two_rounds[1]} recorded ")
+    assert "  input  " in out and "persisting" in out
+    unknown = run("audit", "show", "ffff", "--audit-db", store)
+    assert unknown.exit_code == 1
+    assert unknown.output == ("Error: no run ffff in the audit store (see `disbursement audit "
+                              "runs`)\n")
+
+
+def test_every_audit_command_is_documented():
+    doc = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    for name in cli.commands["audit"].commands:
+        assert f"disbursement audit {name}" in doc, name
+    assert "disbursement decide" in doc and "--audit-db" in doc and "--no-audit" in doc
