@@ -29,6 +29,9 @@ lint: venv
 samples: venv
 	$(BIN)/python sample_data/generate.py
 
+render-check: venv
+	bash scripts/render_check.sh
+
 bench: venv
 	$(BIN)/python -m disbursement.bench
 

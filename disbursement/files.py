@@ -12,6 +12,9 @@ from pathlib import Path
 
 from disbursement.errors import OutputError
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 # Fixed zip entry time so the same input gives the same bytes (zip cannot store < 1980).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -27,6 +30,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
     tmp = Path(tmp_name)
     try:
         yield tmp
