@@ -1,0 +1,351 @@
+"""Manual overrides of a computed proposal, read from an .xlsx or .csv the officer fills in.
+
+Columns (header names in Vietnamese or English, any case, with or without diacritics):
+project code (Mã dự án), capital source (Nguồn vốn: canonical id or label), kind (Loại:
+decrease/increase, giảm/tăng), amount (Số tiền, triệu đồng unless the header names another
+unit), reason (Lý do), approver (Người phê duyệt).
+
+`apply_overrides` replaces the computed amount of the named line (or adds a line, reason code
+MANUAL_ADJUSTMENT) and re-checks the same limits as the computation: plan after ≥ disbursed;
+an increase within the receiver's caps and eligibility (the line is not flagged in this
+round); the money stays in the line's own pool; the pool's unallocated stays ≥ 0. A row that
+breaks a limit is an error issue at its row and cell and is not applied. Rows that free money
+(a larger decrease, a smaller increase) are applied before rows that use it, each group in
+file order, so a valid file never fails because of its row order. The priority order is not
+re-imposed on overrides: overriding it is what an approver is for.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from disbursement.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
+from disbursement.errors import InputUnreadable, Issue, column_letter
+from disbursement.model import Proposal, ProposalLine
+from disbursement.policies import AllocationPolicy
+from disbursement.priority import PriorityList, resolve_priority
+from disbursement.reallocate import _LINE_COLUMNS, _line, build_pools
+
+FIELDS = ("project_code", "capital_source", "kind", "amount", "reason", "approver")
+_ALIASES = {
+    "project_code": ("project code", "code", "ma du an", "ma da", "ma so du an", "ma"),
+    "capital_source": ("capital source", "source", "nguon von", "nguon"),
+    "kind": ("kind", "loai", "loai dieu chinh", "dieu chinh", "tang giam", "giam tang"),
+    "amount": ("amount", "so tien", "so von", "gia tri", "so tien dieu chinh"),
+    "reason": ("reason", "ly do", "ghi chu"),
+    "approver": ("approver", "approved by", "nguoi phe duyet", "nguoi duyet", "phe duyet"),
+}
+_KINDS = {
+    "decrease": "decrease", "giam": "decrease", "dieu chinh giam": "decrease",
+    "dc giam": "decrease", "thu hoi": "decrease", "-": "decrease",
+    "increase": "increase", "tang": "increase", "dieu chinh tang": "increase",
+    "dc tang": "increase", "bo sung": "increase", "+": "increase",
+}
+
+
+def fold(text: object) -> str:
+    """Lower case, no diacritics (đ → d), words separated by one space."""
+    s = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    return " ".join(re.sub(r"[^a-z0-9+\-]+", " ", s).split())
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRow:
+    file: str
+    sheet: str | None
+    row: int  # the row number the officer sees (Excel row, or CSV line)
+    project_code: str
+    capital_source: str
+    kind: str  # "decrease" | "increase"
+    amount_dong: int
+    reason: str
+    approver: str
+    columns: dict  # field → column letter in the overrides file
+
+    def issue(self, code: str, message: str, field: str | None = None) -> Issue:
+        return Issue(code, "error", self.file, self.sheet, self.row,
+                     self.columns.get(field) if field else None, message)
+
+
+def _unit_of(header: str) -> str:
+    words = fold(header).split()
+    if "ty" in words:
+        return "ty"
+    if "trieu" in words:
+        return "trieu"
+    if "nghin" in words:
+        return "nghin"
+    return "dong" if ("dong" in words or "vnd" in words) else "trieu"
+
+
+def _table(path: Path) -> tuple[str | None, list[list[object]]]:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a bad file
+            raise InputUnreadable(f"{path}: cannot open the overrides workbook ({exc})") from exc
+        try:
+            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"),
+                         book.worksheets[0])
+            return sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
+    if path.suffix.lower() == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputUnreadable(
+                f"{path}: cannot read the overrides file as UTF-8 ({exc})") from exc
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        return None, [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    raise InputUnreadable(f"{path}: overrides must be an .xlsx or .csv file")
+
+
+def _header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int]]:
+    for i, cells in enumerate(rows[:10]):
+        found: dict[str, int] = {}
+        for j, cell in enumerate(cells):
+            if cell is None:
+                continue
+            text = fold(cell)
+            for name, aliases in _ALIASES.items():
+                if name not in found and any(text == a or text.startswith(a + " ")
+                                             for a in aliases):
+                    found[name] = j
+                    break
+        if len(found) >= 3:
+            missing = [f for f in FIELDS if f not in found]
+            if missing:
+                raise InputUnreadable(
+                    f"{path}: the overrides header (row {i + 1}) lacks: {', '.join(missing)}; "
+                    "expected columns: Mã dự án, Nguồn vốn, Loại (giảm/tăng), Số tiền (triệu "
+                    "đồng), Lý do, Người phê duyệt")
+            return i, found
+    raise InputUnreadable(
+        f"{path}: no overrides header found in the first 10 rows; expected columns: Mã dự án, "
+        "Nguồn vốn, Loại (giảm/tăng), Số tiền (triệu đồng), Lý do, Người phê duyệt")
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():  # a code typed as a number
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
+    """Rows of an overrides file; unreadable values become error issues, not exceptions."""
+    from disbursement.money import UNITS, infer_style, parse_amount
+
+    path = Path(path)
+    sheet, rows = _table(path)
+    head, cols = _header(rows, path)
+    unit = UNITS[_unit_of(str(rows[head][cols["amount"]]))]
+    body = rows[head + 1:]
+    style = infer_style(r[cols["amount"]] for r in body if cols["amount"] < len(r))
+    letters = {f: column_letter(j) for f, j in cols.items()}
+    out: list[OverrideRow] = []
+    issues: list[Issue] = []
+    for i, cells in enumerate(body, start=head + 2):
+        values = {f: (cells[j] if j < len(cells) else None) for f, j in cols.items()}
+        text = {f: _cell_text(v) for f, v in values.items()}
+        if not any(text.values()):
+            continue
+
+        def bad(field: str, message: str, severity: str = "error", row: int = i) -> None:
+            issues.append(Issue("OVERRIDE-INVALID", severity, str(path), sheet, row,
+                                letters[field], message))
+
+        kind = _KINDS.get(fold(text["kind"]))
+        parsed = parse_amount(values["amount"], unit, style)
+        if not text["project_code"]:
+            bad("project_code", "project code is empty")
+        elif not text["capital_source"]:
+            bad("capital_source", "capital source is empty")
+        elif kind is None:
+            bad("kind", f"kind {text['kind']!r} is neither decrease/giảm nor increase/tăng")
+        elif text["amount"] in ("", "-"):
+            bad("amount", "amount is empty (write 0 to cancel a computed line)")
+        elif parsed.dong is None:
+            bad("amount", f"amount {text['amount']!r} is not a number ({parsed.problem})")
+        elif parsed.ambiguous:
+            bad("amount", f"amount {text['amount']!r} reads differently in vi-VN and en-US "
+                          "notation; write it without thousands separators")
+        elif parsed.dong < 0:
+            bad("amount", "amount must not be negative: the kind column says decrease or increase")
+        elif not text["reason"]:
+            bad("reason", "an override needs a reason")
+        elif not text["approver"]:
+            bad("approver", "an override needs the approver's name")
+        else:
+            if parsed.problem:
+                bad("amount", f"amount {text['amount']!r}: {parsed.problem}", "warning")
+            out.append(OverrideRow(str(path), sheet, i, text["project_code"],
+                                   text["capital_source"], kind, int(parsed.dong),
+                                   text["reason"], text["approver"], letters))
+    return out, issues
+
+
+def _pos_of(line: ProposalLine, where: dict) -> int:
+    return where[(line.source.file, line.source.sheet, line.source.row)]
+
+
+def _problem(ov: OverrideRow, pos: int, recv: pd.DataFrame, flagged: bool, plan_dong: int,
+             disbursed: int, cross_in: int, other: ProposalLine | None) -> tuple | None:
+    """(code, message) when the row breaks a line limit, else None."""
+    if ov.amount_dong > 0 and other is not None and other.amount_dong > 0:
+        return ("OVERRIDE-LIMIT", f"the line already has a {other.kind} in this proposal; "
+                "set that to 0 first")
+    if ov.kind == "decrease":
+        if plan_dong - ov.amount_dong < disbursed:
+            return ("OVERRIDE-LIMIT", f"plan after ({plan_dong - ov.amount_dong:,} đồng) would "
+                    f"be below disbursed to date ({disbursed:,} đồng)")
+        return None
+    if ov.amount_dong == 0:
+        return None
+    if flagged:
+        return ("OVERRIDE-LIMIT", "the line is flagged for recall in this round")
+    if not recv["eligible"].iat[pos]:
+        reason = recv["ineligible_reason"].iat[pos]
+        why = "no stated need" if pd.isna(reason) else INELIGIBLE_TEXT[reason]
+        return ("OVERRIDE-LIMIT", f"the line cannot receive capital: {why}")
+    cap = int(recv["cap_dong"].iat[pos])
+    if ov.amount_dong + cross_in > cap:
+        return ("OVERRIDE-LIMIT", f"above the line's cap of {cap:,} đồng "
+                f"({recv['cap_basis'].iat[pos]}, less {cross_in:,} from other pools)")
+    return None
+
+
+def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideRow],
+                    policy_alloc: AllocationPolicy, priority: PriorityList | str = "by_year",
+                    *, year: int, priority_folder=None) -> tuple[Proposal, list[Issue]]:
+    """The proposal with every valid override applied, and an issue per rejected row."""
+    if isinstance(priority, str):
+        priority = resolve_priority(priority, year, priority_folder)
+    plan = plan.iloc[sort_order(plan)]
+    pools = pool_keys(plan, policy_alloc.pool_by)
+    recv, _ = receivers(plan, policy_alloc, priority)
+    records = Rows(plan, _LINE_COLUMNS)
+    where = {(str(f), str(s), int(r)): pos for pos, (f, s, r) in enumerate(zip(
+        plan["file"].to_numpy(dtype=object), plan["sheet"].to_numpy(dtype=object),
+        plan["row"].to_numpy(), strict=True))}
+    codes = plan["project_code"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    ids = plan["capital_source"].astype("string").fillna("").map(fold).to_numpy(dtype=object)
+    labels = (plan["capital_source_label"].astype("string").fillna("").map(fold)
+              .to_numpy(dtype=object) if "capital_source_label" in plan else ids)
+    flagged = plan["flagged"].to_numpy(dtype=bool, na_value=False)
+    lines: dict[tuple[int, str], ProposalLine] = {}  # own-pool decreases and increases
+    cross: list[ProposalLine] = []
+    for line in (*proposal.decreases, *proposal.increases):
+        pos = _pos_of(line, where)
+        if line.kind == "increase" and line.pool != pools[pos]:
+            cross.append(line)
+        else:
+            lines[(pos, line.kind)] = line
+    balance: dict[str, int] = {}
+    for line in (*lines.values(), *cross):
+        sign = 1 if line.kind == "decrease" else -1
+        balance[line.pool] = balance.get(line.pool, 0) + sign * line.amount_dong
+    cross_in = {}
+    for line in cross:
+        pos = _pos_of(line, where)
+        cross_in[pos] = cross_in.get(pos, 0) + line.amount_dong
+
+    issues: list[Issue] = []
+    seen: dict[tuple[int, str], int] = {}
+    resolved = []
+    for ov in rows:
+        source = fold(ov.capital_source)
+        hits = np.flatnonzero((codes == ov.project_code) & ((ids == source) | (labels == source)))
+        if len(hits) != 1:
+            what = "no line" if not len(hits) else f"{len(hits)} lines"
+            issues.append(ov.issue("OVERRIDE-LINE-NOT-FOUND" if not len(hits)
+                                   else "OVERRIDE-LINE-AMBIGUOUS",
+                                   f"{what} with project code {ov.project_code} and capital "
+                                   f"source {ov.capital_source!r} in the plan", "project_code"))
+            continue
+        pos = int(hits[0])
+        if (pos, ov.kind) in seen:
+            issues.append(ov.issue("OVERRIDE-DUPLICATE", f"row {seen[(pos, ov.kind)]} already "
+                                   f"overrides the {ov.kind} of this line", "project_code"))
+            continue
+        seen[(pos, ov.kind)] = ov.row
+        current = lines[(pos, ov.kind)].amount_dong if (pos, ov.kind) in lines else 0
+        frees = ov.amount_dong >= current if ov.kind == "decrease" else ov.amount_dong <= current
+        resolved.append((0 if frees else 1, ov, pos))
+    applied = 0
+    for _, ov, pos in sorted(resolved, key=lambda x: x[0]):  # stable: file order in each group
+        row, pool, key = records[pos], pools[pos], (pos, ov.kind)
+        other = (pos, "increase" if ov.kind == "decrease" else "decrease")
+        current = lines[key].amount_dong if key in lines else 0
+        plan_dong, disbursed = int(row["plan_dong"]), int(row["disbursed_dong"])
+        delta = ov.amount_dong - current
+        problem = _problem(ov, pos, recv, flagged[pos], plan_dong, disbursed,
+                           cross_in.get(pos, 0), lines.get(other))
+        if problem is None:
+            after = balance.get(pool, 0) + (delta if ov.kind == "decrease" else -delta)
+            if after < 0:
+                problem = ("OVERRIDE-POOL-OVERDRAWN", f"pool {pool} would allocate {-after:,} "
+                           "đồng more than it recalls; lower an increase or raise a decrease")
+        if problem:
+            issues.append(ov.issue(*problem, field="amount"))
+            continue
+        balance[pool] = balance.get(pool, 0) + (delta if ov.kind == "decrease" else -delta)
+        mark = {"reason": ov.reason, "approver": ov.approver, "file": ov.file, "row": ov.row}
+        if key in lines:
+            old = lines[key]
+            after_plan = plan_dong - ov.amount_dong if ov.kind == "decrease" else (
+                plan_dong + ov.amount_dong)
+            lines[key] = dataclasses.replace(old, amount_dong=ov.amount_dong,
+                                             plan_after_dong=after_plan, override=mark)
+        else:
+            tier = int(recv["tier"].iat[pos])
+            new = _line(row, ov.kind, ov.amount_dong, "MANUAL_ADJUSTMENT", pool,
+                        priority.tiers[tier].id if ov.kind == "increase" and tier >= 0 else None)
+            lines[key] = dataclasses.replace(new, override=mark)
+        applied += 1
+        issues.append(Issue("OVERRIDE-APPLIED", "info", ov.file, ov.sheet, ov.row,
+                            ov.columns.get("amount"),
+                            f"{ov.kind} of {ov.project_code} ({pool}) set to "
+                            f"{ov.amount_dong:,} đồng (computed: {current:,}); approved by "
+                            f"{ov.approver}"))
+    tier_of = recv["tier"].to_numpy()
+    kept = [(pos, x) for (pos, _), x in lines.items() if x.amount_dong > 0]
+    decreases = tuple(x for _, x in sorted(((p, x) for p, x in kept if x.kind == "decrease"),
+                                           key=lambda t: t[0]))
+    increases = [(x.pool, int(tier_of[p]), p, x) for p, x in kept if x.kind == "increase"]
+    increases += [(x.pool, int(tier_of[_pos_of(x, where)]), _pos_of(x, where), x) for x in cross]
+    increases.sort(key=lambda t: t[:3])
+    inc = tuple(t[3] for t in increases)
+    policy = dict(proposal.policy)
+    policy["overrides"] = {"rows": len(rows), "applied": applied,
+                           "rejected": len(rows) - applied}
+    return Proposal(build_pools(decreases, inc), decreases, inc, policy), issues
+
+
+def overrides_for_round(proposal: Proposal, plan: pd.DataFrame, path: str | Path, rnd, *,
+                        year: int, issues: list | None = None) -> Proposal:
+    """Read `path` and apply it with the round's reallocation block; issues are appended."""
+    alloc = (AllocationPolicy.from_dict(rnd.reallocation, f"round {rnd.id}.reallocation")
+             if rnd.reallocation else AllocationPolicy())
+    rows, problems = read_overrides(path)
+    result, rejected = apply_overrides(proposal, plan, rows, alloc, alloc.priority, year=year)
+    if issues is not None:
+        issues.extend(problems + rejected)
+    return result
