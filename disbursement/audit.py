@@ -72,7 +72,9 @@ MIGRATIONS: list[tuple[str, ...]] = [(
            "name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL", "run_seq, position"),
     _table("sheets", f"{_RUN}, sheet_no INTEGER NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL",
            "run_seq, sheet_no"),
-    "CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+    # Project names kept once across runs; looked up by a 64-bit digest (a small index).
+    "CREATE TABLE names (id INTEGER PRIMARY KEY, digest INTEGER NOT NULL, text TEXT NOT NULL)",
+    "CREATE INDEX names_digest ON names(digest)",
     _table("lines", f"{_RUN}, line_no INTEGER NOT NULL, project_code TEXT, "
            "capital_source TEXT NOT NULL, status TEXT, name_id INTEGER REFERENCES names(id), "
            "plan_dong INTEGER NOT NULL, disbursed_dong INTEGER NOT NULL, expected_dong INTEGER, "
@@ -520,10 +522,16 @@ def _run_rows(result, overrides: Iterable | None) -> dict:
 
 
 def _name_ids(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
-    unique = [n for n in dict.fromkeys(names) if n is not None]
-    conn.executemany("INSERT OR IGNORE INTO names (text) VALUES (?)", [(n,) for n in unique])
-    return {n: conn.execute("SELECT id FROM names WHERE text = ?", (n,)).fetchone()[0]
-            for n in unique}
+    """Ids of the names in `names`, adding the ones the store does not have yet."""
+    rows = [(int.from_bytes(hashlib.sha256(n.encode("utf-8")).digest()[:8], "big", signed=True), n)
+            for n in dict.fromkeys(names) if n is not None]
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS new_names (digest INTEGER, text TEXT)")
+    conn.execute("DELETE FROM new_names")
+    conn.executemany("INSERT INTO new_names VALUES (?, ?)", rows)
+    conn.execute("INSERT INTO names (digest, text) SELECT digest, text FROM new_names n WHERE NOT "
+                 "EXISTS (SELECT 1 FROM names m WHERE m.digest = n.digest AND m.text = n.text)")
+    return dict(conn.execute("SELECT m.text, m.id FROM new_names n JOIN names m "
+                             "ON m.digest = n.digest AND m.text = n.text"))
 
 
 def find_run(conn: sqlite3.Connection, ref: str) -> tuple[int, str]:

@@ -1,0 +1,144 @@
+"""The audit store as a library, against RunResult objects built by hand (no pipeline)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from disbursement import audit, audit_queries
+from disbursement.model import RoundInfo, RunResult
+
+RULES = "id: test\nrounds: []\n"
+
+
+def result_of(lines: list[dict], *, number: int = 1, year: int = 2022) -> RunResult:
+    """A RunResult with the columns the store reads; `lines` give code, plan, disbursed, flagged."""
+    rows = []
+    for i, x in enumerate(lines):
+        rows.append({
+            "project_code": x.get("code"), "project_name": x.get("name", f"Dự án {i}"),
+            "capital_source": x.get("source", "NSDP_CAN_DOI"),
+            "capital_source_label": "Vốn cân đối ngân sách địa phương", "status": "continuing",
+            "investor": None, "plan_dong": x["plan"], "disbursed_dong": x["disbursed"],
+            "expected_dong": pd.NA, "in_scope": True, "flagged": x.get("flagged", False),
+            "forecast": False, "rule_id": f"T-R{number}" if x.get("flagged") else None,
+            "rate_pct": "", "file": x.get("file", "/du-lieu/ke_hoach.xlsx"), "sheet": "Biểu 01",
+            "row": 10 + i, "cells": {"plan_dong": f"L{10 + i}"},
+        })
+    plan = pd.DataFrame(rows)
+    plan["expected_dong"] = plan["expected_dong"].astype("Int64")
+    info = RoundInfo(f"T-R{number}", number, f"Đợt {number}", year, dt.date(year, 6, 30), "", "",
+                     50)
+    return RunResult(info, plan, plan[plan["flagged"]].copy(), [], {"lines": len(plan)},
+                     inputs=(), rules_path="rules.yaml")
+
+
+def record(store, result, **kwargs):
+    return audit.record_run(store, result, rules_text=RULES, input_paths=[], reviewer="test",
+                            **kwargs)
+
+
+def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(tmp_path):
+    store = tmp_path / "a.sqlite"
+    first = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1,
+                                      "flagged": True}]))
+    second = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 90}], number=2))
+    with audit.connect(store) as conn:
+        rows = conn.execute("SELECT seq, run_id, prev_hash, record_hash FROM runs ORDER BY seq"
+                            ).fetchall()
+        contents = [audit.record_content(conn, "run", seq) for seq, *_ in rows]
+    assert [r[1] for r in rows] == [first, second]
+    assert rows[0][2] == audit.GENESIS and rows[1][2] == rows[0][3]
+    for (_, _, prev, digest), content in zip(rows, contents, strict=True):
+        text = prev + audit.canonical_json(content)
+        assert hashlib.sha256(text.encode("utf-8")).hexdigest() == digest
+    assert contents[0]["lines"][0][1:3] == ["1", "NSDP_CAN_DOI"]
+    assert contents[0]["rules_text"] == RULES
+
+
+def test_swapping_two_records_breaks_the_chain(tmp_path):
+    store = tmp_path / "a.sqlite"
+    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": d}]))
+           for d in (1, 2)]
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute("UPDATE runs SET reviewer = 'người khác' WHERE seq = 2")
+    broken = audit.verify(store)["first_broken"]
+    assert (broken["id"], broken["seq"], broken["kind"]) == (ids[1], 2, "run")
+
+
+def test_lines_without_a_code_are_matched_by_file_sheet_and_row(tmp_path):
+    store = tmp_path / "a.sqlite"
+    flagged = {"plan": 100, "disbursed": 1, "flagged": True}
+    a = record(store, result_of([{**flagged, "file": "/cu/ke_hoach.xlsx"},
+                                 {"code": "2", **flagged}]))
+    b = record(store, result_of([{**flagged, "file": "/moi/ke_hoach.xlsx"},
+                                 {"code": "2", "plan": 100, "disbursed": 90}], number=2))
+    diff = audit_queries.diff_runs(store, a, b)
+    assert [x["key"] for x in diff["persisting"]] == ["ke_hoach.xlsx!Biểu 01:10 / NSDP_CAN_DOI"]
+    assert [x["key"] for x in diff["cleared"]] == ["2 / NSDP_CAN_DOI"]
+    assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
+
+
+def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(tmp_path):
+    store = tmp_path / "a.sqlite"
+    record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True},
+                             {"code": "2", "plan": 100, "disbursed": 1, "flagged": True}]))
+    record(store, result_of([{"code": "9", "plan": 100, "disbursed": 1, "flagged": True}],
+                            year=2023, number=1))  # another year: ignored
+    now = result_of([{"code": "1", "plan": 100, "disbursed": 10, "flagged": True},
+                     {"code": "2", "plan": 100, "disbursed": 80},
+                     {"code": "3", "plan": 100, "disbursed": 10, "flagged": True}], number=2)
+    assert audit_queries.compare_with_history(store, now) == []
+    assert now.flags["lifecycle"].tolist() == ["persisting", "new"]
+    block = now.summary["lifecycle"]
+    assert (block["new"], block["persisting"], block["previous_round"]) == (1, 1, 1)
+    assert [c["project_code"] for c in block["cleared"]] == ["2"]
+    assert block["store_seq"] == 2
+    assert now.summary["issues"]["total"] == 0
+
+
+def test_a_missing_store_is_an_empty_history_and_is_not_created(tmp_path):
+    now = result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True}])
+    assert audit_queries.compare_with_history(tmp_path / "none.sqlite", now) == []
+    assert now.flags["lifecycle"].tolist() == ["new"]
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_decide_needs_text_and_a_proposal(tmp_path):
+    store = tmp_path / "a.sqlite"
+    run_id = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
+    with pytest.raises(audit.DecisionInvalid, match="give the decision's number and date"):
+        audit.decide(store, run_id, "  ")
+    with pytest.raises(audit.DecisionInvalid, match="has no proposal lines to approve"):
+        audit.decide(store, run_id, "Quyết định số 1/QĐ-UBND")
+    assert audit.verify(store)["records"] == 1
+
+
+def test_another_sqlite_database_is_not_taken_for_a_store(tmp_path):
+    other = tmp_path / "khac.sqlite"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE du_an (ma TEXT)")
+    before = other.read_bytes()
+    with pytest.raises(audit.AuditStoreError, match="not a disbursement audit store"):
+        record(other, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
+    assert other.read_bytes() == before
+    assert not audit.files_dir(other).exists() or not any(audit.files_dir(other).rglob("*.tmp"))
+
+
+def test_find_run_takes_latest_a_prefix_and_explains_ambiguity(tmp_path):
+    store = tmp_path / "a.sqlite"
+    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
+           for _ in range(2)]
+    with audit.connect(store) as conn:
+        assert audit.find_run(conn, "latest") == (2, ids[1])
+        assert audit.find_run(conn, ids[0][:20].upper()) == (1, ids[0])
+        common = next(i for i in range(32) if ids[0][i] != ids[1][i])
+        with pytest.raises(audit.AuditStoreError, match="is ambiguous"):
+            audit.find_run(conn, ids[0][:common])
+        with pytest.raises(audit.AuditStoreError, match="is not a run id"):
+            audit.find_run(conn, "đợt-1")
