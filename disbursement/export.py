@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from pathlib import Path
 
@@ -29,10 +30,21 @@ def _optional_str(value):
     return None if value is None or pd.isna(value) else str(value)
 
 
+@functools.lru_cache(maxsize=16384)
+def _reason_text(code: str, rate: str, threshold, as_of: str) -> str:
+    from disbursement.render import reason_text
+
+    details = {"rate": rate, "as_of": as_of}
+    if threshold is not None:
+        details["threshold"] = threshold
+    return reason_text(code, "vi", **details)
+
+
 def flag_records(result: RunResult) -> list[dict]:
     """One JSON-ready dict per flagged line, in workbook order."""
     records = []
     info = result.round
+    as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
     for line in result.flags.itertuples(index=False):
         record = {
             "project_code": _optional_str(line.project_code),
@@ -40,6 +52,8 @@ def flag_records(result: RunResult) -> list[dict]:
             "capital_source": str(line.capital_source),
             "capital_source_label": _optional_str(line.capital_source_label),
             "rule_id": str(line.rule_id),
+            "reason": str(line.reason),
+            "reason_text": _reason_text(str(line.reason), line.rate_pct, info.threshold_pct, as_of_vn),
             "plan_dong": int(line.plan_dong),
             "disbursed_dong": int(line.disbursed_dong),
             "expected_dong": _optional_int(getattr(line, "expected_dong", None)),
