@@ -81,11 +81,16 @@ def sort_order(plan: pd.DataFrame) -> np.ndarray:
 
 
 def pool_keys(plan: pd.DataFrame, pool_by: tuple[str, ...]) -> np.ndarray:
-    """Pool id per line: the `pool_by` values joined by "|" ("-" for a missing value)."""
+    """Pool id per line: the `pool_by` values joined by "|" ("-" for a missing value).
+
+    A finer column the plan does not have (absent or all blank) is left out of the id, so
+    `pool_by: [capital_source, budget_level]` over sheets without a budget level gives
+    plain capital-source pools ("NSDP_CAN_DOI", not "NSDP_CAN_DOI|-")."""
+    used = [c for i, c in enumerate(pool_by) if i == 0 or (c in plan and plan[c].notna().any())]
     parts = [
         (plan[c].astype("string").fillna("-") if c in plan
          else pd.Series(["-"] * len(plan), index=plan.index, dtype="string"))
-        for c in pool_by
+        for c in used
     ]
     key = parts[0]
     for part in parts[1:]:

@@ -186,7 +186,7 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
     reasons = recv["ineligible_reason"].to_numpy(dtype=object, na_value=None)
     for pos in np.flatnonzero(pd.notna(reasons)):
         notes.append(_note(records.position(pos), "RECEIVER-INELIGIBLE",
-                           f"has a stated need but cannot receive capital ({reasons[pos]}): "
+                           f"receiver candidate that cannot receive capital ({reasons[pos]}): "
                            f"{INELIGIBLE_TEXT[reasons[pos]]}"))
     decreases, available = [], {}
     for pos, basis, reason, amount, dropped in zip(

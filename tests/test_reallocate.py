@@ -472,7 +472,7 @@ def test_optional_columns_may_be_absent():
         {"project_code": "F2", "plan_dong": T, "disbursed_dong": T},
     ], drop=(*OPTIONAL_MONEY, "category", "investment_decision", "budget_level"))
     proposal, _ = run(plan, alloc=AllocationPolicy(pool_by=("capital_source", "budget_level")))
-    assert [(p.pool, p.unallocated_dong) for p in proposal.pools] == [("NSDP_CAN_DOI|-",
+    assert [(p.pool, p.unallocated_dong) for p in proposal.pools] == [("NSDP_CAN_DOI",
                                                                       100 * T)]
     assert not proposal.increases
 
