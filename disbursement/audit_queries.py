@@ -517,6 +517,14 @@ def _records_match(run: dict, result) -> dict:
     parts = {"flags": (run["flags"], with_lifecycle(flag_records(result), result)),
              "proposal": (run["proposal"], proposal),
              "issues": (run["issue_records"], [i.to_dict() for i in result.issues])}
-    different = [name for name, (old, new) in parts.items() if norm(old) != norm(new)]
+    different = {}
+    for name, (old, new) in parts.items():
+        old, new = norm(old), norm(new)
+        if len(old) != len(new):
+            different[name] = f"{len(old)} recorded, {len(new)} now"
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            if a != b and name not in different:
+                keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+                different[name] = f"#{i + 1} differs in {', '.join(keys)}"
     return {"status": "DIFFERENT" if different else "OK", "different": different,
             "counts": {name: len(old) for name, (old, _) in parts.items()}}

@@ -409,7 +409,7 @@ def audit_replay(run, audit_db, as_json):
             click.echo(f"  {item['status']:<9} {item['name']}")
         records = report["records"]
         counts = ", ".join(f"{n} {k}" for k, n in records["counts"].items())
-        detail = f" ({', '.join(records['different'])} differ)" if records["different"] else ""
+        detail = "".join(f"; {name} {why}" for name, why in records["different"].items())
         click.echo(f"  {records['status']:<9} records: {counts}{detail}")
     if not report["ok"]:
         raise click.exceptions.Exit(1)

@@ -175,6 +175,11 @@ def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
     assert result.exit_code == 1
     assert "  DIFFERENT flags.csv\n" in result.output
     assert "  OK        flags.xlsx\n" in result.output
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute("UPDATE flags SET record = replace(record, '\"rate_pct\":\"', "
+                     "'\"rate_pct\":\"1') WHERE run_seq = 2 AND flag_no = 1")
+    report = audit_queries.replay(store, two_rounds[1])
+    assert report["records"]["different"] == {"flags": "#2 differs in rate_pct"}
 
 
 def test_two_reviews_at_once_both_land_and_the_chain_verifies(make_workbook, store, tmp_path):
