@@ -380,11 +380,15 @@ def verify(db_path: str | os.PathLike) -> dict:
 
 def keep_copy(db_path: str | os.PathLike, source: str | os.PathLike) -> tuple[str, int]:
     """Copy a file into the content-addressed folder (atomically, once); (sha256, size)."""
-    data = Path(source).read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    target = blob_path(db_path, sha)
-    if not target.exists() or target.stat().st_size != len(data):
-        atomic_write_bytes(target, data)
+    try:
+        data = Path(source).read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        target = blob_path(db_path, sha)
+        if not target.exists() or target.stat().st_size != len(data):
+            atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise AuditStoreError(f"cannot keep a copy of {source} beside the audit store "
+                              f"({exc.strerror or exc}); nothing was recorded") from None
     return sha, len(data)
 
 

@@ -27,7 +27,8 @@ def result_of(lines: list[dict], *, number: int = 1, year: int = 2022) -> RunRes
             "investor": None, "plan_dong": x["plan"], "disbursed_dong": x["disbursed"],
             "expected_dong": pd.NA, "in_scope": True, "flagged": x.get("flagged", False),
             "forecast": False, "rule_id": f"T-R{number}" if x.get("flagged") else None,
-            "rate_pct": "", "file": x.get("file", "/du-lieu/ke_hoach.xlsx"), "sheet": "Biểu 01",
+            "rate_pct": "1,00", "reason": "RATE_BELOW_THRESHOLD",
+            "file": x.get("file", "/du-lieu/ke_hoach.xlsx"), "sheet": "Biểu 01",
             "row": 10 + i, "cells": {"plan_dong": f"L{10 + i}"},
         })
     plan = pd.DataFrame(rows)
