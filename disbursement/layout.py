@@ -24,6 +24,7 @@ HEADER_SCAN_ROWS = 40
 MAX_HEADER_ROWS = 5
 ORDINAL_CELL = re.compile(r"^\(?\s*(\d{1,2}|[a-z])\s*\)?(\s*=.*)?$")
 DATE_RE = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
+SOURCE_TITLE = re.compile(r"\bnguon\b|^\(?von\b")
 ASOF_RE = re.compile(r"(?:den|toi)\s*(?:het\s*)?(?:ngay\s*)?(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
 
 
@@ -81,6 +82,11 @@ class SheetLayout:
     as_of_text: str | None
     legacy: str | None
     ordinal_rows: list[int] = field(default_factory=list)
+    # Texts that may name the sheet's capital source when it has no source group rows and no
+    # "Nguồn vốn" column (one sheet per source): title lines such as "NGUỒN VỐN: XỔ SỐ KIẾN
+    # THIẾT" or "(Nguồn vốn ngân sách tỉnh)", then the sheet name. Match them with the rules'
+    # source vocabulary; the first that matches is the sheet's source.
+    source_hints: list[str] = field(default_factory=list)
 
     def header_of(self, canonical: str) -> str:
         return self.paths[self.columns[canonical]]
@@ -136,8 +142,9 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
             unit, unit_text = found, text
             break
     as_of, as_of_text = _find_as_of(columns, paths, title_texts)
+    hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
     return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
-                       as_of_text, legacy, ordinal_rows), ""
+                       as_of_text, legacy, ordinal_rows, hints), ""
 
 
 def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int:

@@ -15,6 +15,10 @@ from disbursement.encoding import fold
 ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 LETTER = re.compile(r"^[a-h]$")
 ARABIC = re.compile(r"^\d+(\.\d+)*\.?$")
+# A group label written with its ordinal in the name cell and no STT ("A. LĨNH VỰC GIAO THÔNG").
+INLINE_ORDINAL = re.compile(r"^(?P<ord>[ivxlc]+|[a-h]|\d{1,2}(\.\d{1,2})*)[.)]\s+(?P<rest>\S.*)$")
+# A lower-case lettered sub-item ("a)", "(b)") directly under a project: a part of it.
+SUB_ITEM = re.compile(r"^\(?[a-zđ]\)$")
 COMPONENT = {"-", "+", "*", "–", "•"}
 TOTAL = re.compile(r"^(tong so|tong cong)\b|^(cong|tong)\s*(:|\(|$)|^cong (cac|nhom|nguon|von)\b")
 FOOTNOTE = re.compile(r"^(ghi chu|\(\*\)|\*|nguon( so lieu)?:|luu y|chu thich)")
@@ -90,8 +94,14 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             classes.append("orphan" if amount else "empty")
             values.append(None)
             continue
+        if code and (len(code.split()) > 4 or FOOTNOTE.match(fold(code)) or SIGNATURE.match(fold(code))):
+            name, code = name or code, ""  # a note typed across the code column is not a code
         label = name or s
         fs, fl = fold(s), fold(label) if not (code and ARABIC.match(s)) else ""
+        if not fs and not code and (inline := INLINE_ORDINAL.match(fl)):
+            fs, fl = inline["ord"], inline["rest"]
+        elif fs not in COMPONENT:
+            fs = fs.strip("(). ")  # "I.", "A.", "a)", "(1)" → the bare ordinal
         kind, value = "project", None
         if code and (ARABIC.match(fs) or not fs):
             kind = "project"
@@ -105,6 +115,8 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             kind = "component" if in_project else "project"
         elif not code and (status := status_from_text(fl)):
             kind, value = "status_group", status
+        elif in_project and not code and SUB_ITEM.match(s.strip()):
+            kind = "component"
         elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)) and (
             source := sources.match(label)
         ):
