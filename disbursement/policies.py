@@ -171,8 +171,13 @@ class AllocationPolicy:
                 pb.fail("to", "must differ from 'from'")
             cross.append((src, dst))
         priority = b.get("priority", str, "by_year")
-        if not priority.strip():
-            b.fail("priority", "expected 'by_year' or a priority list id")
+        if priority != "by_year":
+            from disbursement.priority import PRIORITY_DIR, load_all
+
+            known = [p.id for p in load_all()]
+            if priority not in known:
+                b.fail("priority", f"{priority!r} is neither 'by_year' nor a list in "
+                                   f"{PRIORITY_DIR} (known: {', '.join(known)})")
         return cls(
             pool_by=pool_by,
             method=b.choice("method", METHODS, "proportional"),

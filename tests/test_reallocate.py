@@ -112,6 +112,7 @@ def test_recall_policy_pace_defaults_to_31_january_next_year():
     ({"allow_cross_pool": [{"from": "A", "to": "A"}]}, "allow_cross_pool[0].to", "must differ"),
     ({"require_completed_volume": "yes"}, "require_completed_volume", "expected bool"),
     ({"priorty": "by_year"}, "priorty", "unknown key"),
+    ({"priority": "law-2019"}, "priority", "neither 'by_year' nor a list"),
 ])
 def test_allocation_policy_rejects_bad_values(block, key, text):
     with pytest.raises(RulesInvalid, match=text) as err:
