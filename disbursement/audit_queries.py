@@ -300,14 +300,6 @@ def _recount(result) -> None:
         "by_code": dict(sorted(counts.items()))}
 
 
-def with_lifecycle(records: list[dict], result) -> list[dict]:
-    """Add each flag's `lifecycle` to `export.flag_records(result)` output (same order)."""
-    if "lifecycle" in result.flags:
-        for record, state in zip(records, result.flags["lifecycle"].tolist(), strict=True):
-            record["lifecycle"] = state
-    return records
-
-
 # ---- decisions: the approved-figures file ---------------------------------------------------
 
 _APPROVED = {
@@ -514,7 +506,7 @@ def _records_match(run: dict, result) -> dict:
     if result.proposal is not None:
         data = proposal_json(result.proposal)
         proposal = [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
-    parts = {"flags": (run["flags"], with_lifecycle(flag_records(result), result)),
+    parts = {"flags": (run["flags"], flag_records(result)),
              "proposal": (run["proposal"], proposal),
              "issues": (run["issue_records"], [i.to_dict() for i in result.issues])}
     different = {}

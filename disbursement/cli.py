@@ -136,10 +136,7 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
                                 "settings": settings_path, "templates_dir": templates_dir,
                                 "date": memo_date})
     if as_json:
-        from disbursement.audit_queries import with_lifecycle
-
         payload = result_json(result)
-        with_lifecycle(payload["flags"], result)
         if run_id:
             payload["audit"] = {"run_id": run_id, "store": str(store)}
         if written:

@@ -66,6 +66,8 @@ def flag_records(result: RunResult) -> list[dict]:
             "source": {"file": line.file, "sheet": line.sheet, "row": int(line.row),
                        "cells": dict(line.cells)},
         }
+        if hasattr(line, "lifecycle"):  # set when the audit store knows the previous round
+            record["lifecycle"] = line.lifecycle
         records.append(record)
     return records
 

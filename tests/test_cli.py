@@ -55,7 +55,8 @@ def test_unreadable_input_is_one_error_line_exit_1(tmp_path):
     bad.write_text("this is not a workbook", encoding="utf-8")
     result = run("review", bad, "--round", 1, "--no-audit")
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {bad}: not a valid .xlsx workbook")
+    assert result.output.startswith(f"Error: {bad}: this is a text file (a CSV or HTML export?) named .xlsx")
+    assert result.output.count("\n") == 1
     assert "Traceback" not in result.output
     missing = run("review", tmp_path / "khong_co.xlsx", "--round", 1)
     assert missing.exit_code == 1
