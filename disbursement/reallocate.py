@@ -219,8 +219,7 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
         pools=build_pools(decreases, increases),
         decreases=tuple(decreases), increases=tuple(increases),
         policy={"recall": policy_recall.to_dict(), "reallocation": policy_alloc.to_dict(),
-                "priority": {"id": priority.id, "title": priority.title,
-                             "legal_basis": priority.legal_basis}},
+                "priority": priority.to_dict()},
     )
     return proposal, notes
 
