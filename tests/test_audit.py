@@ -36,8 +36,9 @@ def ok(*args):
 
 
 def round_1_lines():
-    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400"),
-            line("7912346", "Trường THCS xã Mường Bú", disbursed="450"),
+    # Investors' expected figures make both slow lines recall (unable_portion).
+    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400", expected_dong="500"),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="450", expected_dong="600"),
             line("7912347", "Cầu bản Púng", disbursed="900")]
 
 
