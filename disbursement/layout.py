@@ -25,7 +25,13 @@ MAX_HEADER_ROWS = 5
 ORDINAL_CELL = re.compile(r"^\(?\s*(\d{1,2}|[a-z])\s*\)?(\s*=.*)?$")
 DATE_RE = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
 SOURCE_TITLE = re.compile(r"\bnguon\b|^\(?von\b")
-ASOF_RE = re.compile(r"(?:den|toi)\s*(?:het\s*)?(?:ngay\s*)?(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})")
+# "đến 30/6/2022", "đến hết ngày 30 tháng 6 năm 2022", "đến 30.6.2022", "đến 30/6" (plan year).
+ASOF_RE = re.compile(
+    r"(?:den|toi)\s*(?:het\s*)?(?:ngay\s*)?(\d{1,2})\s*(?:[/.-]|thang)\s*(\d{1,2})"
+    r"(?:\s*(?:[/.-]|nam)\s*(\d{4}|\d{2}))?(?![\d/.-]*\d)"
+)
+# "đến hết tháng 6/2022", "đến tháng 6 năm 2022": the last day of that month.
+ASOF_MONTH_RE = re.compile(r"(?:den|toi)\s*(?:het\s*)?thang\s*(\d{1,2})\s*(?:[/.-]|nam)\s*(\d{4})")
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
         if found:
             unit, unit_text = found, text
             break
-    as_of, as_of_text = _find_as_of(columns, paths, title_texts)
+    as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
     hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
     return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
                        as_of_text, legacy, ordinal_rows, hints), ""
@@ -226,14 +232,21 @@ def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
     return columns
 
 
-def _find_as_of(columns, paths, title_texts) -> tuple[dt.date | None, str | None]:
+def _find_as_of(columns, paths, title_texts, plan_year=None) -> tuple[dt.date | None, str | None]:
     preferred = [paths[columns["disbursed_dong"]]] if "disbursed_dong" in columns else []
     for text in preferred + title_texts:
         match = ASOF_RE.search(fold(text))
-        if match:
-            day, month, year = (int(g) for g in match.groups())
+        if match and (match[3] or plan_year):
+            day, month = int(match[1]), int(match[2])
+            year = int(match[3]) if match[3] else plan_year
+            year += 2000 if year < 100 else 0
             try:
                 return dt.date(year, month, day), text
             except ValueError:
                 continue
+        month_match = ASOF_MONTH_RE.search(fold(text))
+        if month_match and 1 <= int(month_match[1]) <= 12:
+            month, year = int(month_match[1]), int(month_match[2])
+            following = dt.date(year + month // 12, month % 12 + 1, 1)
+            return following - dt.timedelta(days=1), text
     return None, None

@@ -40,6 +40,15 @@ STATUS_VALUES = {
 }
 SOURCE_START = re.compile(r"^(von|nguon|ngan sach|ns|chuong trinh|ct)")
 SECTOR_START = re.compile(r"^(linh vuc|nganh)\b")
+_SECTOR_WORD = (
+    r"(giao thong|van tai|nong nghiep|lam nghiep|thuy loi|thuy san|phat trien nong thon|ptnt|"
+    r"giao duc( nghe nghiep)?|dao tao|day nghe|y te|dan so|van hoa|the duc the thao|the thao|du lich|"
+    r"thong tin|truyen thong|phat thanh|truyen hinh|quoc phong|an ninh|quan ly nha nuoc|khoa hoc|"
+    r"cong nghe( thong tin)?|moi truong|tai nguyen|xa hoi|bao tro xa hoi|cong nghiep|thuong mai|"
+    r"do thi|cap thoat nuoc|ha tang ky thuat|kinh te|cac hoat dong kinh te|khac)"
+)
+# A sector group written as the bare sector name ("1 | Giao thông", "Giáo dục và đào tạo").
+SECTOR_NAME = re.compile(rf"^((linh vuc|nganh) )?{_SECTOR_WORD}((,| va| -|;)? {_SECTOR_WORD})*$")
 ORDINAL_PREFIX = re.compile(r"^(\(?[0-9a-z]{1,4}[.)]\s+|[ivx]+[.)]?\s+)")
 
 
@@ -85,7 +94,14 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
     values: list[str | None] = []
     seen_project = ended = False
     in_project = False
-    for s, name, code, amount in zip(stt, names, codes, has_amount, strict=True):
+    # STT of the next row that has one: "1" followed by "1.1" is a group over its children.
+    next_stt: list[str] = []
+    following = ""
+    for s in reversed(stt):
+        next_stt.append(following)
+        following = fold(s).strip("(). ") if s else following
+    next_stt.reverse()
+    for s, name, code, amount, after in zip(stt, names, codes, has_amount, next_stt, strict=True):
         if ended:
             classes.append("after_table")
             values.append(None)
@@ -121,7 +137,9 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             source := sources.match(label)
         ):
             kind, value = "source_group", source
-        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)):
+        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)
+                           or SECTOR_NAME.match(fl)
+                           or (ARABIC.match(fs) and after.startswith(fs.rstrip(".") + "."))):
             kind, value = "sector_group", label
         elif not name:
             kind = "empty" if not amount else "orphan"

@@ -335,7 +335,8 @@ COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
         ("stt", "STT"), ("project_name", "Danh mục dự án"), ("location", "Địa điểm XD"),
         ("investment_decision", "Quyết định đầu tư > Số quyết định ngày, tháng, năm ban hành"),
         ("tmdt_dong", "Quyết định đầu tư > TMĐT > Tổng số (tất cả các nguồn vốn)"),
-        ("tmdt_nsnn_dong", "Quyết định đầu tư > TMĐT > Trong đó: vốn NSNN"),
+        ("tmdt_nsnn_dong", "Quyết định đầu tư > TMĐT > Trong đó > Vốn NSNN"),
+        ("tmdt_other_dong", "Quyết định đầu tư > TMĐT > Trong đó > Vốn khác"),
         ("cumulative_alloc_dong", "Lũy kế vốn đã bố trí đến hết năm trước năm kế hoạch"),
         ("carried_over_dong", "Kế hoạch vốn năm trước được cấp có thẩm quyền cho phép kéo dài "
                               "sang năm kế hoạch (nếu có)"),
@@ -431,6 +432,8 @@ def _amount(line: Mapping, key: str) -> int | None:
         "carried_over_dong": line.get("carried_over_dong", plan // 10),
         "tmdt_nsnn_dong": line.get("tmdt_nsnn_dong", line.get("tmdt_dong")),
         "plan_recall_dong": 0,
+        "tmdt_other_dong": (line.get("tmdt_dong") or 0)
+        - (line.get("tmdt_nsnn_dong", line.get("tmdt_dong")) or 0),
         "plan_debt_dong": plan // 10,
         "volume_dong": (done or 0) + plan // 20,
         "month_disbursed_dong": (done or 0) // 3,
@@ -450,7 +453,7 @@ class _Table:
                  pad: bool, group_values: str, subtotal_errors: Mapping[str, str],
                  total: str, title: Sequence[str], ordinals: bool, status_labels: str,
                  label_in_name: bool, status_stt: str, sector_stt: str, project_stt: str,
-                 footer: bool, unit_in_header: bool) -> None:
+                 footer: bool, unit_in_header: bool, sector_label: str = "upper") -> None:
         self.year, self.as_of, self.unit = year, as_of, unit
         self.divisor, unit_line = UNITS[unit]
         spec = COLUMN_SETS[columns] if isinstance(columns, str) else [tuple(c) for c in columns]
@@ -468,6 +471,7 @@ class _Table:
         self.subtotal_errors = {k: line_money(v) for k, v in subtotal_errors.items()}
         self.groups, self.status_labels, self.label_in_name = list(groups), status_labels, label_in_name
         self.status_stt, self.sector_stt, self.project_stt = status_stt, sector_stt, project_stt
+        self.sector_label = sector_label
         self.title = [_fill(t, year, as_of, unit_word) for t in title]
         self.unit_line = None if unit_in_header else unit_line
         self.ordinals, self.footer = ordinals, footer
@@ -484,7 +488,7 @@ class _Table:
             return ROMAN[number - 1], value
         if level == "sector":
             stt = "ABCDEFGH"[number - 1] if self.sector_stt == "upper" else str(number)
-            return stt, f"LĨNH VỰC {value.upper()}"
+            return stt, f"LĨNH VỰC {value.upper()}" if self.sector_label == "upper" else value
         if self.status_labels == "long":
             label = {"continuing": f"Các dự án chuyển tiếp sang năm {self.year}",
                      "new": f"Các dự án khởi công mới năm {self.year}",
@@ -518,11 +522,12 @@ class _Table:
             order += [s for s in buckets if s not in STATUS_GROUPS]
         for number, value in enumerate(order, 1):
             stt, label = self._label(level, value, number)
+            child_prefix = f"{prefix}{stt}." if stt and stt.isdigit() else prefix
             if self.label_in_name:
                 stt, label = None, f"{stt.rstrip(')')}. {label}" if stt else label
             group = _Row(level, stt, label)
             parent.children.append(group)
-            self._group(group, buckets[value], depth + 1, f"{number}." if level == "status" else prefix)
+            self._group(group, buckets[value], depth + 1, child_prefix)
 
     # ---- cells
     def _money(self, dong: int | None):
@@ -666,7 +671,8 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
                  total: str = "top", title: Sequence[str] | None = None, ordinals: str | bool = "plain",
                  status_labels: str = "short", label_in_name: bool = False,
                  status_stt: str = "arabic", sector_stt: str = "upper", project_stt: str = "arabic",
-                 footer: bool = True, unit_in_header: bool = False, sheet_name: str = "Biểu 01",
+                 footer: bool = True, unit_in_header: bool = False, sector_label: str = "upper",
+                 sheet_name: str = "Biểu 01",
                  extra_sheets: Sequence[str] = ()) -> list[GridSheet]:
     """The sheets of a plan workbook (see the module docstring for what the options mean).
 
@@ -684,7 +690,7 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
                    subtotal_errors=subtotal_errors or {}, total=total, ordinals=ordinals,
                    status_labels=status_labels, label_in_name=label_in_name, status_stt=status_stt,
                    sector_stt=sector_stt, project_stt=project_stt, footer=footer,
-                   unit_in_header=unit_in_header)
+                   unit_in_header=unit_in_header, sector_label=sector_label)
     sheets = []
     if sources == "sheets":
         by_source: dict[str, list[Mapping]] = {}

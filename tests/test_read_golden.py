@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from disbursement.cli import cli
 from disbursement.export import result_json
-from disbursement.pipeline import run_round
+from disbursement.pipeline import inspect_files, run_round
 from tests.fixtures_builder import SOFFICE_REASON, build_case, load_case, prefetch_cases, soffice
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -39,6 +39,13 @@ def run_options(case: dict) -> dict:
     if "as_of" in options:
         options["as_of"] = dt.date.fromisoformat(options["as_of"])
     return options
+
+
+def understood(paths: list[Path], case: dict) -> list[dict]:
+    """How each sheet was understood (`inspect`): header rows, unit, as-of date, encoding."""
+    keys = ("sheet", "status", "header_rows", "unit", "as_of", "legacy_encoding")
+    year = (case.get("run") or {}).get("year")
+    return [{k: sheet[k] for k in keys} for sheet in inspect_files(paths, year=year)["sheets"]]
 
 
 def observed(payload: dict) -> dict:
@@ -72,7 +79,8 @@ def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
         request.applymarker(pytest.mark.xfail(reason=case["xfail"], strict=True))
     paths = build_case(case, tmp_path / "input")
     result = run_round(paths, case.get("round", 1), propose=False, **run_options(case))
-    got = observed(json.loads(json.dumps(result_json(result), ensure_ascii=False)))
+    got = {"sheets": understood(paths, case)}
+    got |= observed(json.loads(json.dumps(result_json(result), ensure_ascii=False)))
     expected_file = case_dir / "expected.json"
     if os.environ.get("UPDATE_GOLDEN") and not case.get("xfail"):
         expected_file.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -85,5 +93,5 @@ def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
         from_cli = observed(json.loads(outcome.output))
         # The CLI also proposes a reallocation, which adds its own issues: compare the rest.
         assert {k: v for k, v in from_cli.items() if k != "issues"} == {
-            k: v for k, v in expected.items() if k != "issues"}
+            k: v for k, v in expected.items() if k not in ("issues", "sheets")}
         assert {code: from_cli["issues"].get(code) for code in expected["issues"]} == expected["issues"]
