@@ -19,6 +19,8 @@ ARABIC = re.compile(r"^\d+(\.\d+)*\.?$")
 INLINE_ORDINAL = re.compile(r"^(?P<ord>[ivxlc]+|[a-h]|\d{1,2}(\.\d{1,2})*)[.)]\s+(?P<rest>\S.*)$")
 # A lower-case lettered sub-item ("a)", "(b)") directly under a project: a part of it.
 SUB_ITEM = re.compile(r"^\(?[a-zđ]\)$")
+# A column-ordinal row ("1 2 3 …", "(1) (2) …") or a repeated header row inside the table.
+ORDINAL_ONLY = re.compile(r"^\(?\d{1,2}\)?$")
 COMPONENT = {"-", "+", "*", "–", "•"}
 TOTAL = re.compile(r"^(tong so|tong cong)\b|^(cong|tong)\s*(:|\(|$)|^cong (cac|nhom|nguon|von)\b")
 FOOTNOTE = re.compile(r"^(ghi chu|\(\*\)|\*|nguon( so lieu)?:|luu y|chu thich)")
@@ -27,10 +29,12 @@ SIGNATURE = re.compile(
     r"thu truong|ke toan truong|xac nhan)"
 )
 STATUS_PHRASES = (
-    (re.compile(r"^((cac )?du an |da )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
-    (re.compile(r"^((cac )?du an |da )?(khoi cong moi|kcm|moi khoi cong)\b"), "new"),
-    (re.compile(r"^((cac )?du an |da )?(da )?hoan thanh\b"), "completed"),
+    (re.compile(r"^((cac )?du an |da )?(du kien )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
+    (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong)\b"), "new"),
+    (re.compile(r"^((cac )?du an |da )?(du kien |da )?(hoan thanh|quyet toan)\b"), "completed"),
     (re.compile(r"^((cac )?du an |da )?(chuan bi dau tu|thuc hien du an)\b"), "other"),
+    (re.compile(r"^(thanh toan |tra )no (dong )?(xdcb|xay dung co ban)\b|^thu hoi (cac khoan )?(von )?ung"),
+     "other"),
 )
 STATUS_VALUES = {
     "chuyen tiep": "continuing", "ct": "continuing", "da chuyen tiep": "continuing",
@@ -87,8 +91,9 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
     """Class of every row and, for group rows, what they set (source id, status, sector).
 
     Returns (classes, values): classes are "project", "component", "total", "subtotal",
-    "source_group", "status_group", "sector_group", "footnote", "signature", "empty",
-    "after_table"; values hold the source id / status / label the group row sets.
+    "source_group", "status_group", "sector_group", "footnote", "signature", "ordinal" (a
+    repeated header or ordinal row), "empty", "after_table"; values hold the source id /
+    status / label the group row sets.
     """
     classes: list[str] = []
     values: list[str | None] = []
@@ -108,6 +113,11 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             continue
         if not (s or name or code):
             classes.append("orphan" if amount else "empty")
+            values.append(None)
+            continue
+        if fold(s) in ("stt", "tt") or (ORDINAL_ONLY.match(s.strip()) and ORDINAL_ONLY.match(name.strip())
+                                        and (not code or ORDINAL_ONLY.match(code.strip()))):
+            classes.append("ordinal")  # a page's repeated header or ordinal row, not data
             values.append(None)
             continue
         if code and (len(code.split()) > 4 or FOOTNOTE.match(fold(code)) or SIGNATURE.match(fold(code))):

@@ -721,6 +721,7 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
 def build_official(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach.xlsx",
                    year: int = 2022, as_of: dt.date | None = None, **options) -> list[Path]:
     """The official appendix of `samples.write_official_workbook` (options passed through)."""
+    out.mkdir(parents=True, exist_ok=True)
     path = out / name
     write_official_workbook(path, lines, year=year, as_of=as_of or dt.date(year, 6, 30), **options)
     return [path]
@@ -728,6 +729,7 @@ def build_official(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach
 
 def build_table(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach.xlsx", year: int = 2022,
                 as_of: dt.date | None = None, **options) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     as_of = as_of or dt.date(year, 6, 30)
     path = out / name
     write_grid(path, table_sheets(lines, year=year, as_of=as_of, **options), created=as_of)
@@ -739,6 +741,7 @@ def build_csv(out: Path, lines: Sequence[Mapping], *, name: str = "danh_sach.csv
               encoding: str = "utf-8-sig", zero: str = "-", columns: str = "with_columns",
               unit: str = "trieu") -> list[Path]:
     """One header row (amount headers name the unit), no group rows: source/status columns."""
+    out.mkdir(parents=True, exist_ok=True)
     import csv
     import io
 
@@ -766,6 +769,7 @@ def build_treasury(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
     Lines whose `disbursed_dong` is None are left out of the export (no Treasury row);
     `treasury_only` rows appear in the export but not in the plan.
     """
+    out.mkdir(parents=True, exist_ok=True)
     as_of = as_of or dt.date(year, 6, 30)
     plan = build_table(out, lines, name="ke_hoach_giao.xlsx", year=year, as_of=as_of,
                        columns=options.pop("columns", "plan_only"), **options)[0]
