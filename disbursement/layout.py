@@ -31,7 +31,9 @@ ASOF_RE = re.compile(
     r"(?:\s*(?:[/.-]|nam)\s*(\d{4}|\d{2}))?(?![\d/.-]*\d)"
 )
 # "đến hết tháng 6/2022", "đến tháng 6 năm 2022": the last day of that month.
-ASOF_MONTH_RE = re.compile(r"(?:den|toi)\s*(?:het\s*)?thang\s*(\d{1,2})\s*(?:[/.-]|nam)\s*(\d{4})")
+ASOF_MONTH_RE = re.compile(
+    r"(?:den|toi)\s*(?:het\s*)?thang\s*(\d{1,2})(?:\s*(?:[/.-]|nam)\s*(\d{4}))?(?![\d/.-]*\d)"
+)
 
 
 @dataclass(frozen=True)
@@ -213,14 +215,18 @@ def _flatten(cells, top, bottom, merged, legacy) -> list[str]:
 
 def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
     folded = [fold(p) for p in paths]
+    # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match the joined path too.
+    joined = [text.replace(" / ", " ") for text in folded]
+    this_year = re.compile(rf"\b{vocabulary.year}\b|\bnam (ke hoach|kh)\b")
     candidates = []
     for rule in vocabulary.rules:
         for col, text in enumerate(folded):
-            if not text or any(x.search(text) for x in rule.excludes):
+            if not text or _excluded(text, rule.excludes, this_year):
                 continue
             if rule.money and any(x.search(text) for x in vocabulary.not_money):
                 continue
-            score = max((s for pattern, s in rule.matches if pattern.search(text)), default=0)
+            score = max((s for pattern, s in rule.matches
+                         if pattern.search(text) or pattern.search(joined[col])), default=0)
             if score:
                 candidates.append((-score, col, rule.canonical))
     columns: dict[str, int] = {}
@@ -230,6 +236,18 @@ def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
             columns[canonical] = col
             used.add(col)
     return columns
+
+
+def _excluded(text: str, excludes, this_year: re.Pattern) -> bool:
+    """A decoy word vetoes a column, unless it is only in a parent header shared with a child
+    that names this year ("Giải ngân KH năm 2022 và KH năm 2021 kéo dài / KH năm 2022")."""
+    leaf = text.rsplit(" / ", 1)[-1]
+    for pattern in excludes:
+        if pattern.search(text):
+            if leaf != text and not pattern.search(leaf) and this_year.search(leaf):
+                continue
+            return True
+    return False
 
 
 def _find_as_of(columns, paths, title_texts, plan_year=None) -> tuple[dt.date | None, str | None]:
@@ -245,8 +263,9 @@ def _find_as_of(columns, paths, title_texts, plan_year=None) -> tuple[dt.date | 
             except ValueError:
                 continue
         month_match = ASOF_MONTH_RE.search(fold(text))
-        if month_match and 1 <= int(month_match[1]) <= 12:
-            month, year = int(month_match[1]), int(month_match[2])
+        if month_match and 1 <= int(month_match[1]) <= 12 and (month_match[2] or plan_year):
+            month = int(month_match[1])
+            year = int(month_match[2]) if month_match[2] else plan_year
             following = dt.date(year + month // 12, month % 12 + 1, 1)
             return following - dt.timedelta(days=1), text
     return None, None
