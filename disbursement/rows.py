@@ -53,6 +53,7 @@ _SECTOR_WORD = (
 )
 # A sector group written as the bare sector name ("1 | Giao thông", "Giáo dục và đào tạo").
 SECTOR_NAME = re.compile(rf"^((linh vuc|nganh) )?{_SECTOR_WORD}((,| va| -|;)? {_SECTOR_WORD})*$")
+SOURCE_WORDS = re.compile(r"^(nguon von|nguon|von)\s+")
 ORDINAL_PREFIX = re.compile(r"^(\(?[0-9a-z]{1,4}[.)]\s+|[ivx]+[.)]?\s+)")
 
 
@@ -84,6 +85,12 @@ class SourceMatcher:
                     break
             self._cache[text] = found
         return self._cache[text]
+
+    def names_only(self, folded: str) -> bool:
+        """The whole (folded) label is a source name: "Xổ số kiến thiết", "Vốn XSKT", "NSTW"."""
+        text = SOURCE_WORDS.sub("", folded).strip(" .:;-()")
+        return any(text == a or text == SOURCE_WORDS.sub("", a) for _id, aliases in self.entries
+                   for a in aliases)
 
 
 def classify(stt: list[str], names: list[str], codes: list[str], has_amount: list[bool],
@@ -143,9 +150,8 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             kind, value = "status_group", status
         elif in_project and not code and SUB_ITEM.match(s.strip()):
             kind = "component"
-        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)) and (
-            source := sources.match(label)
-        ):
+        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)
+                           or sources.names_only(fl)) and (source := sources.match(label)):
             kind, value = "source_group", source
         elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)
                            or SECTOR_NAME.match(fl)

@@ -147,3 +147,27 @@ def test_codeless_status_group_rows_set_the_status(tmp_path, label, status):
     plan = load([src], unit="trieu").plan
     assert plan["project_code"].tolist() == ["7900001"]
     assert plan["status"].tolist() == [status]
+
+
+@pytest.mark.parametrize("name_header", ["Nguồn vốn", "Nội dung"])
+def test_a_summary_sheet_by_source_adds_no_lines(tmp_path, name_header):
+    (built,) = build_table(tmp_path, [line("7900001", "Đường bản Co Mạ", disbursed="10"),
+                                      line("7900002", "Trường Mầm non Hua La", source="NSDP_XSKT",
+                                           disbursed="900")], columns="flat", name="tmp.xlsx")
+    import openpyxl
+
+    plan_rows = [list(r) for r in openpyxl.load_workbook(built).active.iter_rows(values_only=True)]
+    summary = [
+        ["BIỂU TỔNG HỢP THEO NGUỒN VỐN"], [None, None, None, "Đơn vị: triệu đồng"],
+        ["STT", name_header, "Kế hoạch vốn năm 2022", "Giải ngân đến 30/6/2022"],
+        [1, "Vốn cân đối ngân sách địa phương", 1000, 10],
+        [2, "Xổ số kiến thiết", 1000, 900],
+        [3, "Tiền sử dụng đất", 0, 0],
+        [None, "Tổng cộng", 2000, 910],
+    ]
+    src = write_grid(tmp_path / "hai_bieu.xlsx", [GridSheet("Tổng hợp", summary),
+                                                  GridSheet("Biểu 01", plan_rows)],
+                     created=dt.date(2022, 6, 30))
+    loaded = load([src])
+    assert loaded.plan["project_code"].tolist() == ["7900001", "7900002"]
+    assert set(loaded.plan["sheet"]) == {"Biểu 01"}
