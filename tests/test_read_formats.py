@@ -171,3 +171,20 @@ def test_a_summary_sheet_by_source_adds_no_lines(tmp_path, name_header):
     loaded = load([src])
     assert loaded.plan["project_code"].tolist() == ["7900001", "7900002"]
     assert set(loaded.plan["sheet"]) == {"Biểu 01"}
+
+
+@pytest.mark.xfail(strict=True, reason="read._read_csv decodes non-UTF-8 bytes as cp1258 before "
+                   "cp1252/latin-1, which garbles TCVN3 text saved by Excel as ANSI (issue #3)")
+def test_a_tcvn3_csv_saved_as_ansi_is_decoded(tmp_path):
+    from disbursement.encoding import unicode_to_tcvn3
+    from tests.fixtures_builder import build_csv
+
+    names = ["Đường Mường Khương – Bảo Thắng", "Trường Mầm non Hua La"]
+    (utf8,) = build_csv(tmp_path, [line("7900001", names[0], disbursed="10"),
+                                   line("7900002", names[1], source="NSDP_XSKT", disbursed="900")])
+    src = tmp_path / "ansi.csv"
+    src.write_bytes(unicode_to_tcvn3(utf8.read_text(encoding="utf-8-sig")).encode("cp1252"))
+    loaded = load([src])
+    assert loaded.sheets[0].legacy_encoding == "tcvn3"
+    assert loaded.plan["project_name"].tolist() == names
+    assert loaded.plan["capital_source"].tolist() == ["NSDP_CAN_DOI", "NSDP_XSKT"]
