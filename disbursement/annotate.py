@@ -71,8 +71,11 @@ def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flag
     if round_info is None:
         round_info = getattr(flags_df, "attrs", {}).get("round")
     notes = _Notes()
-    for flag in _flags_of(flags_df, src):
-        _note_flag(notes, flag, round_info)
+    for flag in _all_flags(flags_df):
+        if _same_file(flag.file, src):
+            _note_flag(notes, flag, round_info)
+        elif (where := _cell_in(src, flag)) is not None:  # a Treasury row joined to a plan line
+            _note_flag(notes, flag, round_info, where)
     for issue in issues:
         if _same_file(issue.file, src) and issue.row:
             _note_issue(notes, issue)
@@ -124,10 +127,25 @@ def _same_file(name, src: Path) -> bool:
         return False
 
 
-def _flags_of(flags_df, src: Path) -> list:
+def _all_flags(flags_df) -> list:
     if flags_df is None or len(flags_df) == 0:
         return []
-    return [flag for flag in flags_df.itertuples(index=False) if _same_file(flag.file, src)]
+    return list(flags_df.itertuples(index=False))
+
+
+def _cell_in(src: Path, flag) -> tuple[str, str, int] | None:
+    """(sheet, column, row) when the flag's disbursement was read from `src` for another file's
+    line: the Treasury join cites it as "kbnn.xlsx:KBNN!F8"."""
+    cells = flag.cells if isinstance(flag.cells, dict) else {}
+    ref = cells.get("disbursed_dong")
+    if not isinstance(ref, str) or ":" not in ref or "!" not in ref:
+        return None
+    name, rest = ref.split(":", 1)
+    sheet, cell = rest.rsplit("!", 1)
+    found = _split_cell(cell)
+    if name != src.name or found is None:
+        return None
+    return sheet, found[0], found[1]
 
 
 def _split_cell(ref) -> tuple[str, int] | None:
@@ -159,7 +177,7 @@ def _rate_text(disbursed: int, plan: int, threshold: int | None) -> str:
     return text
 
 
-def _note_flag(notes: _Notes, flag, info) -> None:
+def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None = None) -> None:
     sheet, row = flag.sheet, int(flag.row)
     cells = flag.cells if isinstance(flag.cells, dict) else {}
     plan, done = int(flag.plan_dong), int(flag.disbursed_dong)
@@ -181,6 +199,10 @@ def _note_flag(notes: _Notes, flag, info) -> None:
         wanted = ("expected_dong", "disbursed_dong", "plan_dong", "project_name")
     where = next((c for c in (_split_cell(cells.get(k)) for k in wanted) if c), None)
     column = where[0] if where else "A"
+    if elsewhere is not None:  # the figure's own row in the Treasury export
+        code = _value(flag, "project_code") or ""
+        sheet, column, row = elsewhere
+        text = f"{text}\nDòng kế hoạch: {code} ({Path(str(flag.file)).name}, {flag.sheet}!{flag.row})."
     notes.fill_row(sheet, row)
     notes.comment(sheet, row, column, text)
 

@@ -225,6 +225,13 @@ def test_treasury_figures_are_commented_on_the_plan_row(tmp_path):
     assert "kbnn" in flag.cells["disbursed_dong"]  # the figure came from the Treasury file
     sheet = openpyxl.load_workbook(written).active
     assert "SL79-R1" in sheet[flag.cells["plan_dong"]].comment.text
+    # The Treasury export's copy marks the row the figure came from (given all the flags).
+    kbnn_copy = annotate_copy(kbnn, tmp_path / "kbnn.annotated.xlsx", result.flags,
+                              result.issues, round_info=result.round)
+    cell = flag.cells["disbursed_dong"].split("!")[1]
+    treasury = openpyxl.load_workbook(kbnn_copy)["KBNN"]
+    assert fill(treasury[cell]) == FLAG_FILL
+    assert f"Dòng kế hoạch: {flag.project_code}" in treasury[cell].comment.text
 
 
 def test_review_out_writes_the_annotated_copy(tmp_path):
