@@ -53,6 +53,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     from disbursement.rows import SourceMatcher
 
     issues: list[Issue] = []
+    missing: list[tuple[str, Issue]] = []  # a Treasury export can fill a missing disbursement
     reports: list[SheetReport] = []
     frames = []
     vocabulary = load_vocabulary(year)
@@ -82,10 +83,10 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
             treasury_only = "plan_dong" not in layout.columns
             for needed in ("plan_dong", "disbursed_dong"):
                 if needed not in layout.columns and not (treasury_only and needed == "plan_dong"):
-                    issues.append(Issue("COLUMN-MISSING", "warning", sheet.file, sheet.sheet,
-                                        layout.header_top + 1, None,
-                                        f"no {_COLUMN_WORDS[needed]} column recognised; "
-                                        "its amounts are taken as 0"))
+                    missing.append((needed, Issue(
+                        "COLUMN-MISSING", "warning", sheet.file, sheet.sheet, layout.header_top + 1,
+                        None, f"no {_COLUMN_WORDS[needed]} column recognised; its amounts are "
+                        "taken as 0")))
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
             result.lines.attrs["has_plan"] = not treasury_only
             frames.append(result.lines)
@@ -104,6 +105,8 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     plans = [f for f in frames if f.attrs.get("has_plan", True)]
     treasury = [f for f in frames if not f.attrs.get("has_plan", True)]
     plan = pd.concat(plans, ignore_index=True) if plans else _empty_plan()
+    joined = bool(treasury and plans)
+    issues.extend(x for needed, x in missing if needed == "plan_dong" or not joined)
     if treasury and plans:
         from disbursement.join import join_treasury
 

@@ -173,8 +173,6 @@ def test_a_summary_sheet_by_source_adds_no_lines(tmp_path, name_header):
     assert set(loaded.plan["sheet"]) == {"Biểu 01"}
 
 
-@pytest.mark.xfail(strict=True, reason="read._read_csv decodes non-UTF-8 bytes as cp1258 before "
-                   "cp1252/latin-1, which garbles TCVN3 text saved by Excel as ANSI (issue #3)")
 def test_a_tcvn3_csv_saved_as_ansi_is_decoded(tmp_path):
     from disbursement.encoding import unicode_to_tcvn3
     from tests.fixtures_builder import build_csv
