@@ -9,8 +9,11 @@ over one column and plain `A1+A2-A3` sums; anything else is reported as not comp
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
@@ -19,8 +22,16 @@ REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]
 UNCACHED_CELL = re.compile(
     rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>]*>\s*(?:<f\b[^>]*>([^<]*)</f>|<f\b[^>]*/>)\s*</c>'
 )
+ERROR_CELL = re.compile(rb'<c\b([^>/]*\bt="e"[^>/]*)>(.*?)</c>', re.S)
+ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+CELL_R = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
+ROW_R = re.compile(rb'\br="([0-9]+)"')
+CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})')
+CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+CELL_OR_ROW = re.compile(rb"<(row|/row|c)\b([^>]*)>")
 FUNCTION = re.compile(r"^(SUM|SUBTOTAL\((?:9|109)),?\(?([A-Z0-9:,]+)\)$")
 REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
+# A term of a plain sum: a cell reference or a number literal (formulas store en-US numbers).
 TERM = re.compile(r"([+-]?)\s*\$?([A-Z]{1,3})\$?(\d+)")
 
 
@@ -36,9 +47,30 @@ def _unescape(text: bytes) -> str:
             .replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&"))
 
 
+@dataclass
+class SheetScan:
+    """What the sheet XML says before any parser reads it (python-calamine hides errors).
+
+    `rows` × `cols` is the grid python-calamine will build from A1 (an upper bound: styled
+    empty cells count too), so a stray cell at XFD1048576 can be refused before
+    17 billion cells are allocated. `errors` are cells whose cached value is an Excel error
+    (#REF!, #DIV/0!, #N/A …), which python-calamine returns as empty cells.
+    """
+
+    uncached: dict[tuple[int, int], str] = field(default_factory=dict)
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    rows: int = 0
+    cols: int = 0
+
+
 def uncached_formulas(path: str | Path) -> dict[str, dict[tuple[int, int], str]]:
     """{sheet name: {(row0, col0): formula text or ""}} for formula cells with no value."""
-    found: dict[str, dict[tuple[int, int], str]] = {}
+    return {name: scan.uncached for name, scan in scan_sheets(path).items() if scan.uncached}
+
+
+def scan_sheets(path: str | Path) -> dict[str, SheetScan]:
+    """{sheet name: SheetScan} of an .xlsx/.xlsm; {} when the parts cannot be found."""
+    found: dict[str, SheetScan] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -53,17 +85,50 @@ def uncached_formulas(path: str | Path) -> dict[str, dict[tuple[int, int], str]]
                 if member not in names:
                     continue
                 data = archive.read(member)
-                if b"</f></c>" not in data and b"/></c>" not in data:
-                    continue
-                cells = {
-                    (int(row) - 1, _col_index(col.decode())): _unescape(formula or b"")
-                    for col, row, formula in UNCACHED_CELL.findall(data)
-                }
-                if cells:
-                    found[_unescape(name)] = cells
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return {}
+                scan = SheetScan()
+                scan.rows, scan.cols = _extent(data)
+                if b"</f></c>" in data or b"/></c>" in data:
+                    scan.uncached = {
+                        (int(row) - 1, _col_index(col.decode())): _unescape(formula or b"")
+                        for col, row, formula in UNCACHED_CELL.findall(data)
+                    }
+                if b't="e"' in data:
+                    for attrs, body in ERROR_CELL.findall(data):
+                        ref, value = CELL_R.search(attrs), ERROR_VALUE.search(body)
+                        if ref and value:
+                            key = (int(ref.group(2)) - 1, _col_index(ref.group(1).decode()))
+                            scan.errors[key] = _unescape(value.group(1))
+                found[html.unescape(name.decode("utf-8", "replace"))] = scan
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, RuntimeError,
+            NotImplementedError, EOFError):
+        return {}  # damaged parts: python-calamine reports them
     return found
+
+
+def _extent(data: bytes) -> tuple[int, int]:
+    """(rows, cols) from A1 to the farthest cell (an upper bound: styled empty cells count)."""
+    letters = {c for c in CELL_LETTERS.findall(data)}
+    cols = max((_col_index(c.decode()) + 1 for c in letters), default=0)
+    rows = max((int(r) for r in set(CELL_ROW.findall(data))), default=0)
+    if data.count(b"<c ") + data.count(b"<c>") > data.count(b'<c r="'):
+        # some cells have no r= first (placed by position, or attributes reordered):
+        # walk the tags the way the parser does
+        row, col = -1, 0
+        for match in CELL_OR_ROW.finditer(data):
+            tag, attrs = match.group(1), match.group(2) or b""
+            if tag == b"/row":
+                row, col = row + 1, 0
+                continue
+            if tag == b"row":
+                ref = ROW_R.search(attrs)
+                row, col = (int(ref.group(1)) - 1 if ref else row + 1), 0
+                continue
+            ref = CELL_R.search(attrs)
+            if ref:
+                row, col = int(ref.group(2)) - 1, _col_index(ref.group(1).decode())
+            rows, cols = max(rows, row + 1), max(cols, col + 1)
+            col += 1
+    return rows, cols
 
 
 class Evaluator:

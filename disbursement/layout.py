@@ -169,7 +169,8 @@ def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int
 def _header_bottom(cells: list[list], top: int, merged: list) -> int:
     spans = [r1 for (r0, _c0), (r1, _c1) in merged if r0 == top and r1 > top]
     if spans:
-        return min(max(spans), top + MAX_HEADER_ROWS - 1)
+        # a merge may reach below the last row holding a value (a header-only template)
+        return min(max(spans), top + MAX_HEADER_ROWS - 1, len(cells) - 1)
     bottom = top
     for i in range(top + 1, min(top + MAX_HEADER_ROWS, len(cells))):
         row = cells[i]

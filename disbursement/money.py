@@ -400,6 +400,8 @@ def parse_amount(value: Any, unit: int = 1_000_000, style: str | None = None) ->
             if dong is None:
                 return ParsedAmount(None, f"{note}: {_show(value)}")
             return ParsedAmount(dong, note)
+        if hasattr(value, "isoformat"):  # a date/time cell: the number is shown as a date
+            return _not_amount(value.isoformat(), " (a date; check the cell's number format)")
         return _not_amount(value)
     except Exception:  # never let one odd cell stop a run
         return _not_amount(value)

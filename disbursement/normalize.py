@@ -53,6 +53,10 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     if not rows or width == 0:
         return SheetResult(pd.DataFrame(), {}, unit)
     transposed = list(zip(*(r + [""] * (width - len(r)) for r in rows), strict=True))
+    merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged
+              if r1 > r0 and r0 >= layout.data_start]
+    if merged:
+        _spread_merged_text(sheet.cells, layout, transposed, merged)
 
     def column(canonical: str):
         index = layout.columns.get(canonical)
@@ -104,6 +108,8 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
                             f"{len(sheet.uncached)} formula cells were saved without their results; "
                             "simple sums were computed by the engine, the rest are reported per cell"))
     _report_cells(problems, is_line, first_row, issue)
+    if merged:
+        _report_merged_money(merged, layout, is_line, first_row, issue)
     _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
     counts = frame["cls"].value_counts().to_dict()
 
@@ -151,6 +157,48 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     bad_rows = _unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)
     return SheetResult(lines.reset_index(drop=True), counts, unit)
+
+
+# Text that a cell merged over several lines gives to each of them (one investor for three
+# projects); never the project's own identity (STT, code, name).
+FILL_DOWN = ("investor", "location", "sector", "capital_source_label", "budget_level", "status",
+             "category", "investment_decision", "note")
+
+
+def _spread_merged_text(cells, layout, transposed, merged) -> None:
+    start = layout.data_start
+    for canonical in FILL_DOWN:
+        k = layout.columns.get(canonical)
+        if k is None or k >= len(transposed):
+            continue
+        for r0, c0, r1, c1 in merged:
+            if (not c0 <= k <= c1 or r0 >= len(cells) or c0 >= len(cells[r0])
+                    or cells[r0][c0] in ("", None)):
+                continue
+            column = transposed[k] = list(transposed[k])
+            for r in range(r0, min(r1, start + len(column) - 1) + 1):
+                if column[r - start] in ("", None):
+                    column[r - start] = cells[r0][c0]
+
+
+def _report_merged_money(merged, layout, is_line, first_row, issue) -> None:
+    """An amount merged over several lines is read once, on its first row (AMOUNT-MERGED)."""
+    start = first_row - 1
+    for canonical in MONEY_COLUMNS:
+        k = layout.columns.get(canonical)
+        if k is None:
+            continue
+        for r0, c0, r1, c1 in merged:
+            blank = [r + 1 for r in range(r0 + 1, r1 + 1)
+                     if r - start < len(is_line) and is_line[r - start]]
+            if not c0 <= k <= c1 or not blank:
+                continue
+            cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
+            shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
+            issue("AMOUNT-MERGED", "warning", r0 + 1, canonical,
+                  f"the amount is merged over rows {r0 + 1}–{r1 + 1} ({cells}): it is read once, "
+                  f"on row {r0 + 1}, and row {shown} reads as blank; unmerge it and give each "
+                  "line its own figure")
 
 
 def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> list:

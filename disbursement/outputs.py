@@ -1,17 +1,27 @@
-"""Write every output of a round into the --out folder, each file atomically."""
+"""Write every output of a round into the --out folder, all files or none."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
+from disbursement.errors import OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", settings=None,
                   templates_dir=None, date: dt.date | None = None) -> dict[str, Path]:
-    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, the memo set and annotated input copies."""
+    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, the memo set and annotated input copies.
+
+    All or nothing: every file is written into a hidden staging folder inside `out_dir` and
+    moved into place only when the whole set has been written, so a failure leaves `out_dir`
+    as it was (older outputs unchanged, no partial or temp file). An output that would replace
+    one of the inputs is refused.
+    """
     from disbursement.export import (
         write_flags_csv,
         write_flags_xlsx,
@@ -20,24 +30,38 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
     )
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out_dir} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    writers = [("flags.xlsx", write_flags_xlsx), ("flags.csv", write_flags_csv),
-               ("issues.xlsx", write_issues_xlsx)]
-    if result.proposal is not None:
-        writers.append(("proposal.xlsx", write_proposal_xlsx))
-    for name, writer in writers:
-        path = confined(out, name)
-        writer(result, path)
-        written[name] = path
-    if result.proposal is not None:
-        from disbursement.render import render_outputs
+    inputs = {Path(p).resolve() for p in result.inputs}
+    staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
+    try:
+        staged: dict[str, Path] = {}
+        writers = [("flags.xlsx", write_flags_xlsx), ("flags.csv", write_flags_csv),
+                   ("issues.xlsx", write_issues_xlsx)]
+        if result.proposal is not None:
+            writers.append(("proposal.xlsx", write_proposal_xlsx))
+        for name, writer in writers:
+            path = confined(staging, name)
+            writer(result, path)
+            staged[name] = path
+        if result.proposal is not None:
+            from disbursement.render import render_outputs
 
-        rendered = render_outputs(result, out, settings=settings, lang=lang,
-                                  templates_dir=templates_dir, date=date)
-        written.update({path.name: path for path in rendered.values()})
-    written.update(_annotated_copies(result, out))
-    return written
+            rendered = render_outputs(result, staging, settings=settings, lang=lang,
+                                      templates_dir=templates_dir, date=date)
+            staged.update({path.name: path for path in rendered.values()})
+        staged.update(_annotated_copies(result, staging))
+        targets = {name: confined(out, path.name) for name, path in staged.items()}
+        for name, target in targets.items():
+            if target in inputs:
+                raise OutputError(f"writing {name} into {out_dir} would replace the input "
+                                  f"{target}; choose another --out folder")
+        for name, target in targets.items():
+            os.replace(staged[name], target)
+        return targets
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _annotated_copies(result: RunResult, out: Path) -> dict[str, Path]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,9 @@ class ReadLimits:
     max_uncompressed_bytes: int = 1_000_000_000
     max_ratio: int = 200  # uncompressed/compressed of any one member above 1 MB
     max_members: int = 10_000
+    # rows × columns from A1 to a sheet's farthest cell: python-calamine builds that grid
+    # densely (32 bytes a cell), so one stray cell at XFD1048576 would ask for 550 GB.
+    max_cells: int = 10_000_000
 
 
 @dataclass
@@ -56,14 +61,23 @@ def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
             f"{name}: unsupported file type {suffix or '(none)'!r}; "
             "use .xlsx, .xlsm, .xls, .ods or .csv"
         )
+    limits = limits or ReadLimits()
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if not head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) and _looks_like_text(head):
+        raise InputUnreadable(
+            f"{name}: this is a text file (a CSV or HTML export?) named {suffix}, not a "
+            "workbook; open it in Excel and save it as .xlsx (or rename a CSV file to .csv)"
+        )
     if suffix in ZIP_SUFFIXES:
-        _check_zip(path, limits or ReadLimits())
-    return _read_workbook(path, issues)
+        _check_zip(path, limits)
+    return _read_workbook(path, issues, limits)
 
 
 def _check_zip(path: Path, limits: ReadLimits) -> None:
     name = str(path)
-    head = path.read_bytes()[:8]
+    with open(path, "rb") as handle:
+        head = handle.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputUnreadable(
             f"{name}: the workbook is password-protected or an old-format file renamed to "
@@ -78,12 +92,16 @@ def _check_zip(path: Path, limits: ReadLimits) -> None:
             "open it in Excel and save it again"
         ) from None
     if len(members) > limits.max_members:
-        raise InputUnreadable(f"{name}: too many parts in the workbook ({len(members)})")
+        raise InputUnreadable(
+            f"{name}: too many parts in the workbook ({len(members):,}, above the limit of "
+            f"{limits.max_members:,}); refusing to open it — open it in Excel and save it again"
+        )
     total = sum(m.file_size for m in members)
     if total > limits.max_uncompressed_bytes:
         raise InputUnreadable(
             f"{name}: the workbook would unpack to {total:,} bytes, above the limit of "
-            f"{limits.max_uncompressed_bytes:,}; refusing to open it (possible zip bomb)"
+            f"{limits.max_uncompressed_bytes:,}; refusing to open it (possible zip bomb) — "
+            "ask the sender for the workbook as Excel saved it"
         )
     for member in members:
         if member.file_size > 1_000_000 and member.file_size > limits.max_ratio * max(
@@ -92,11 +110,64 @@ def _check_zip(path: Path, limits: ReadLimits) -> None:
             raise InputUnreadable(
                 f"{name}: part {member.filename} is compressed "
                 f"{member.file_size // max(member.compress_size, 1)}:1, "
-                "which no real workbook is; refusing to open it (possible zip bomb)"
+                "which no real workbook is; refusing to open it (possible zip bomb) — "
+                "ask the sender for the workbook as Excel saved it"
             )
+    with open(path, "rb") as handle:  # the sizes above are only what the directory claims
+        for member in members:
+            if _inflates_beyond(handle, member):
+                raise InputUnreadable(
+                    f"{name}: part {member.filename} unpacks to more than the "
+                    f"{member.file_size:,} bytes the workbook's directory states; refusing to "
+                    "open it (damaged or crafted) — ask the sender for the workbook as Excel "
+                    "saved it"
+                )
 
 
-def _read_workbook(path: Path, issues: list[Issue]) -> list[RawSheet]:
+def _inflates_beyond(handle, member: zipfile.ZipInfo) -> bool:
+    """Inflate one deflated part in bounded steps; True if it yields more than it declares.
+
+    Parsers stop at the end of the compressed data, not at the declared size, so a part whose
+    directory entry lies about its size would otherwise slip past the limits above.
+    """
+    if member.compress_type != zipfile.ZIP_DEFLATED or member.flag_bits & 0x1:
+        return False
+    handle.seek(member.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        return False  # damaged: the parser reports it
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    handle.seek(member.header_offset + 30 + name_len + extra_len)
+    inflater = zlib.decompressobj(-15)
+    left, produced = member.compress_size, 0
+    try:
+        while left > 0 and not inflater.eof:
+            chunk = handle.read(min(1 << 20, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            while chunk and not inflater.eof:
+                produced += len(inflater.decompress(chunk, 1 << 22))
+                if produced > member.file_size:
+                    return True
+                chunk = inflater.unconsumed_tail
+    except zlib.error:
+        return False  # damaged: the parser reports it
+    return False
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """No control bytes besides tab and line ends: a text export (UTF-8 or a legacy code page)."""
+    return bool(head) and all(b >= 0x20 or b in b"\t\r\n\f" for b in head)
+
+
+def _parser_failed(exc: BaseException) -> bool:
+    """python-calamine raises many types for broken files, and a Rust panic on some
+    (pyo3's PanicException derives from BaseException, so `except Exception` misses it)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[RawSheet]:
     import python_calamine as calamine
 
     name = str(path)
@@ -106,16 +177,18 @@ def _read_workbook(path: Path, issues: list[Issue]) -> list[RawSheet]:
         raise InputUnreadable(
             f"{name}: the workbook is password-protected; save an unprotected copy and retry"
         ) from None
-    except Exception as exc:  # calamine raises several unrelated types for broken files
+    except BaseException as exc:
+        if not _parser_failed(exc):
+            raise
         raise InputUnreadable(
             f"{name}: cannot read the workbook ({type(exc).__name__}: {_short(exc)}); "
             "open it in Excel and save it again as .xlsx"
         ) from None
-    uncached: dict = {}
+    scans: dict = {}
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from disbursement.formulas import uncached_formulas
+        from disbursement.formulas import scan_sheets
 
-        uncached = uncached_formulas(path)
+        scans = scan_sheets(path)
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
@@ -124,15 +197,32 @@ def _read_workbook(path: Path, issues: list[Issue]) -> list[RawSheet]:
             continue
         if str(meta.typ).split(".")[-1] != "WorkSheet":
             continue
+        scan = scans.get(meta.name)
+        if scan is not None and scan.rows * scan.cols > limits.max_cells:
+            from disbursement.errors import column_letter
+
+            issues.append(Issue(
+                "SHEET-UNREADABLE", "error", name, meta.name, scan.rows, column_letter(scan.cols - 1),
+                f"the sheet's cells reach row {scan.rows:,} and column {column_letter(scan.cols - 1)} "
+                f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
+                "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
+                "and save again"))
+            continue
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
             cells = sheet.to_python(skip_empty_area=False)
             merged = list(sheet.merged_cell_ranges or [])
-        except Exception as exc:
+        except BaseException as exc:
+            if not _parser_failed(exc):
+                raise
             issues.append(Issue("SHEET-UNREADABLE", "error", name, meta.name, None, None,
                                 f"sheet cannot be read ({_short(exc)}); it was skipped"))
             continue
-        sheets.append(RawSheet(name, meta.name, cells, merged, uncached.get(meta.name, {})))
+        if scan is not None:
+            for (row, col), error in scan.errors.items():  # calamine reads #REF! as empty
+                if row < len(cells) and col < len(cells[row]) and cells[row][col] == "":
+                    cells[row][col] = error
+        sheets.append(RawSheet(name, meta.name, cells, merged, scan.uncached if scan else {}))
     return sheets
 
 

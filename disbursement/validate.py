@@ -30,16 +30,23 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
     if plan.empty:
         return plan
     blocked = ~plan["trusted"].to_numpy(dtype=bool)
+    unreadable = blocked.copy()
     try:
         plan_schema().validate(plan, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+        seen: set[tuple[str, int, object]] = set()
         for case in cases.itertuples(index=False):
             check = str(case.check).split("(")[0]
             index = case.index
             if index is None or pd.isna(index):
                 continue
             i = int(index)
+            # a frame-wide check fails once per column of the line: report the line once
+            key = (check, i, None if check == "disbursed_within_plan" else case.column)
+            if key in seen or (check == "disbursed_within_plan" and unreadable[i]):
+                continue  # ... and not at all when an amount was unreadable (it reads as 0)
+            seen.add(key)
             line = plan.iloc[i]
             if check == "disbursed_within_plan":
                 message = (f"disbursed {format_trieu(int(line.disbursed_dong))} triệu đồng exceeds "
