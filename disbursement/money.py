@@ -500,6 +500,15 @@ def parse_amount_column(
         items = values if isinstance(values, list) else list(values)
         kinds = set(map(type, items))
         floats = None
+        if str in kinds and kinds <= {float, int, str, type(None)}:
+            # python-calamine gives "" for an empty cell, which reads exactly as None (blank):
+            # numbers and empty cells together still take the vectorised path.
+            cells = np.array(items, dtype=object)
+            empty = cells == ""
+            if empty.any() and str not in set(map(type, cells[~empty])):
+                cells[empty] = None
+                items = cells.tolist()
+                kinds = (kinds - {str}) | {type(None)}
         if kinds <= {float, int, type(None)}:
             try:
                 floats = np.array(items, dtype=np.float64)

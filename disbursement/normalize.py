@@ -7,12 +7,14 @@ set context (capital source, status, sector) for the project rows under them.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from disbursement.encoding import fold, repair_text
+from disbursement.encoding import _UNICODE_ONLY, fold, repair_text
 from disbursement.errors import Issue, column_letter
 from disbursement.layout import SheetLayout
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
@@ -31,16 +33,39 @@ class SheetResult:
     unit: str
 
 
+# A letter only Unicode Vietnamese has (ă, đ, ơ, ư, ạ …): such text is never legacy mojibake.
+_UNICODE_ONLY_RE = re.compile("[" + re.escape("".join(sorted(_UNICODE_ONLY))) + "]")
+
+
+def _repair(text: str, legacy: str | None) -> str:
+    """`repair_text` of a stripped cell text, without its per-cell legacy detection when the
+    text is ASCII or (in NFC) holds a Unicode-only letter: repair_text returns it as is."""
+    if not legacy:
+        if text.isascii():
+            return text
+        nfc = unicodedata.normalize("NFC", text)
+        if _UNICODE_ONLY_RE.search(nfc):
+            return nfc
+    return repair_text(text, legacy)
+
+
 def _text_column(values, legacy: str | None) -> list[str]:
     out = []
+    append = out.append
+    repaired: dict[str, str] = {}  # each distinct text is repaired once
     for v in values:
         if v is None or v == "":
-            out.append("")
+            append("")
+        elif type(v) is str:
+            text = repaired.get(v)
+            if text is None:
+                text = repaired[v] = _repair(v.strip(), legacy)
+            append(text)
         elif isinstance(v, float):
-            out.append(str(int(v)) if v.is_integer() else repr(v))
+            append(str(int(v)) if v.is_integer() else repr(v))
         else:
             text = str(v).strip()
-            out.append(repair_text(text, legacy) if legacy or not text.isascii() else text)
+            append(repair_text(text, legacy) if legacy or not text.isascii() else text)
     return out
 
 
@@ -114,8 +139,9 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     counts = frame["cls"].value_counts().to_dict()
 
     lines = pd.DataFrame(index=np.flatnonzero(is_line))
+    positions = lines.index.tolist()
     for c, col in texts.items():
-        lines[c] = pd.array([col[i] or None for i in lines.index], dtype="string")
+        lines[c] = pd.array([col[i] or None for i in positions], dtype="string")
     for c in TEXT_COLUMNS:
         if c not in lines:
             lines[c] = pd.array([None] * len(lines), dtype="string")
@@ -130,7 +156,8 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
             frame["source_label"].iloc[lines.index].tolist(), dtype="string")
     group_status = frame["status"].iloc[lines.index].tolist()
     if "status" in texts:
-        cell_status = [status_from_text(fold(t)) if t else None for t in lines["status"].fillna("")]
+        named = {t: status_from_text(fold(t)) for t in set(lines["status"].dropna()) if t}
+        cell_status = [named.get(t) for t in lines["status"].fillna("")]
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
     lines["status"] = pd.array([s or STATUS_OTHER for s in group_status], dtype="string")
     if "sector" not in texts:
@@ -140,8 +167,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
             data = money[c][lines.index]
             if c in OPTIONAL_MONEY:
                 mask = blank[c][lines.index]
-                lines[c] = pd.array(np.where(mask, 0, data), dtype="Int64")
-                lines.loc[mask, c] = pd.NA
+                lines[c] = pd.arrays.IntegerArray(np.where(mask, 0, data).astype(np.int64), mask.copy())
             else:
                 lines[c] = data.astype(np.int64)
         elif c in OPTIONAL_MONEY:
@@ -152,7 +178,9 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     lines["sheet"] = sheet.sheet
     lines["row"] = (lines.index + first_row).astype(np.int64)
     cells = {c: column_letter(i) for c, i in layout.columns.items()}
-    lines["cells"] = [{c: f"{letter}{r}" for c, letter in cells.items()} for r in lines["row"]]
+    keys, letters = list(cells), list(cells.values())
+    lines["cells"] = [dict(zip(keys, [letter + r for letter in letters], strict=True))
+                      for r in map(str, lines["row"].tolist())]
     lines["unit"] = unit
     bad_rows = _unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)

@@ -93,6 +93,12 @@ class SourceMatcher:
                    for a in aliases)
 
 
+def _fast_fold(text: str) -> str:
+    """`fold` with a shortcut for ASCII text (STT "1", "II", project codes): for ASCII, NFC,
+    case folding and accent stripping reduce to `lower()`, so the result is the same."""
+    return " ".join(text.lower().split()) if text.isascii() else fold(text)
+
+
 def classify(stt: list[str], names: list[str], codes: list[str], has_amount: list[bool],
              sources: SourceMatcher) -> tuple[list[str], list[str | None]]:
     """Class of every row and, for group rows, what they set (source id, status, sector).
@@ -102,6 +108,7 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
     repeated header or ordinal row), "empty", "after_table"; values hold the source id /
     status / label the group row sets.
     """
+    fold = _fast_fold  # this loop folds every STT and code: most are ASCII
     classes: list[str] = []
     values: list[str | None] = []
     seen_project = ended = False
