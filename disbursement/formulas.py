@@ -14,6 +14,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
@@ -32,7 +33,7 @@ CELL_OR_ROW = re.compile(rb"<(row|/row|c)\b([^>]*)>")
 FUNCTION = re.compile(r"^(SUM|SUBTOTAL\((?:9|109)),?\(?([A-Z0-9:,]+)\)$")
 REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
 # A term of a plain sum: a cell reference or a number literal (formulas store en-US numbers).
-TERM = re.compile(r"([+-]?)\s*\$?([A-Z]{1,3})\$?(\d+)")
+TERM = re.compile(r"([+-]?)\s*(?:\$?([A-Z]{1,3})\$?(\d+)|(\d+(?:\.\d+)?))")
 
 
 def _col_index(letters: str) -> int:
@@ -193,8 +194,11 @@ class Evaluator:
         if not terms or TERM.sub("", text) != "":
             return None
         total = 0
-        for sign, col, row in terms:
-            value = self.value(int(row) - 1, _col_index(col))
+        for sign, col, row, number in terms:
+            if number:  # "=1000+499.999" typed in triệu: exact via Decimal, in the sheet's unit
+                value = int((Decimal(number) * self.unit).to_integral_value(ROUND_HALF_UP))
+            else:
+                value = self.value(int(row) - 1, _col_index(col))
             if value is None:
                 return None
             total += -value if sign == "-" else value

@@ -150,16 +150,21 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         ids = [sources.match(t) if t else None for t in labels]
         lines["capital_source"] = pd.array(ids, dtype="string")
     else:
-        lines["capital_source"] = pd.array(frame["source_id"].iloc[lines.index].tolist(),
-                                           dtype="string")
-        lines["capital_source_label"] = pd.array(
-            frame["source_label"].iloc[lines.index].tolist(), dtype="string")
+        ids = frame["source_id"].iloc[lines.index]
+        labels = frame["source_label"].iloc[lines.index]
+        hint = _source_from_hints(layout.source_hints, sources)
+        if hint is not None:  # lines above any source group: the sheet's title or name says it
+            labels = labels.where(ids.notna(), hint[1])
+            ids = ids.fillna(hint[0])
+        lines["capital_source"] = pd.array(ids.tolist(), dtype="string")
+        lines["capital_source_label"] = pd.array(labels.tolist(), dtype="string")
     group_status = frame["status"].iloc[lines.index].tolist()
     if "status" in texts:
         named = {t: status_from_text(fold(t)) for t in set(lines["status"].dropna()) if t}
         cell_status = [named.get(t) for t in lines["status"].fillna("")]
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
-    lines["status"] = pd.array([s or STATUS_OTHER for s in group_status], dtype="string")
+    lines["status"] = pd.array([s if isinstance(s, str) and s else STATUS_OTHER
+                                for s in group_status], dtype="string")
     if "sector" not in texts:
         lines["sector"] = pd.array(frame["sector"].iloc[lines.index].tolist(), dtype="string")
     for c in MONEY_COLUMNS:
@@ -227,6 +232,15 @@ def _report_merged_money(merged, layout, is_line, first_row, issue) -> None:
                   f"the amount is merged over rows {r0 + 1}–{r1 + 1} ({cells}): it is read once, "
                   f"on row {r0 + 1}, and row {shown} reads as blank; unmerge it and give each "
                   "line its own figure")
+
+
+def _source_from_hints(hints: list[str], sources: SourceMatcher) -> tuple[str, str] | None:
+    """(source id, text) from a title such as "NGUỒN VỐN: XỔ SỐ KIẾN THIẾT" or the sheet name."""
+    for text in hints:
+        found = sources.match(text)
+        if found:
+            return found, text
+    return None
 
 
 def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> list:

@@ -72,9 +72,9 @@ def _annotated_copies(result: RunResult, out: Path) -> dict[str, Path]:
     copies = {}
     for source in dict.fromkeys(result.inputs):
         path = Path(source)
-        name = f"{path.stem}.annotated.xlsx"
-        target = confined(out, name)
-        mine = result.flags[result.flags["file"] == source] if len(result.flags) else result.flags
+        target = confined(out, f"{path.stem}.annotated.xlsx")
         issues = [i for i in result.issues if i.file == source]
-        copies[name] = annotate_copy(path, target, mine, issues)
+        # All flags: annotate_copy picks this file's own and marks Treasury source rows too.
+        written = annotate_copy(path, target, result.flags, issues, round_info=result.round)
+        copies[written.name] = written
     return copies

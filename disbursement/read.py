@@ -226,14 +226,29 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
     return sheets
 
 
+def _decode_csv(raw: bytes) -> str:
+    """UTF-8 first; else ANSI bytes: kept as cp1252 when they are TCVN3/VNI text typed in a
+    legacy font (repaired later, per sheet), otherwise read as Vietnamese Windows (cp1258)."""
+    from disbursement.encoding import detect_legacy
+
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        ansi = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        ansi = raw.decode("latin-1")
+    if detect_legacy(ansi.splitlines()[:200]):
+        return ansi
+    try:
+        return raw.decode("cp1258")
+    except UnicodeDecodeError:
+        return ansi
+
+
 def _read_csv(path: Path) -> RawSheet:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1258", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = _decode_csv(path.read_bytes())
     sample = text[:20_000]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
