@@ -499,6 +499,8 @@ def _records_match(run: dict, result) -> dict:
                 r["source"]["file"] = Path(r["source"]["file"]).name
             if r.get("file"):
                 r["file"] = Path(r["file"]).name
+            if isinstance(r.get("override"), dict) and r["override"].get("file"):
+                r["override"]["file"] = Path(r["override"]["file"]).name
             out.append(r)
         return out
 

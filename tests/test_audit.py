@@ -319,3 +319,15 @@ def test_every_audit_command_is_documented():
     for name in cli.commands["audit"].commands:
         assert f"disbursement audit {name}" in doc, name
     assert "disbursement decide" in doc and "--audit-db" in doc and "--no-audit" in doc
+
+
+def test_replay_of_a_run_with_overrides_is_identical(make_workbook, store, tmp_path):
+    overrides = tmp_path / "dieu_chinh.csv"
+    overrides.write_text("Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
+                         "7912345,NSDP_CAN_DOI,giảm,550,Chủ đầu tư xin giảm,Phó Giám đốc\n",
+                         encoding="utf-8")
+    ok("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store,
+       "--overrides", overrides, "--out", tmp_path / "out")
+    report = audit_queries.replay(store, "latest")
+    assert report["records"]["status"] == "OK", report["records"]
+    assert report["ok"] and all(f["status"] == "OK" for f in report["files"])
