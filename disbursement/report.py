@@ -29,7 +29,7 @@ def terminal_report(result: RunResult) -> str:
         f"Project lines read: {s['lines']}; in scope: {s['in_scope']}; "
         f"flagged: {s['flagged']}; plan 0 (not applicable): {s['not_applicable']}",
         f"Plan {format_trieu(s['plan_dong'])} triệu đồng, disbursed "
-        f"{format_trieu(s['disbursed_dong'])} ({s['rate_pct']}%)",
+        f"{format_trieu(s['disbursed_dong'])}" + (f" ({s['rate_pct']}%)" if s["rate_pct"] else ""),
         "",
     ]
     rows = [[e["label"], str(e["lines"]), str(e["in_scope"]), str(e["flagged"]),
