@@ -29,7 +29,7 @@ from pathlib import Path
 
 from disbursement.errors import InputUnreadable, Issue, OutputError
 from disbursement.files import atomic_path, normalise_zip
-from disbursement.money import format_pct, format_trieu
+from disbursement.money import format_rate, format_trieu
 
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FLAG_FILL = "FFFFE699"  # amber: a flagged project row
@@ -166,16 +166,6 @@ def _value(flag, name):
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-def _rate_text(disbursed: int, plan: int, threshold: int | None) -> str:
-    """The rate with enough decimals that a rate below the threshold never reads as it."""
-    text = format_pct(disbursed, plan)
-    if threshold is not None and plan and disbursed * 100 < threshold * plan:
-        decimals = 2
-        while text == format_pct(threshold, 100, decimals) and decimals < 12:
-            decimals += 2
-            text = format_pct(disbursed, plan, decimals)
-    return text
-
 
 def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None = None) -> None:
     sheet, row = flag.sheet, int(flag.row)
@@ -188,7 +178,7 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     date = f" đến {info.as_of.strftime('%d/%m/%Y')}" if info is not None else ""
     money = f"Kế hoạch: {format_trieu(plan)} triệu đồng; giải ngân{date}: {format_trieu(done)} triệu đồng."
     if threshold is not None or expected is None:
-        rate = _rate_text(done, plan, threshold)
+        rate = format_rate(done, plan, threshold)
         limit = f" < ngưỡng {threshold}%" if threshold is not None else ""
         text = f"{title}: tỷ lệ giải ngân {rate}%{limit} kế hoạch vốn{date or ''}.\n{money}"
         wanted = ("disbursed_dong", "plan_dong", "project_name")

@@ -657,6 +657,18 @@ def format_pct(num: int, den: int, decimals: int = 2) -> str:
     return _decimal_text(_round_div(num * 100 * 10**decimals, den), decimals)
 
 
+def format_rate(disbursed: int, plan: int, threshold_pct: int | None = None) -> str:
+    """A rate for documents: two decimals, more when two would round a rate below the
+    threshold up to it (49,996% must not read "50,00%" on a line flagged for < 50%)."""
+    text = format_pct(disbursed, plan)
+    if threshold_pct is not None and plan and disbursed * 100 < threshold_pct * plan:
+        decimals = 2
+        while text == format_pct(threshold_pct, 100, decimals) and decimals < 12:
+            decimals += 2
+            text = format_pct(disbursed, plan, decimals)
+    return text
+
+
 def trieu_float(dong: int) -> float:
     """đồng → triệu đồng as the nearest float, for writing Excel cells (never for decisions)."""
     return int(dong) / 1_000_000

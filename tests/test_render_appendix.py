@@ -157,12 +157,12 @@ def test_english_appendix(result, tmp_path):
 
 
 def test_a_rate_just_below_the_threshold_never_reads_as_the_threshold():
-    from disbursement.render.appendix import _rate_text
+    from disbursement.money import format_rate
 
-    assert _rate_text(499_960_000, 1_000_000_000, 50) == "49,9960"
-    assert _rate_text(499_999_999, 1_000_000_000, 50) == "49,99999990"
-    assert _rate_text(499_960_000, 1_000_000_000, None) == "50,00"
-    assert _rate_text(1, 3, 50) == "33,33"
+    assert format_rate(499_960_000, 1_000_000_000, 50) == "49,9960"
+    assert format_rate(499_999_999, 1_000_000_000, 50) == "49,99999990"
+    assert format_rate(499_960_000, 1_000_000_000, None) == "50,00"
+    assert format_rate(1, 3, 50) == "33,33"
 
 
 def test_capital_sources_follow_the_pool_order(tmp_path):

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from disbursement.model import ProposalLine, RunResult
+from disbursement.money import format_rate
 from disbursement.render.env import override_text, reason_text, roman, short_date
 
 # Columns: A STT, B name, C investor, D code, E plan, F disbursed, G rate, H decrease,
@@ -48,19 +49,6 @@ def _trieu(dong: int) -> float:
 
     return trieu_float(int(dong))
 
-
-def _rate_text(disbursed: int, plan: int, threshold: int | None) -> str:
-    """The rate as the note shows it, with more decimals when 2 would round a rate below the
-    threshold up to it (49,996% must not read "50,00%" on a line flagged for < 50%)."""
-    from disbursement.money import format_pct
-
-    text = format_pct(disbursed, plan)
-    if threshold is not None and plan and disbursed * 100 < threshold * plan:
-        decimals = 2
-        while text == format_pct(threshold, 100, decimals) and decimals < 12:
-            decimals += 2
-            text = format_pct(disbursed, plan, decimals)
-    return text
 
 
 def _height(texts: dict[int, str]) -> float:
@@ -104,7 +92,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
                 if kind == "decrease":
                     details = {
                         "as_of": short_date(rnd.as_of),
-                        "rate": _rate_text(ln.disbursed_dong, ln.plan_dong, rnd.threshold_pct),
+                        "rate": format_rate(ln.disbursed_dong, ln.plan_dong, rnd.threshold_pct),
                     }
                     if rnd.threshold_pct is not None:
                         details["threshold"] = rnd.threshold_pct
