@@ -310,29 +310,13 @@ _APPROVED = {
 
 
 def _read_table(path: Path) -> tuple[str | None, list[list]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
+    from disbursement.errors import InputUnreadable
+    from disbursement.read import read_small_table
 
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise DecisionInvalid(f"{path}: cannot open the approved-figures workbook "
-                                  f"({exc})") from None
-        try:
-            sheet = next(ws for ws in book.worksheets if ws.sheet_state == "visible")
-            return sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    if path.suffix.lower() == ".csv":
-        import csv
-        import io
-
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DecisionInvalid(f"{path}: cannot read the file as UTF-8 ({exc})") from None
-        return None, [list(r) for r in csv.reader(io.StringIO(text))]
-    raise DecisionInvalid(f"{path}: the approved figures must be an .xlsx or .csv file")
+    try:
+        return read_small_table(path, "the approved-figures file")
+    except InputUnreadable as exc:
+        raise DecisionInvalid(str(exc)) from None
 
 
 def _approved_header(table: list[list], fold) -> tuple[int, dict[str, int]] | None:

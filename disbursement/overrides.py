@@ -17,9 +17,7 @@ re-imposed on overrides: overriding it is what an approver is for.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from disbursement.errors import InputUnreadable, Issue, column_letter
 from disbursement.model import Proposal, ProposalLine
 from disbursement.policies import AllocationPolicy
 from disbursement.priority import PriorityList, resolve_priority
+from disbursement.read import read_small_table
 from disbursement.reallocate import _LINE_COLUMNS, _line, build_pools
 
 FIELDS = ("project_code", "capital_source", "kind", "amount", "reason", "approver")
@@ -88,33 +87,6 @@ def _unit_of(header: str) -> str:
     return "dong" if ("dong" in words or "vnd" in words) else "trieu"
 
 
-def _table(path: Path) -> tuple[str | None, list[list[object]]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
-            raise InputUnreadable(f"{path}: cannot open the overrides workbook ({exc})") from exc
-        try:
-            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"),
-                         book.worksheets[0])
-            return sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]
-        finally:
-            book.close()
-    if path.suffix.lower() == ".csv":
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputUnreadable(
-                f"{path}: cannot read the overrides file as UTF-8 ({exc})") from exc
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        return None, [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-    raise InputUnreadable(f"{path}: overrides must be an .xlsx or .csv file")
-
 
 def _header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int]]:
     for i, cells in enumerate(rows[:10]):
@@ -154,7 +126,7 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
     from disbursement.money import UNITS, infer_style, parse_amount
 
     path = Path(path)
-    sheet, rows = _table(path)
+    sheet, rows = read_small_table(path, "the overrides file")
     head, cols = _header(rows, path)
     unit = UNITS[_unit_of(str(rows[head][cols["amount"]]))]
     body = rows[head + 1:]

@@ -264,3 +264,35 @@ def _read_csv(path: Path) -> RawSheet:
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def read_small_table(path: str | Path, what: str) -> tuple[str | None, list[list]]:
+    """(sheet name or None, rows) of a small hand-made table such as an overrides or an
+    approved-figures file: the first visible sheet of an .xlsx/.xlsm, or a .csv (UTF-8, with
+    its delimiter sniffed). `what` names the file in errors ("the overrides file")."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a bad file
+            raise InputUnreadable(f"{path}: cannot open {what} ({_short(exc)})") from None
+        try:
+            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"),
+                         book.worksheets[0])
+            return sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
+    if suffix == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputUnreadable(f"{path}: cannot read {what} as UTF-8 text ({exc})") from None
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        return None, [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    raise InputUnreadable(f"{path}: {what} must be an .xlsx or .csv file")
