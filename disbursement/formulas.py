@@ -69,8 +69,12 @@ def uncached_formulas(path: str | Path) -> dict[str, dict[tuple[int, int], str]]
     return {name: scan.uncached for name, scan in scan_sheets(path).items() if scan.uncached}
 
 
-def scan_sheets(path: str | Path) -> dict[str, SheetScan]:
-    """{sheet name: SheetScan} of an .xlsx/.xlsm; {} when the parts cannot be found."""
+def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, SheetScan]:
+    """{sheet name: SheetScan} of an .xlsx/.xlsm; {} when the parts cannot be found.
+
+    With `max_cells`, a sheet whose cheap upper bound of rows × columns stays within it is
+    not walked cell by cell (its extent is then that bound).
+    """
     found: dict[str, SheetScan] = {}
     try:
         with zipfile.ZipFile(path) as archive:
@@ -87,7 +91,11 @@ def scan_sheets(path: str | Path) -> dict[str, SheetScan]:
                     continue
                 data = archive.read(member)
                 scan = SheetScan()
-                scan.rows, scan.cols = _extent(data)
+                bound = _extent_bound(data) if max_cells else None
+                if bound is not None and bound[0] * bound[1] <= max_cells:
+                    scan.rows, scan.cols = bound
+                else:
+                    scan.rows, scan.cols = _extent(data)
                 if b"</f></c>" in data or b"/></c>" in data:
                     scan.uncached = {
                         (int(row) - 1, _col_index(col.decode())): _unescape(formula or b"")
@@ -104,6 +112,31 @@ def scan_sheets(path: str | Path) -> dict[str, SheetScan]:
             NotImplementedError, EOFError):
         return {}  # damaged parts: python-calamine reports them
     return found
+
+
+UNPLACED_CELL = re.compile(rb'<c (?!r=")')
+
+
+def _extent_bound(data: bytes) -> tuple[int, int] | None:
+    """A cheap upper bound of (rows, cols), or None when the sheet needs the full walk.
+
+    Rows: 10^d − 1 where d is the digit count of the last row tag, if no cell reference has
+    more digits. Columns: 26 unless some reference has two or more letters (then those few
+    are read). A few regex searches over the XML instead of one match per cell.
+    """
+    if b"<c>" in data or UNPLACED_CELL.search(data):
+        return None  # cells placed by position: only the walk knows where they are
+    last = data.rfind(b"<row ")
+    match = ROW_R.search(data, last) if last >= 0 else None
+    if match is None:
+        return (0, 0) if b"<c " not in data else None
+    digits = len(match.group(1))
+    # One pass: references with 2–3 column letters, or with more row digits than the last row.
+    found = set(re.findall(rb'<c r="(?:([A-Z]{2,3})[0-9]+|[A-Z][0-9]{%d,})"' % (digits + 1), data))
+    if any(len(letters) != 2 for letters in found):
+        return None  # a 3-letter column or a longer row number: walk it
+    cols = max((_col_index(c.decode()) + 1 for c in found), default=26)
+    return 10**digits - 1, cols
 
 
 def _extent(data: bytes) -> tuple[int, int]:

@@ -188,7 +188,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         from disbursement.formulas import scan_sheets
 
-        scans = scan_sheets(path)
+        scans = scan_sheets(path, limits.max_cells)
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
