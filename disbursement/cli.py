@@ -54,6 +54,24 @@ class Group(click.Group):
             ) from None
 
 
+class _Echo:
+    """A text stream for streamed output: buffers ~1 MB, then hands it to click.echo."""
+
+    def __init__(self, size: int = 1 << 20):
+        self.parts: list[str] = []
+        self.pending, self.size = 0, size
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.pending += len(text)
+        if self.pending >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        click.echo("".join(self.parts), nl=False)
+        self.parts, self.pending = [], 0
+
+
 def _debug() -> bool:
     return "--debug" in sys.argv
 
@@ -141,7 +159,9 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
             payload["audit"] = {"run_id": run_id, "store": str(store)}
         if written:
             payload["outputs"] = {k: str(v) for k, v in written.items()}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        from disbursement.export import write_json
+
+        write_json(payload, _Echo())
         return
     from disbursement.report import terminal_report
 

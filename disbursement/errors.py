@@ -7,7 +7,7 @@ the CLI turns them into one `Error: …` line and exit code 1.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 class DisbursementError(Exception):
@@ -47,7 +47,9 @@ class Issue:
     message: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"code": self.code, "severity": self.severity, "file": self.file,
+                "sheet": self.sheet, "row": self.row, "column": self.column,
+                "message": self.message}
 
     def location(self) -> str:
         parts = [self.file]

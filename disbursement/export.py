@@ -10,7 +10,10 @@ import csv
 import datetime as dt
 import functools
 import io
+import json
 from pathlib import Path
+
+import pandas as pd
 
 from disbursement.files import atomic_path, atomic_write_bytes, normalise_zip
 from disbursement.model import RunResult
@@ -42,34 +45,67 @@ def _reason_text(code: str, rate: str, threshold, as_of: str) -> str:
 
 def flag_records(result: RunResult) -> list[dict]:
     """One JSON-ready dict per flagged line, in workbook order."""
-    records = []
     info = result.round
+    flags = result.flags
     as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
-    for line in result.flags.itertuples(index=False):
+    as_of, threshold = info.as_of.isoformat(), info.threshold_pct
+
+    def texts(name: str) -> list:  # column-wise: one pass per column, NA → None
+        if name not in flags:
+            return [None] * len(flags)
+        return [None if v is None or v is pd.NA or v != v else str(v)
+                for v in flags[name].astype(object).tolist()]
+
+    def ints(name: str) -> list:
+        if name not in flags:
+            return [None] * len(flags)
+        return [None if v is None or v is pd.NA else int(v)
+                for v in flags[name].astype(object).tolist()]
+
+    lifecycle = flags["lifecycle"].tolist() if "lifecycle" in flags else None
+    columns = zip(texts("project_code"), texts("project_name"), texts("capital_source"),
+                  texts("capital_source_label"), texts("rule_id"), texts("reason"),
+                  ints("plan_dong"), ints("disbursed_dong"), ints("expected_dong"),
+                  flags["rate_pct"].tolist(), texts("status"), texts("investor"),
+                  flags["forecast"].tolist(), flags["file"].tolist(), flags["sheet"].tolist(),
+                  ints("row"), flags["cells"].tolist(), strict=True)
+    records = []
+    for i, (code, name, source, label, rule, reason, plan, disbursed, expected, rate, status,
+            investor, forecast, file, sheet, row, cells) in enumerate(columns):
         record = {
-            "project_code": _optional_str(line.project_code),
-            "project_name": str(line.project_name),
-            "capital_source": str(line.capital_source),
-            "capital_source_label": _optional_str(line.capital_source_label),
-            "rule_id": str(line.rule_id),
-            "reason": str(line.reason),
-            "reason_text": _reason_text(str(line.reason), line.rate_pct, info.threshold_pct, as_of_vn),
-            "plan_dong": int(line.plan_dong),
-            "disbursed_dong": int(line.disbursed_dong),
-            "expected_dong": _optional_int(getattr(line, "expected_dong", None)),
-            "rate_pct": line.rate_pct,
-            "threshold_pct": info.threshold_pct,
-            "as_of": info.as_of.isoformat(),
-            "status": str(line.status),
-            "investor": _optional_str(line.investor),
-            "forecast": bool(line.forecast),
-            "source": {"file": line.file, "sheet": line.sheet, "row": int(line.row),
-                       "cells": dict(line.cells)},
+            "project_code": code, "project_name": name, "capital_source": source,
+            "capital_source_label": label, "rule_id": rule, "reason": reason,
+            "reason_text": _reason_text(reason, rate, threshold, as_of_vn),
+            "plan_dong": plan, "disbursed_dong": disbursed, "expected_dong": expected,
+            "rate_pct": rate, "threshold_pct": threshold, "as_of": as_of, "status": status,
+            "investor": investor, "forecast": bool(forecast),
+            "source": {"file": file, "sheet": sheet, "row": row, "cells": dict(cells)},
         }
-        if hasattr(line, "lifecycle"):  # set when the audit store knows the previous round
-            record["lifecycle"] = line.lifecycle
+        if lifecycle is not None:  # set when the audit store knows the previous round
+            record["lifecycle"] = lifecycle[i]
         records.append(record)
     return records
+
+
+def write_json(payload: dict, stream) -> None:
+    """Write `payload` as JSON, one list element per line, each encoded by the C encoder.
+
+    Same value as `json.dumps(payload)`, but never holds the whole text in memory (a national
+    run's flags and issues are ~100 MB of JSON) and avoids the slow indenting encoder.
+    """
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    stream.write("{")
+    for k, (key, value) in enumerate(payload.items()):
+        stream.write(("," if k else "") + "\n" + encode(key) + ": ")
+        if isinstance(value, list):
+            stream.write("[")
+            for i, item in enumerate(value):
+                stream.write(("," if i else "") + "\n" + encode(item))
+            stream.write("\n]" if value else "]")
+        else:
+            stream.write(encode(value))
+    stream.write("\n}\n")
+    stream.flush()
 
 
 def result_json(result: RunResult) -> dict:
