@@ -7,6 +7,7 @@ wires them and decides per-sheet policy (unit, as-of cross-check).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,14 +182,24 @@ def _check_duplicates(plan, issues: list[Issue]) -> None:
         return
     coded = plan[plan["project_code"].notna()]
     dup = coded[coded.duplicated(["project_code", "capital_source"], keep=False)]
-    for (code, _source), group in dup.groupby(["project_code", "capital_source"], sort=True,
-                                              dropna=False):
-        rows = ", ".join(f"{s}!{r}" for s, r in zip(group["sheet"], group["row"], strict=True))
-        first = group.iloc[0]
-        issues.append(Issue("DUPLICATE-CODE", "warning", first.file, first.sheet, int(first.row),
-                            first.cells.get("project_code", "")[:3].rstrip("0123456789") or None,
-                            f"project code {code} appears {len(group)} times under the same capital "
-                            f"source (rows {rows}); each line is reviewed separately"))
+    if dup.empty:
+        return
+    # One pass over plain lists (a national file can hold thousands of such groups).
+    keys = list(zip(dup["project_code"].tolist(), dup["capital_source"].fillna("").tolist(),
+                    strict=True))
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    files, sheets, rows = dup["file"].tolist(), dup["sheet"].tolist(), dup["row"].tolist()
+    cells = dup["cells"].tolist()
+    for (code, _source), members in sorted(groups.items()):
+        first = members[0]
+        where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
+        letter = re.sub(r"\d+$", "", cells[first].get("project_code", "")) or None
+        issues.append(Issue("DUPLICATE-CODE", "warning", files[first], sheets[first],
+                            int(rows[first]), letter,
+                            f"project code {code} appears {len(members)} times under the same "
+                            f"capital source (rows {where}); each line is reviewed separately"))
 
 
 def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
