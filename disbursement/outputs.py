@@ -34,6 +34,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
         raise OutputError(f"--out {out_dir} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     inputs = {Path(p).resolve() for p in result.inputs}
+    skipped = _too_large_to_annotate(result)
     staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
     try:
         staged: dict[str, Path] = {}
@@ -51,7 +52,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
             rendered = render_outputs(result, staging, settings=settings, lang=lang,
                                       templates_dir=templates_dir, date=date)
             staged.update({path.name: path for path in rendered.values()})
-        staged.update(_annotated_copies(result, staging))
+        staged.update(_annotated_copies(result, staging, skipped))
         targets = {name: confined(out, path.name) for name, path in staged.items()}
         for name, target in targets.items():
             if target in inputs:
@@ -64,14 +65,38 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _annotated_copies(result: RunResult, out: Path) -> dict[str, Path]:
-    try:
-        from disbursement.annotate import annotate_copy
-    except ImportError:  # annotation stage not installed
-        return {}
+# An annotated copy is an openpyxl round trip of the whole input (about 0.6 ms and 25 kB of
+# memory per line): worth it for a province's workbook, not for a national consolidation.
+ANNOTATE_MAX_LINES = 20_000
+
+
+def _too_large_to_annotate(result: RunResult) -> set[str]:
+    """Inputs that get no annotated copy; each is said in an issue (before issues.xlsx)."""
+    from disbursement.errors import Issue
+
+    counts = result.plan["file"].value_counts().to_dict() if len(result.plan) else {}
+    skipped = set()
+    for source in dict.fromkeys(result.inputs):
+        lines = counts.get(source, 0)
+        if lines > ANNOTATE_MAX_LINES and not any(
+                i.code == "ANNOTATION-SKIPPED" and i.file == source for i in result.issues):
+            result.issues.append(Issue(
+                "ANNOTATION-SKIPPED", "info", source, None, None, None,
+                f"no annotated copy: {lines:,} lines is above {ANNOTATE_MAX_LINES:,}; "
+                "flags.xlsx and issues.xlsx name every row instead"))
+        if lines > ANNOTATE_MAX_LINES:
+            skipped.add(source)
+    return skipped
+
+
+def _annotated_copies(result: RunResult, out: Path, skipped: set[str]) -> dict[str, Path]:
+    from disbursement.annotate import annotate_copy
+
     copies = {}
     for source in dict.fromkeys(result.inputs):
         path = Path(source)
+        if source in skipped:
+            continue
         target = confined(out, f"{path.stem}.annotated.xlsx")
         issues = [i for i in result.issues if i.file == source]
         # All flags: annotate_copy picks this file's own and marks Treasury source rows too.

@@ -149,3 +149,22 @@ def test_an_output_never_replaces_an_input(tmp_path):
         write_outputs(result, out)
     assert source.read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == ["flags.xlsx"]
+
+
+def test_large_inputs_get_no_annotated_copy_and_say_so(make_workbook, tmp_path, monkeypatch):
+    from disbursement import outputs
+    from disbursement.pipeline import run_round
+    from tests.conftest import line
+
+    monkeypatch.setattr(outputs, "ANNOTATE_MAX_LINES", 1)
+    path = make_workbook([line("7900001", "Đường bản Mòn", disbursed="1"),
+                          line("7900002", "Cầu bản Lếch", disbursed="900")])
+    result = run_round([path], 1)
+    written = outputs.write_outputs(result, tmp_path / "out")
+    assert not [name for name in written if "annotated" in name]
+    (note,) = [i for i in result.issues if i.code == "ANNOTATION-SKIPPED"]
+    assert note.file == str(path) and "2 lines is above 1" in note.message
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(written["issues.xlsx"]).active
+    assert "ANNOTATION-SKIPPED" in [c.value for c in sheet["C"]]
