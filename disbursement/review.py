@@ -130,7 +130,7 @@ def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
             "disbursed_dong": int(frame["disbursed_dong"].sum()),
             "rate_pct": format_pct(int(frame["disbursed_dong"].sum()), int(frame["plan_dong"].sum())),
             "in_scope": int(frame["in_scope"].sum()),
-            "not_applicable": int((~frame["applicable"]).sum()),
+            "not_applicable": int((frame["plan_dong"] <= 0).sum()),
             "flagged": len(flagged),
             "flagged_plan_dong": int(flagged["plan_dong"].sum()),
             "flagged_disbursed_dong": int(flagged["disbursed_dong"].sum()),

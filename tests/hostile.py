@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from disbursement.errors import column_letter
 from disbursement.samples import write_official_workbook
 from tests.conftest import line
 
@@ -342,19 +343,12 @@ def wide_16k(folder: Path) -> Path:
     return rewrite(path, {SHEET: sheet, **_wide_sheet_parts(path)})
 
 
-def _col(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _wide_sheet_parts(path: Path) -> dict[str, Callable[[bytes], bytes] | bytes]:
-    cells = "".join(f'<c r="{_col(c)}1" t="inlineStr"><is><t>Kế hoạch vốn năm 2022 ({c})</t></is></c>'
-                    for c in range(16384))
-    numbers = "".join(f'<c r="{_col(c)}2"><v>{c}</v></c>' for c in range(16384))
+    cells = "".join(f'<c r="{column_letter(c)}1" t="inlineStr">'
+                    f"<is><t>Kế hoạch vốn năm 2022 ({c})</t></is></c>" for c in range(16384))
+    numbers = "".join(f'<c r="{column_letter(c)}2"><v>{c}</v></c>' for c in range(16384))
     xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
            f'<sheetData><row r="1">{cells}</row><row r="2">{numbers}</row></sheetData>'

@@ -19,6 +19,7 @@ from disbursement.model import (
     RunResult,
     SourceRef,
 )
+from disbursement.review import summarise
 
 SOURCES = {
     "NSDP_CAN_DOI": "Vốn cân đối ngân sách địa phương",
@@ -237,32 +238,6 @@ ROUND = RoundInfo(
 )
 
 
-def _summary(plan: pd.DataFrame, info: RoundInfo) -> dict:
-    """The keys of review.summarise that the memo reads."""
-
-    def totals(frame: pd.DataFrame) -> dict:
-        flagged = frame[frame["flagged"]]
-        return {
-            "lines": len(frame),
-            "plan_dong": int(frame["plan_dong"].sum()),
-            "disbursed_dong": int(frame["disbursed_dong"].sum()),
-            "in_scope": int(frame["in_scope"].sum()),
-            "flagged": len(flagged),
-            "flagged_plan_dong": int(flagged["plan_dong"].sum()),
-        }
-
-    by_source = []
-    for source in dict.fromkeys(plan["capital_source"]):
-        part = plan[plan["capital_source"] == source]
-        by_source.append({"capital_source": source, "label": SOURCES[source], **totals(part)})
-    return {
-        "round": info.number,
-        "rule_id": info.rule_id,
-        **totals(plan),
-        "by_capital_source": by_source,
-    }
-
-
 def _build(lines, others, info=ROUND, policy=None) -> RunResult:
     rows, decreases, increases = [], [], []
     for i, (
@@ -335,7 +310,7 @@ def _build(lines, others, info=ROUND, policy=None) -> RunResult:
         plan=plan,
         flags=flags,
         issues=[],
-        summary=_summary(plan, info),
+        summary=summarise(plan, info),
         proposal=proposal,
         inputs=("son_la_2022.xlsx",),
         rules_path="rules/son-la-2022.yaml",
