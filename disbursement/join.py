@@ -31,6 +31,10 @@ def normalise_code(code) -> str | None:
     return text or None
 
 
+def _shown(code) -> str:
+    return code if isinstance(code, str) and code else "(none)"
+
+
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" … (+{len(items) - MAX_LISTED})" if len(items) > MAX_LISTED else "")
@@ -109,7 +113,7 @@ def _name_matches(plan, treasury, matched, used_keys, issues) -> dict[int, str]:
         found[int(i)] = keys[best[2]]
         line = plan.iloc[i]
         issues.append(Issue("TREASURY-NAME-MATCH", "warning", line.file, line.sheet, int(line.row),
-                            None, f"no Treasury row with code {line.project_code or '(none)'}; "
+                            None, f"no Treasury row with code {_shown(line.project_code)}; "
                             f"matched by name to Treasury code {keys[best[2]]} "
                             f"({free['project_name'].iloc[best[2]]!r}, similarity {best[1]:.0f}%) "
                             "— check it"))

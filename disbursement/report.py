@@ -44,7 +44,8 @@ def terminal_report(result: RunResult) -> str:
         flag_rows = []
         for f in result.flags.itertuples(index=False):
             name = f.project_name if len(f.project_name) <= 60 else f.project_name[:57] + "…"
-            flag_rows.append([f.project_code or "-", name, f.capital_source,
+            code = f.project_code if isinstance(f.project_code, str) else "-"
+            flag_rows.append([code, name, f.capital_source,
                               format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong)),
                               f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
         lines += _table(["Code", "Project", "Source", "Plan", "Disbursed", "Rate", "Row"],

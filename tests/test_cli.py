@@ -105,3 +105,28 @@ def test_inspect_explains_the_sheet(make_workbook):
     assert sheet["columns"]["disbursed_dong"] == {"column": "M",
                                                   "header": "Giải ngân đến 30/6/2022 / Số vốn"}
     assert sheet["row_classes"]["project"] == 1 and sheet["first_lines"][0]["row"] == 14
+
+
+def test_sheet_without_project_codes_reports_and_exports(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "khong_ma.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["BÁO CÁO GIẢI NGÂN VỐN ĐẦU TƯ CÔNG 6 THÁNG ĐẦU NĂM 2022"],
+                [None, None, None, None, "ĐVT: Triệu đồng"],
+                ["TT", "Tên dự án", "Chủ đầu tư", "KH vốn năm 2022",
+                 "Giải ngân từ 01/01/2022 đến 30/6/2022"],
+                ["I", "Vốn ngân sách trung ương", None, 2000, 600],
+                ["a", "Các dự án chuyển tiếp", None, 2000, 600],
+                [1, "Đường Mường Bú - Chiềng San", "Ban QLDA Giao thông", 1200, 500],
+                [2, "Cầu Tạ Bú", "UBND huyện Mường La", 800, 100]):
+        sheet.append(row)
+    book.save(path)
+    result = run("review", path, "--round", 1, "--no-audit", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "Project lines read: 2; in scope: 2; flagged: 2" in result.output
+    assert "-     Đường Mường Bú - Chiềng San" in result.output
+    data = json.loads(run("review", path, "--round", 1, "--no-audit", "--json").output)
+    assert [f["project_code"] for f in data["flags"]] == [None, None]
+    assert [f["source"]["row"] for f in data["flags"]] == [6, 7]
