@@ -112,6 +112,8 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     for canonical in ("plan_dong", "disbursed_dong"):
         if canonical in blank:
             has_amount |= ~blank[canonical]
+    if "project_code" in texts and "project_name" in texts:
+        _labels_typed_in_code_column(texts["project_code"], texts["project_name"])
     classes, values = classify(texts.get("stt", empty), texts.get("project_name", empty),
                                texts.get("project_code", empty), has_amount.tolist(), sources)
     frame = pd.DataFrame({"cls": classes, "value": values})
@@ -234,6 +236,17 @@ def _report_merged_money(merged, layout, is_line, first_row, issue) -> None:
                   "line its own figure")
 
 
+CODE_LIKE = re.compile(r"^[\w./-]{1,30}$")
+
+
+def _labels_typed_in_code_column(codes: list[str], names: list[str]) -> None:
+    """A group label ("Dự án chuyển tiếp", "VỐN XỔ SỐ KIẾN THIẾT") typed in the code column,
+    left of an empty name cell, is the row's name: project codes are single tokens."""
+    for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+        if code and not name and not CODE_LIKE.match(code):
+            names[i], codes[i] = code, ""
+
+
 def _source_from_hints(hints: list[str], sources: SourceMatcher) -> tuple[str, str] | None:
     """(source id, text) from a title such as "NGUỒN VỐN: XỔ SỐ KIẾN THIẾT" or the sheet name."""
     for text in hints:
@@ -303,12 +316,16 @@ def _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, iss
             stated = int(money[canonical][i])
             summed = int(money[canonical][children].sum())
             letter = column_letter(layout.columns[canonical])
-            if blank[canonical][i] and len(children):
-                issues.append(Issue(
-                    "SUBTOTAL-UNCHECKED", "info", sheet.file, sheet.sheet, first_row + i, letter,
-                    "group row has no stored value (a formula saved without its result?); "
-                    f"its project rows sum to {format_trieu(summed)} triệu đồng",
-                ))
+            if blank[canonical][i]:
+                # A formula saved without its result that we could not compute: say so. A
+                # group row simply left blank states nothing, so there is nothing to check.
+                if len(children) and (layout.data_start + i, layout.columns[canonical]) in (
+                        sheet.uncached):
+                    issues.append(Issue(
+                        "SUBTOTAL-UNCHECKED", "info", sheet.file, sheet.sheet, first_row + i,
+                        letter, "group row holds a formula saved without its result that the "
+                        f"engine cannot compute; its project rows sum to {format_trieu(summed)} "
+                        "triệu đồng"))
                 continue
             if stated != summed and not (stated == 0 and len(children) == 0):
                 issues.append(Issue(
