@@ -251,7 +251,12 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     trusted = validate(loaded.plan, issues)
     evaluated = evaluate(trusted, rnd, info, issues)
     flags = evaluated[evaluated["flagged"]].copy()
-    result = RunResult(info, evaluated, flags, issues, summarise(evaluated, info),
+    summary = summarise(evaluated, info)
+    official = {s.id: s.label for s in rules.capital_sources}
+    for entry in summary["by_capital_source"]:  # the rules' official label for known sources
+        entry["label_as_written"] = entry["label"]
+        entry["label"] = official.get(entry["capital_source"], entry["label"])
+    result = RunResult(info, evaluated, flags, issues, summary,
                        inputs=tuple(str(p) for p in paths), rules_path=rules.path)
     result.summary["sheets"] = [{"file": s.file, "sheet": s.sheet, "status": s.status,
                                  "lines": s.lines} for s in loaded.sheets]
