@@ -455,6 +455,28 @@ _LEVEL_STYLES = {
 _KIND_STYLES = {"stt": {"align": "center"}, "text": {"text_wrap": True}, "rate": {}, "money": {}}
 
 
+def header_rows(paths: Sequence[tuple[str, ...]], depth: int) -> tuple[list[list], list[tuple]]:
+    """Header cells and merges (row0, col0, row1, col1 from the header's top) of `depth` rows
+    from column paths, merged as Excel appendices merge them: a parent over its children, a
+    leaf down to the last header row."""
+    rows: list[list] = [[None] * len(paths) for _ in range(depth)]
+    merges = []
+    for level in range(depth):
+        c = 0
+        while c < len(paths):
+            end = c
+            if len(paths[c]) > level:
+                prefix = paths[c][: level + 1]
+                while end + 1 < len(paths) and paths[end + 1][: level + 1] == prefix:
+                    end += 1
+                bottom = depth - 1 if len(paths[c]) == level + 1 else level
+                rows[level][c] = paths[c][level]
+                if end > c or bottom > level:
+                    merges.append((level, c, bottom, end))
+            c = end + 1
+    return rows, merges
+
+
 class _Writer:
     """Formats and cell writing shared by the sheets of one workbook."""
 
@@ -486,24 +508,12 @@ class _Writer:
         Cells go in row order and the merged ranges are registered afterwards, which also works
         in constant_memory mode (merge_range would write blanks into rows below first).
         """
-        cells: dict[tuple[int, int], str] = {}
-        paths = [col.header for col in self.cols]
-        for level in range(HEADER_DEPTH):
-            c = 0
-            while c < len(paths):
-                end = c
-                if len(paths[c]) > level:
-                    prefix = paths[c][: level + 1]
-                    while end + 1 < len(paths) and paths[end + 1][: level + 1] == prefix:
-                        end += 1
-                    bottom = top + (HEADER_DEPTH - 1 if len(paths[c]) == level + 1 else level)
-                    cells[(top + level, c)] = paths[c][level]
-                    if end > c or bottom > top + level:
-                        ws.merge.append([top + level, c, bottom, end])
-                c = end + 1
-        for r in range(top, top + HEADER_DEPTH):
-            for c in range(len(self.cols)):
-                self.text(ws, r, c, cells.get((r, c)), self.fmt["head"])
+        rows, merges = header_rows([col.header for col in self.cols], HEADER_DEPTH)
+        for r0, c0, r1, c1 in merges:
+            ws.merge.append([top + r0, c0, top + r1, c1])
+        for level, cells in enumerate(rows):
+            for c, text in enumerate(cells):
+                self.text(ws, top + level, c, text, self.fmt["head"])
 
     def line(self, ws, r: int, row: _Row) -> None:
         excel_row, formats, sums = r + 1, self.by_level[row.level], row.sums

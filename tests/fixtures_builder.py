@@ -47,7 +47,12 @@ import yaml
 from xlsxwriter.utility import xl_col_to_name
 
 from disbursement.encoding import unicode_to_tcvn3, unicode_to_vni
-from disbursement.samples import STATUS_GROUPS, write_official_workbook, write_treasury_export
+from disbursement.samples import (
+    STATUS_GROUPS,
+    header_rows,
+    write_official_workbook,
+    write_treasury_export,
+)
 from tests.conftest import SOURCES, line
 
 SOFFICE_REASON = "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"
@@ -391,24 +396,6 @@ def _fill(text: str, year: int, as_of: dt.date, unit: str) -> str:
                        as_of2=as_of.strftime("%d/%m/%Y"))
 
 
-def header_rows(paths: list[tuple[str, ...]], depth: int) -> tuple[list[list], list[tuple]]:
-    """Header cells and merges of `depth` rows from column paths (as Excel appendices merge)."""
-    rows: list[list] = [[None] * len(paths) for _ in range(depth)]
-    merges = []
-    for level in range(depth):
-        c = 0
-        while c < len(paths):
-            end = c
-            if len(paths[c]) > level:
-                prefix = paths[c][: level + 1]
-                while end + 1 < len(paths) and paths[end + 1][: level + 1] == prefix:
-                    end += 1
-                bottom = depth - 1 if len(paths[c]) == level + 1 else level
-                rows[level][c] = paths[c][level]
-                if end > c or bottom > level:
-                    merges.append((level, c, bottom, end))
-            c = end + 1
-    return rows, merges
 
 
 @dataclass
