@@ -24,7 +24,6 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 samples: venv
 	$(BIN)/python sample_data/generate.py
