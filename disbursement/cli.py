@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -133,8 +134,17 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     from disbursement.pipeline import run_round
 
     store = None if no_audit else _audit_store(audit_db)  # a bad store fails before any work
+    unrecorded = store is False
+    store = store or None
     result = run_round(files, round_number, year=year, rules_path=rules_path, as_of=as_of,
                        unit=unit, overrides=overrides)
+    if unrecorded:
+        from disbursement.errors import Issue
+
+        result.issues.append(Issue(
+            "AUDIT-NOT-RECORDED", "warning", str(Path.cwd()), None, None, None,
+            "the default audit store cannot be created in this folder (read-only?); the run was "
+            "not recorded — pass --audit-db PATH or set DISBURSEMENT_AUDIT_DB"))
     if store is not None:
         from disbursement.audit_queries import compare_with_history
 
@@ -223,10 +233,19 @@ AUDIT_DB_HELP = "Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-
 
 
 def _audit_store(audit_db):
-    """The store `review` records into; refuses an unusable one before any work is done."""
-    from disbursement.audit import check_store, store_path
+    """The store `review` records into; refuses an unusable one before any work is done.
+
+    Only the implicit default (./disbursement-audit.sqlite) in a folder we cannot write to is
+    not an error: the review still runs and says it was not recorded (False is returned).
+    """
+    import os
+
+    from disbursement.audit import ENV_VAR, check_store, store_path
 
     store = store_path(audit_db)
+    implicit = not audit_db and not os.environ.get(ENV_VAR)
+    if implicit and not store.exists() and not os.access(store.parent.resolve(), os.W_OK):
+        return False
     check_store(store)
     return store
 

@@ -130,3 +130,23 @@ def test_sheet_without_project_codes_reports_and_exports(tmp_path):
     data = json.loads(run("review", path, "--round", 1, "--no-audit", "--json").output)
     assert [f["project_code"] for f in data["flags"]] == [None, None]
     assert [f["source"]["row"] for f in data["flags"]] == [6, 7]
+
+
+def test_review_in_a_read_only_folder_runs_and_says_it_was_not_recorded(make_workbook, tmp_path,
+                                                                        monkeypatch):
+    import os
+
+    path = make_workbook([line("7912345", "Đường bản Co Mạ", disbursed="10")])
+    folder = tmp_path / "chi_doc"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("DISBURSEMENT_AUDIT_DB", raising=False)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder.resolve())
+                        else real_access(p, mode))
+    result = CliRunner().invoke(cli, ["review", str(path), "--round", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["flags"]) == 1 and "audit" not in data
+    assert [i["code"] for i in data["issues"] if i["code"] == "AUDIT-NOT-RECORDED"]
+    assert not (folder / "disbursement-audit.sqlite").exists()
