@@ -241,10 +241,9 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
 
     rules = load_rules(rules_path)
     rnd = rules.round(round_number)
-    year = year or rules.plan_year
     if not paths:
         raise InputUnreadable("no input file given")
-    loaded = load_plan(paths, year=year, rules=rules, unit=unit)
+    loaded, year = _load_for_year(paths, year, rules, unit)
     issues = loaded.issues
     info = round_info(rules, rnd, year, as_of)
     _cross_check_as_of(loaded.sheets, info.as_of, as_of is not None, issues)
@@ -264,6 +263,26 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
         _propose(result, rnd, year, overrides)
     result.summary["issues"] = _issue_counts(issues)
     return result
+
+
+def _load_for_year(paths, year: int | None, rules, unit) -> tuple[LoadResult, int]:
+    """Load for `year`; without --year, for the rules' plan year, or else for the one plan
+    year every skipped sheet's header names (said in an info issue), so a 2023 workbook
+    reviewed without --year is read as 2023 rather than skipped."""
+    loaded = load_plan(paths, year=year or rules.plan_year, rules=rules, unit=unit)
+    if year is not None or len(loaded.plan):
+        return loaded, year or rules.plan_year
+    named = {int(m.group(1)) for x in loaded.issues if x.code == "SHEET-SKIPPED"
+             for m in [re.search(r"run with --year (\d{4})", x.message)] if m}
+    if len(named) != 1:
+        return loaded, rules.plan_year
+    (found,) = named
+    reloaded = load_plan(paths, year=found, rules=rules, unit=unit)
+    reloaded.issues.insert(0, Issue(
+        "YEAR-FROM-HEADER", "info", str(paths[0]), None, None, None,
+        f"no --year given and the headers name plan year {found} (the rules' default is "
+        f"{rules.plan_year}); the workbook was read and reviewed as plan year {found}"))
+    return reloaded, found
 
 
 def _propose(result: RunResult, rnd, year: int, overrides: str | Path | None) -> None:

@@ -83,6 +83,10 @@ def test_year_shift_moves_every_date_and_reads_that_years_plan(make_workbook):
     wrong = run_round([path], 1, year=2022, propose=False)
     assert wrong.summary["lines"] == 0
     assert any("--year 2023" in i.message for i in wrong.issues)
+    # Without --year, the one plan year the headers name is used, and said.
+    guessed = run_round([path], 1, propose=False)
+    assert guessed.round.as_of == dt.date(2023, 6, 30) and guessed.summary["lines"] == 1
+    assert guessed.issues[0].code == "YEAR-FROM-HEADER"
 
 
 def test_flag_cites_source_cells_and_status_from_group_rows(make_workbook):
