@@ -111,7 +111,9 @@ def write_json(payload: dict, stream) -> None:
 def result_json(result: RunResult) -> dict:
     out = {
         "flags": flag_records(result),
-        "issues": [issue.to_dict() for issue in result.issues],
+        # The contract's issues are errors and warnings; info records go to "notes" (same shape).
+        "issues": [x.to_dict() for x in result.issues if x.severity in ("error", "warning")],
+        "notes": [x.to_dict() for x in result.issues if x.severity not in ("error", "warning")],
         "summary": result.summary,
     }
     if result.proposal is not None:

@@ -46,7 +46,10 @@ def test_json_contract(make_workbook):
     assert isinstance(flag["source"]["row"], int) and flag["source"]["row"] > 5
     for issue in data["issues"]:
         assert set(issue) == {"code", "severity", "file", "sheet", "row", "column", "message"}
-        assert issue["severity"] in {"error", "warning", "info"}
+        assert issue["severity"] in {"error", "warning"}
+    for note in data["notes"]:  # info records: same shape, kept apart from the contract's issues
+        assert set(note) == {"code", "severity", "file", "sheet", "row", "column", "message"}
+        assert note["severity"] == "info"
     assert data["summary"]["flagged"] == 1 and data["summary"]["lines"] == 2
 
 

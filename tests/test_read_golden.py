@@ -52,7 +52,7 @@ def observed(payload: dict) -> dict:
     """What a golden file pins, from the `review --json` payload (library or CLI)."""
     summary = payload["summary"]
     issues: dict[str, list[str]] = {}
-    for issue in payload["issues"]:
+    for issue in payload["issues"] + payload.get("notes", []):
         where = f"{issue['sheet'] or ''}!{issue['column'] or ''}{issue['row'] or ''}"
         issues.setdefault(issue["code"], []).append(where)
     return {
