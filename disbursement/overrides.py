@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from disbursement.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
+from disbursement.encoding import fold as fold_text
 from disbursement.errors import InputUnreadable, Issue, column_letter
 from disbursement.model import Proposal, ProposalLine
 from disbursement.policies import AllocationPolicy
@@ -52,10 +52,9 @@ _KINDS = {
 
 
 def fold(text: object) -> str:
-    """Lower case, no diacritics (đ → d), words separated by one space."""
-    s = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
-    return " ".join(re.sub(r"[^a-z0-9+\-]+", " ", s).split())
+    """`encoding.fold` (lower case, no diacritics, đ → d) with punctuation as word breaks
+    (+ and - kept: they are kinds)."""
+    return " ".join(re.sub(r"[^a-z0-9+\-]+", " ", fold_text(str(text))).split())
 
 
 @dataclass(frozen=True, slots=True)
