@@ -75,6 +75,22 @@ def normalise_zip(path: str | os.PathLike) -> None:
             out.writestr(info, data)
 
 
+def read_yaml(path: str | os.PathLike, what: str, error: type[Exception]):
+    """Parsed YAML of a rules, priority or settings file; `error` names the file and the
+    problem (not found, unreadable, not YAML) so every loader reports them the same way."""
+    import yaml
+
+    source = str(path)
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} not found: {source}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{source}: cannot read {what} ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{source}: not valid YAML ({exc})") from None
+
+
 def confined(out_dir: str | os.PathLike, name: str) -> Path:
     """Path of `name` inside `out_dir`; refuses names that would escape the folder."""
     base = Path(out_dir).resolve()

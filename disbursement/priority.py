@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from disbursement.errors import RulesInvalid
+from disbursement.files import read_yaml
 from disbursement.model import STATUSES
 
 PRIORITY_DIR = Path(__file__).resolve().parent.parent / "rules" / "priority"
@@ -164,12 +164,7 @@ def load_priority(path: str | Path) -> PriorityList:
     """Read and check one priority file; RulesInvalid names the file and key path."""
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesInvalid(f"{source}: cannot read priority list ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise RulesInvalid(f"{source}: not valid YAML ({exc})") from exc
+    data = read_yaml(path, "priority list", RulesInvalid)
     where = f"{source}: "
     d = _mapping(data, where, _LIST_KEYS)
     tiers_raw = d.get("tiers")

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from disbursement.errors import RulesInvalid
+from disbursement.files import read_yaml
 from disbursement.model import STATUSES
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -188,12 +187,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
     """Read and check a rules file; raises RulesInvalid with file and key path."""
     path = Path(path) if path else DEFAULT_RULES
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesInvalid(f"{source}: cannot read rules file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise RulesInvalid(f"{source}: not valid YAML ({exc})") from exc
+    data = read_yaml(path, "rules file", RulesInvalid)
     r = _Reader(source, data, "")
     r.allow("id", "title", "legal_basis", "plan_year", "capital_sources", "rounds")
     sources = []

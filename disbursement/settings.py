@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disbursement.errors import SettingsInvalid
+from disbursement.files import read_yaml
 
 DEFAULT_SETTINGS = Path(__file__).resolve().parent.parent / "rules" / "settings" / "son-la.yaml"
 LANGS = ("vi", "en")
@@ -201,16 +202,10 @@ class _Reader:
 
 def load_settings(path: str | os.PathLike | None = None, *, year: int) -> Settings:
     """Read an organisation settings file strictly and resolve it for plan `year`."""
-    import yaml
 
     file = Path(path) if path is not None else DEFAULT_SETTINGS
     source = str(file)
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsInvalid(f"settings file not found: {source}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SettingsInvalid(f"{source}: cannot be read as YAML ({exc})") from None
+    raw = read_yaml(file, "settings file", SettingsInvalid)
     read = _Reader(source)
     read.mapping(raw, "", _TOP)
     if not isinstance(raw["issuers"], list) or not raw["issuers"]:

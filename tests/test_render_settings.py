@@ -72,7 +72,7 @@ def test_bad_values_and_missing_file(tmp_path):
         load_settings(tmp_path / "none.yaml", year=2022)
     bad = tmp_path / "bad.yaml"
     bad.write_text("province: [unclosed\n", encoding="utf-8")
-    with pytest.raises(SettingsInvalid, match="cannot be read as YAML"):
+    with pytest.raises(SettingsInvalid, match="not valid YAML"):
         load_settings(bad, year=2022)
 
 

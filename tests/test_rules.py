@@ -77,3 +77,12 @@ def test_every_rule_id_is_documented():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for rnd in (data or {}).get("rounds", []) if path.name != "template.yaml" else []:
             assert rnd["id"] in documented, f"{rnd['id']} from {path.name} not in docs/rules.md"
+
+
+def test_missing_or_broken_rules_file_is_named(tmp_path):
+    with pytest.raises(RulesInvalid, match=r"^rules file not found: .*nope\.yaml$"):
+        load_rules(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rounds: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RulesInvalid, match=r"broken\.yaml: not valid YAML"):
+        load_rules(broken)
