@@ -32,7 +32,7 @@ render-check: venv
 	bash scripts/render_check.sh
 
 bench: venv
-	$(BIN)/python -m disbursement.bench
+	$(BIN)/python -m devtools.bench
 
 clean:
 	rm -rf $(VENV) out build .pytest_cache

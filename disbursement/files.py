@@ -15,6 +15,20 @@ from disbursement.errors import OutputError
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def default_dir(name: str) -> Path:
+    """The built-in `rules/` or `templates/` folder, in a source checkout or an installed wheel.
+
+    The officer edits the top-level `rules/` and `templates/` of the repository; the wheel carries
+    the same folders as package data under `disbursement/defaults/` (pyproject's package-dir map),
+    so an installed command finds its defaults without the repository.
+    """
+    packaged = _PACKAGE / "defaults" / name
+    return packaged if packaged.is_dir() else _PACKAGE.parent / name
+
+
 # Fixed zip entry time so the same input gives the same bytes (zip cannot store < 1980).
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

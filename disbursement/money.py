@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TYPE_CHECKING, Any
 
-from disbursement.encoding import fold
+from disbursement.text import fold
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

@@ -48,10 +48,10 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     """Read every input into one canonical plan table (untrusted lines still included)."""
     import pandas as pd
 
-    from disbursement.layout import find_layout, load_vocabulary
-    from disbursement.normalize import normalise_sheet
-    from disbursement.read import read_file
-    from disbursement.rows import SourceMatcher
+    from disbursement.ingest.header import find_layout, load_vocabulary
+    from disbursement.ingest.normalize import normalise_sheet
+    from disbursement.ingest.read import read_file
+    from disbursement.ingest.rows import SourceMatcher
 
     issues: list[Issue] = []
     missing: list[tuple[str, Issue]] = []  # a Treasury export can fill a missing disbursement
@@ -109,7 +109,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     joined = bool(treasury and plans)
     issues.extend(x for needed, x in missing if needed == "plan_dong" or not joined)
     if treasury and plans:
-        from disbursement.join import join_treasury
+        from disbursement.ingest.join import join_treasury
 
         plan = join_treasury(plan, pd.concat(treasury, ignore_index=True), issues)
     elif treasury:
@@ -123,7 +123,7 @@ def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
     """No unit line: triệu đồng unless the amounts are far too large for triệu (then đồng)."""
     import numpy as np
 
-    from disbursement.normalize import normalise_sheet
+    from disbursement.ingest.normalize import normalise_sheet
 
     probe = normalise_sheet(sheet, layout, sources, "trieu", []).lines
     for column in ("plan_dong", "disbursed_dong"):
@@ -150,7 +150,7 @@ def _year_hint(sheet, year: int) -> str:
     """When a header names another plan year, say so: the officer forgot --year."""
     import re
 
-    from disbursement.encoding import fold
+    from disbursement.text import fold
 
     text = " ".join(fold(str(v)) for row in sheet.cells[:15] for v in row if isinstance(v, str))
     pattern = r"ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)(?! keo dai)"
@@ -208,7 +208,7 @@ def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
     """How each sheet was understood: header rows, columns, unit, as-of, row classes, samples."""
     from dataclasses import asdict
 
-    from disbursement.rules import load_rules
+    from disbursement.config.rules import load_rules
 
     rules = load_rules(rules_path)
     year = year or rules.plan_year
@@ -235,9 +235,9 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
               unit: str | None = None, propose: bool = True,
               overrides: str | Path | None = None) -> RunResult:
     """Run one review round over the input workbooks; bad data ends up in `issues`."""
-    from disbursement.review import evaluate, round_info, summarise
-    from disbursement.rules import load_rules
-    from disbursement.validate import validate
+    from disbursement.config.rules import load_rules
+    from disbursement.ingest.validate import validate
+    from disbursement.review.rounds import evaluate, round_info, summarise
 
     rules = load_rules(rules_path)
     rnd = rules.round(round_number)
@@ -286,13 +286,13 @@ def _load_for_year(paths, year: int | None, rules, unit) -> tuple[LoadResult, in
 
 
 def _propose(result: RunResult, rnd, year: int, overrides: str | Path | None) -> None:
-    from disbursement import reallocate
+    from disbursement.reallocate import proposal as reallocate
 
     result.proposal = reallocate.propose_for_round(result.plan, rnd, year=year,
                                                    as_of=result.round.as_of, issues=result.issues)
     if overrides:
-        from disbursement.overrides import apply_overrides, read_overrides
-        from disbursement.policies import AllocationPolicy
+        from disbursement.config.policies import AllocationPolicy
+        from disbursement.reallocate.overrides import apply_overrides, read_overrides
 
         rows, problems = read_overrides(overrides)
         result.issues.extend(problems)
@@ -306,12 +306,12 @@ def whatif(paths: Sequence[str | Path], round_number: int, thresholds: Sequence[
            year: int | None = None, rules_path: str | Path | None = None,
            as_of: dt.date | None = None, unit: str | None = None) -> dict:
     """Per threshold and capital source: lines that would be flagged and money recallable."""
-    from disbursement.policies import RecallPolicy
-    from disbursement.reallocate import whatif as whatif_table
+    from disbursement.config.policies import RecallPolicy
+    from disbursement.reallocate.proposal import whatif as whatif_table
 
     result = run_round(paths, round_number, year=year, rules_path=rules_path, as_of=as_of,
                        unit=unit, propose=False)
-    from disbursement.rules import load_rules
+    from disbursement.config.rules import load_rules
 
     rnd = load_rules(rules_path).round(round_number)
     recall = RecallPolicy.from_dict(rnd.recall, f"{rnd.id}.recall") if rnd.recall else RecallPolicy()

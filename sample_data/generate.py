@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from disbursement.samples import generate_projects, write_official_workbook  # noqa: E402
+from devtools.samples import generate_projects, write_official_workbook  # noqa: E402
 
 SEED = 2022
 YEAR = 2022

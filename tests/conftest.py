@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from disbursement.samples import write_official_workbook
+from devtools.samples import write_official_workbook
 
 SOURCES = {
     "NSDP_CAN_DOI": "Vốn cân đối ngân sách địa phương",

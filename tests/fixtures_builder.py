@@ -46,13 +46,13 @@ import xlsxwriter
 import yaml
 from xlsxwriter.utility import xl_col_to_name
 
-from disbursement.encoding import unicode_to_tcvn3, unicode_to_vni
-from disbursement.samples import (
+from devtools.samples import (
     STATUS_GROUPS,
     header_rows,
     write_official_workbook,
     write_treasury_export,
 )
+from disbursement.text import unicode_to_tcvn3, unicode_to_vni
 from tests.conftest import SOURCES, line
 
 SOFFICE_REASON = "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"

@@ -21,8 +21,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from devtools.samples import write_official_workbook
 from disbursement.errors import column_letter
-from disbursement.samples import write_official_workbook
 from tests.conftest import line
 
 YEAR = 2022

@@ -13,11 +13,11 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
-from disbursement.annotate import ERROR_FILL, FLAG_FILL, annotate_copy, annotated_name
-from disbursement.cli import cli
+from disbursement.cli.commands import cli
 from disbursement.errors import OutputError
 from disbursement.files import sha256_file
 from disbursement.pipeline import run_round
+from disbursement.render.annotate import ERROR_FILL, FLAG_FILL, annotate_copy, annotated_name
 from tests.conftest import line
 from tests.fixtures_builder import (
     SOFFICE_REASON,
@@ -113,7 +113,7 @@ def test_the_copy_is_byte_stable_and_the_write_atomic(tmp_path, monkeypatch):
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert b"2022-06-30T00:00:00Z" in archive.read("docProps/core.xml")
     # A failure while writing leaves the previous copy as it was and no temp file behind.
-    import disbursement.annotate as module
+    import disbursement.render.annotate as module
 
     def broken(workbook, target):
         Path(target).write_bytes(b"half a file")

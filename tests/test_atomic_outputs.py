@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import disbursement.annotate
-import disbursement.export
+import disbursement.render.annotate
 import disbursement.render.appendix
 import disbursement.render.docx
-from disbursement.cli import cli
+import disbursement.render.records
+from devtools.samples import write_official_workbook
+from disbursement.cli.commands import cli
 from disbursement.errors import OutputError
-from disbursement.outputs import write_outputs
 from disbursement.pipeline import run_round
-from disbursement.samples import write_official_workbook
+from disbursement.render.outputs import write_outputs
 from tests.conftest import line
 
 EXPECTED = {"flags.xlsx", "flags.csv", "issues.xlsx", "proposal.xlsx", "to_trinh.docx",
@@ -62,12 +62,12 @@ def _partial_then_fail(target_arg: int):
 
 # file → (module, writer, position of the target path among the writer's arguments)
 STAGES = {
-    "flags.csv": (disbursement.export, "write_flags_csv", 1),
-    "issues.xlsx": (disbursement.export, "write_issues_xlsx", 1),
-    "proposal.xlsx": (disbursement.export, "write_proposal_xlsx", 1),
+    "flags.csv": (disbursement.render.records, "write_flags_csv", 1),
+    "issues.xlsx": (disbursement.render.records, "write_issues_xlsx", 1),
+    "proposal.xlsx": (disbursement.render.records, "write_proposal_xlsx", 1),
     "to_trinh.docx": (disbursement.render.docx, "write_docx", 1),
     "phu_luc.xlsx": (disbursement.render.appendix, "write_appendix", 1),
-    "ke_hoach.annotated.xlsx": (disbursement.annotate, "annotate_copy", 1),  # the last one
+    "ke_hoach.annotated.xlsx": (disbursement.render.annotate, "annotate_copy", 1),  # the last one
 }
 
 
@@ -152,8 +152,8 @@ def test_an_output_never_replaces_an_input(tmp_path):
 
 
 def test_large_inputs_get_no_annotated_copy_and_say_so(make_workbook, tmp_path, monkeypatch):
-    from disbursement import outputs
     from disbursement.pipeline import run_round
+    from disbursement.render import outputs
     from tests.conftest import line
 
     monkeypatch.setattr(outputs, "ANNOTATE_MAX_LINES", 1)

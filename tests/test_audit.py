@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disbursement import audit, audit_queries
-from disbursement.cli import cli
+from devtools.samples import write_official_workbook
+from disbursement.audit import queries as audit_queries
+from disbursement.audit import store as audit
+from disbursement.cli.commands import cli
 from disbursement.files import sha256_file
-from disbursement.samples import write_official_workbook
 from tests.conftest import line
 
 ROOT = Path(__file__).resolve().parent.parent

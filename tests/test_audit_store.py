@@ -10,7 +10,8 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from disbursement import audit, audit_queries
+from disbursement.audit import queries as audit_queries
+from disbursement.audit import store as audit
 from disbursement.model import RoundInfo, RunResult
 
 RULES = "id: test\nrounds: []\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from disbursement import bench
+from devtools import bench
 
 
 def test_sizes_parse():

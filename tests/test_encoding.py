@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from disbursement import encoding
-from disbursement.encoding import (
+from disbursement import text as encoding
+from disbursement.text import (
     LOWER_LETTERS,
     UPPER_LETTERS,
     detect_legacy,

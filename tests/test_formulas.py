@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from disbursement.formulas import Evaluator
+from disbursement.ingest.formulas import Evaluator
 from disbursement.pipeline import run_round
 from tests.conftest import line
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from disbursement.encoding import fold
-from disbursement.layout import _map_columns, find_layout, load_vocabulary
-from disbursement.read import RawSheet
+from disbursement.ingest.header import _map_columns, find_layout, load_vocabulary
+from disbursement.ingest.read import RawSheet
+from disbursement.text import fold
 
 YEAR = 2022
 ALIASES = {

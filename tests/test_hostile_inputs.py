@@ -23,10 +23,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from devtools.samples import write_official_workbook
 from disbursement.errors import InputUnreadable
+from disbursement.ingest.read import ReadLimits, read_file
 from disbursement.pipeline import run_round
-from disbursement.read import ReadLimits, read_file
-from disbursement.samples import write_official_workbook
 from tests import hostile
 from tests.conftest import line
 

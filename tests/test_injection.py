@@ -17,9 +17,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from disbursement.cli import cli
-from disbursement.export import FORMULA_START
-from disbursement.samples import write_official_workbook
+from devtools.samples import write_official_workbook
+from disbursement.cli.commands import cli
+from disbursement.render.records import FORMULA_START
 from tests.conftest import line
 
 HOSTILE_NAMES = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from disbursement.join import normalise_code
+from devtools.samples import write_treasury_export
+from disbursement.ingest.join import normalise_code
 from disbursement.pipeline import run_round
-from disbursement.samples import write_treasury_export
 from tests.conftest import line
 
 

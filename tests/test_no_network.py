@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disbursement.cli import cli
+from devtools.samples import write_official_workbook
+from disbursement.cli.commands import cli
 from disbursement.errors import OutputError
 from disbursement.files import confined
-from disbursement.samples import write_official_workbook
 from tests.conftest import line
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from disbursement.config.priority import priority_for_year
 from disbursement.errors import InputUnreadable
 from disbursement.model import OPTIONAL_MONEY
-from disbursement.overrides import OverrideRow, apply_overrides, read_overrides
-from disbursement.priority import priority_for_year
-from disbursement.reallocate import AllocationPolicy, RecallPolicy, propose
+from disbursement.reallocate.overrides import OverrideRow, apply_overrides, read_overrides
+from disbursement.reallocate.proposal import AllocationPolicy, RecallPolicy, propose
 
 T = 1_000_000
 LAW39 = priority_for_year(2022)

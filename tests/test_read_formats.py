@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from devtools.samples import generate_projects
+from disbursement.config.rules import load_rules
 from disbursement.pipeline import load_plan
-from disbursement.rules import load_rules
-from disbursement.samples import generate_projects
 from tests.conftest import line
 from tests.fixtures_builder import (
     ENCODINGS,
@@ -174,7 +174,7 @@ def test_a_summary_sheet_by_source_adds_no_lines(tmp_path, name_header):
 
 
 def test_a_tcvn3_csv_saved_as_ansi_is_decoded(tmp_path):
-    from disbursement.encoding import unicode_to_tcvn3
+    from disbursement.text import unicode_to_tcvn3
     from tests.fixtures_builder import build_csv
 
     names = ["Đường Mường Khương – Bảo Thắng", "Trường Mầm non Hua La"]

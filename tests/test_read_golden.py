@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disbursement.cli import cli
-from disbursement.export import result_json
+from disbursement.cli.commands import cli
 from disbursement.pipeline import inspect_files, run_round
+from disbursement.render.records import result_json
 from tests.fixtures_builder import SOFFICE_REASON, build_case, load_case, prefetch_cases, soffice
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from disbursement.config.priority import PRIORITY_DIR, load_priority, priority_for_year
 from disbursement.errors import RulesInvalid
 from disbursement.model import OPTIONAL_MONEY
-from disbursement.priority import PRIORITY_DIR, load_priority, priority_for_year
-from disbursement.reallocate import (
+from disbursement.reallocate.proposal import (
     AllocationPolicy,
     RecallPolicy,
     proposal_to_dict,
@@ -571,7 +571,7 @@ def expected_caps(plan: pd.DataFrame, alloc: AllocationPolicy) -> list[int | Non
 
 
 def check_invariants(plan, proposal, alloc):
-    from disbursement.allocation import pool_keys
+    from disbursement.reallocate.allocation import pool_keys
 
     pools = pool_keys(plan, alloc.pool_by)
     by_source = {(r["file"], r["sheet"], r["row"]): i
@@ -631,7 +631,7 @@ def test_same_proposal_whatever_the_row_order(plan, pols, rnd):
 @given(st.integers(0, 10**15), st.lists(st.integers(1, 10**13), min_size=1, max_size=12),
        st.sampled_from([1, 1_000, T]), st.sampled_from(["proportional", "greedy"]))
 def test_split_is_exact_and_capped(money, caps, unit, method):
-    from disbursement.allocation import split
+    from disbursement.reallocate.allocation import split
 
     shares = split(money, caps, unit, method)
     assert all(0 <= s <= c for s, c in zip(shares, caps, strict=True))

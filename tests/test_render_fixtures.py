@@ -19,7 +19,7 @@ from disbursement.model import (
     RunResult,
     SourceRef,
 )
-from disbursement.review import summarise
+from disbursement.review.rounds import summarise
 
 SOURCES = {
     "NSDP_CAN_DOI": "Vốn cân đối ngân sách địa phương",

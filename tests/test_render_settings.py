@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from disbursement.config.settings import DEFAULT_SETTINGS, load_settings
 from disbursement.errors import SettingsInvalid
-from disbursement.settings import DEFAULT_SETTINGS, load_settings
 
 
 @pytest.mark.parametrize("year", [2020, 2022, 2024])

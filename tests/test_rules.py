@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from disbursement.config.rules import DEFAULT_RULES, load_rules
 from disbursement.errors import RulesInvalid
-from disbursement.rules import DEFAULT_RULES, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

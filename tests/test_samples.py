@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from disbursement import samples
-from disbursement.samples import (
+from devtools import samples
+from devtools.samples import (
     HEADER_ROW,
     ORDINAL_ROW,
     TOTAL_ROW,

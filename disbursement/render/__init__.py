@@ -18,6 +18,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from disbursement.config.settings import Settings, load_settings
 from disbursement.errors import OutputError
 from disbursement.files import atomic_path, confined, normalise_zip
 from disbursement.model import RunResult
@@ -28,7 +29,6 @@ from disbursement.render.env import (
     reason_codes,
     reason_text,
 )
-from disbursement.settings import Settings, load_settings
 
 __all__ = [
     "OUTPUT_NAMES",

@@ -16,8 +16,9 @@ from pathlib import Path
 import jinja2
 
 from disbursement.errors import OutputError
+from disbursement.files import default_dir
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+BUILTIN_TEMPLATES = default_dir("templates")
 LANGS = ("vi", "en")
 REASONS_TEMPLATE = "_reasons.j2"
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import jinja2
 
+from disbursement.config.settings import Settings
 from disbursement.errors import OutputError
 from disbursement.model import Proposal, RunResult
 from disbursement.render.env import number_filters, short_date, squash
-from disbursement.settings import Settings
 
 ALIGNS = ("justify", "center", "left", "right")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from disbursement.encoding import detect_legacy, fold, repair_text
+from disbursement.config.rules import RULES_DIR
+from disbursement.ingest.read import RawSheet
 from disbursement.money import detect_unit
-from disbursement.read import RawSheet
-from disbursement.rules import RULES_DIR
+from disbursement.text import detect_legacy, fold, repair_text
 
 HEADER_SCAN_ROWS = 40
 MAX_HEADER_ROWS = 5

@@ -186,7 +186,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         ) from None
     scans: dict = {}
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from disbursement.formulas import scan_sheets
+        from disbursement.ingest.formulas import scan_sheets
 
         scans = scan_sheets(path, limits.max_cells)
     sheets = []
@@ -229,7 +229,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
 def _decode_csv(raw: bytes) -> str:
     """UTF-8 first; else ANSI bytes: kept as cp1252 when they are TCVN3/VNI text typed in a
     legacy font (repaired later, per sheet), otherwise read as Vietnamese Windows (cp1258)."""
-    from disbursement.encoding import detect_legacy
+    from disbursement.text import detect_legacy
 
     try:
         return raw.decode("utf-8-sig")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disbursement.errors import SettingsInvalid
-from disbursement.files import read_yaml
+from disbursement.files import default_dir, read_yaml
 
-DEFAULT_SETTINGS = Path(__file__).resolve().parent.parent / "rules" / "settings" / "son-la.yaml"
+DEFAULT_SETTINGS = default_dir("rules") / "settings" / "son-la.yaml"
 LANGS = ("vi", "en")
 
 

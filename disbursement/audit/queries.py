@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from disbursement.audit import (
+from disbursement.audit.store import (
     AuditStoreError,
     DecisionInvalid,
     blob_path,
@@ -311,7 +311,7 @@ _APPROVED = {
 
 def _read_table(path: Path) -> tuple[str | None, list[list]]:
     from disbursement.errors import InputUnreadable
-    from disbursement.read import read_small_table
+    from disbursement.ingest.read import read_small_table
 
     try:
         return read_small_table(path, "the approved-figures file")
@@ -333,9 +333,9 @@ def _approved_header(table: list[list], fold) -> tuple[int, dict[str, int]] | No
 def approved_lines(conn: sqlite3.Connection, run_seq: int, path) -> list[tuple]:
     """(code, source, file, sheet, row, plan, plan after) per row of an approved-figures file,
     matched to the lines the run read; raises `DecisionInvalid` listing every bad row."""
-    from disbursement.encoding import fold
     from disbursement.errors import column_letter
     from disbursement.money import UNITS, detect_unit, parse_amount
+    from disbursement.text import fold
 
     path = Path(path)
     sheet, table = _read_table(path)
@@ -398,10 +398,10 @@ def replay(db: Db, ref: str) -> dict:
     import tempfile
 
     from disbursement import __version__
-    from disbursement.audit import DATE_OPTIONS, DIR_OPTIONS, FILE_OPTIONS
+    from disbursement.audit.store import DATE_OPTIONS, DIR_OPTIONS, FILE_OPTIONS
     from disbursement.files import sha256_file
-    from disbursement.outputs import write_outputs
     from disbursement.pipeline import run_round
+    from disbursement.render.outputs import write_outputs
 
     db = store_path(db)
     run = show_run(db, ref)
@@ -451,7 +451,7 @@ def _materialise(inputs: list[dict], base: Path) -> dict[str, list[Path]]:
     """Copy the stored files into `base/<role>/` under their original names."""
     import shutil
 
-    from disbursement.audit import DIR_OPTIONS
+    from disbursement.audit.store import DIR_OPTIONS
     from disbursement.files import sha256_file
 
     placed: dict[str, list[Path]] = {}
@@ -473,7 +473,7 @@ def _materialise(inputs: list[dict], base: Path) -> dict[str, list[Path]]:
 def _records_match(run: dict, result) -> dict:
     """Compare stored flag, proposal and issue records with the replayed ones (file names
     reduced to their base name: the replay reads copies from a temp folder)."""
-    from disbursement.export import flag_records, proposal_json
+    from disbursement.render.records import flag_records, proposal_json
 
     def norm(records):
         out = []

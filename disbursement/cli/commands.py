@@ -130,8 +130,8 @@ def input_options(f):
 def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit,
            audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date, debug):
     """Run review round N over FILES and list the flagged project lines."""
-    from disbursement.export import result_json
     from disbursement.pipeline import run_round
+    from disbursement.render.records import result_json
 
     store = None if no_audit else _audit_store(audit_db)  # a bad store fails before any work
     unrecorded = store is False
@@ -146,18 +146,18 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
             "the default audit store cannot be created in this folder (read-only?); the run was "
             "not recorded — pass --audit-db PATH or set DISBURSEMENT_AUDIT_DB"))
     if store is not None:
-        from disbursement.audit_queries import compare_with_history
+        from disbursement.audit.queries import compare_with_history
 
         compare_with_history(store, result)
     written = {}
     if out_dir:
-        from disbursement.outputs import write_outputs
+        from disbursement.render.outputs import write_outputs
 
         written = write_outputs(result, out_dir, lang=lang, settings=settings_path,
                                 templates_dir=templates_dir, date=memo_date)
     run_id = None
     if store is not None:
-        from disbursement.audit import record_run
+        from disbursement.audit.store import record_run
 
         # Options named like the keywords of run_round / write_outputs, so replay can pass
         # them back; keep this in step when review gains an option that changes the result.
@@ -174,11 +174,11 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
             payload["audit"] = {"run_id": run_id, "store": str(store)}
         if written:
             payload["outputs"] = {k: str(v) for k, v in written.items()}
-        from disbursement.export import write_json
+        from disbursement.render.records import write_json
 
         write_json(payload, _Echo())
         return
-    from disbursement.report import terminal_report
+    from disbursement.render.terminal import terminal_report
 
     click.echo(terminal_report(result))
     for name, path in written.items():
@@ -194,7 +194,7 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
 def inspect(files, year, rules_path, unit, as_json, first_rows):
     """Show how each sheet of FILES was understood (header, columns, unit, row classes)."""
     from disbursement.pipeline import inspect_files
-    from disbursement.report import inspect_report
+    from disbursement.render.terminal import inspect_report
 
     data = inspect_files(files, year=year, rules_path=rules_path, unit=unit, first_rows=first_rows)
     click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else inspect_report(data))
@@ -210,7 +210,7 @@ def inspect(files, year, rules_path, unit, as_json, first_rows):
 def whatif(files, round_number, thresholds, year, rules_path, unit, as_of, as_json):
     """How many lines round N would flag, and how much it could recall, at other thresholds."""
     from disbursement.pipeline import whatif as run_whatif
-    from disbursement.report import whatif_report
+    from disbursement.render.terminal import whatif_report
 
     try:
         values = sorted({int(t) for t in thresholds.split(",") if t.strip()})
@@ -240,7 +240,7 @@ def _audit_store(audit_db):
     """
     import os
 
-    from disbursement.audit import ENV_VAR, check_store, store_path
+    from disbursement.audit.store import ENV_VAR, check_store, store_path
 
     store = store_path(audit_db)
     implicit = not audit_db and not os.environ.get(ENV_VAR)
@@ -263,7 +263,7 @@ def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int
     if xlsx_path:
         from pathlib import Path
 
-        from disbursement.export import write_table_xlsx
+        from disbursement.render.records import write_table_xlsx
 
         dates = [str(v)[:10] for r in rows for v in r if isinstance(v, str)
                  and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()]
@@ -303,7 +303,7 @@ def audit_group():
 @click.option("--year", type=int, help="Only runs of this plan year.")
 def audit_runs(audit_db, as_json, xlsx_path, year):
     """List the recorded review runs, oldest first."""
-    from disbursement.audit_queries import list_runs
+    from disbursement.audit.queries import list_runs
 
     runs = list_runs(audit_db, year=year)
     _emit(runs, f"Recorded runs: {len(runs)}",
@@ -319,7 +319,7 @@ def audit_runs(audit_db, as_json, xlsx_path, year):
 @audit_options
 def audit_show(run, audit_db, as_json, xlsx_path):
     """Show one run (its id, a unique prefix, or `latest`): inputs, outputs, flags, decisions."""
-    from disbursement.audit_queries import show_run
+    from disbursement.audit.queries import show_run
 
     data = show_run(audit_db, run)
     if not as_json:
@@ -348,7 +348,7 @@ def audit_show(run, audit_db, as_json, xlsx_path):
 @audit_options
 def audit_project(code, audit_db, as_json, xlsx_path):
     """History of project CODE across rounds and years: flagged or not, figures, decisions."""
-    from disbursement.audit_queries import project_history
+    from disbursement.audit.queries import project_history
     from disbursement.money import format_trieu
 
     rows = project_history(audit_db, code)
@@ -372,7 +372,7 @@ def audit_project(code, audit_db, as_json, xlsx_path):
 @audit_options
 def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
     """Lines flagged in a year (latest run of each round unless --all-runs)."""
-    from disbursement.audit_queries import flagged
+    from disbursement.audit.queries import flagged
 
     rows = flagged(audit_db, year, round_number, all_runs=all_runs)
     _emit(rows, f"Flagged in {year}: {len(rows)}",
@@ -389,7 +389,7 @@ def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
 @audit_options
 def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
     """Flags new in RUN_B, persisting from RUN_A, and cleared since RUN_A."""
-    from disbursement.audit_queries import diff_runs
+    from disbursement.audit.queries import diff_runs
     from disbursement.money import format_trieu
 
     data = diff_runs(audit_db, run_a, run_b)
@@ -409,7 +409,7 @@ def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_verify(audit_db, as_json):
     """Recompute the hash chain and check the stored input copies (exit 1 if broken)."""
-    from disbursement.audit import verify
+    from disbursement.audit.store import verify
 
     report = verify(audit_db)
     if as_json:
@@ -435,7 +435,7 @@ def audit_verify(audit_db, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_replay(run, audit_db, as_json):
     """Re-run RUN from its stored inputs and rules; check each output is byte-identical."""
-    from disbursement.audit_queries import replay
+    from disbursement.audit.queries import replay
 
     report = replay(audit_db, run)
     if as_json:
@@ -467,7 +467,7 @@ def audit_replay(run, audit_db, as_json):
 @click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
 def decide(run, decision, approved, recorded_by, audit_db):
     """Record the decision that approved RUN's proposal; the next review checks against it."""
-    from disbursement.audit import decide as record_decision
+    from disbursement.audit.store import decide as record_decision
 
     done = record_decision(audit_db, run, decision, approved=approved, recorded_by=recorded_by)
     click.echo(f"Recorded decision {done['decision_id']} for run {done['run_id']}: "

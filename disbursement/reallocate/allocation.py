@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from disbursement.config.policies import AllocationPolicy
+from disbursement.config.priority import PriorityList
 from disbursement.errors import Issue
-from disbursement.policies import AllocationPolicy
-from disbursement.priority import PriorityList
 
 BIG = np.iinfo(np.int64).max  # "no limit known"
 INELIGIBLE_TEXT = {  # reason code → English explanation for the info note

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from disbursement.errors import RulesInvalid
-from disbursement.files import read_yaml
+from disbursement.files import default_dir, read_yaml
 from disbursement.model import STATUSES
 
-PRIORITY_DIR = Path(__file__).resolve().parent.parent / "rules" / "priority"
+PRIORITY_DIR = default_dir("rules") / "priority"
 _LIST_KEYS = ("id", "title", "legal_basis", "applies_from_year", "applies_to_year", "tiers")
 _TIER_KEYS = ("id", "label_vi", "label_en", "legal_basis", "match")
 _MATCH_KEYS = ("status", "category")

@@ -31,7 +31,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from disbursement.allocation import (
+from disbursement.config.policies import AllocationPolicy, RecallPolicy
+from disbursement.config.priority import PriorityList, resolve_priority
+from disbursement.errors import Issue
+from disbursement.model import Proposal, ProposalLine, SourceRef
+from disbursement.reallocate.allocation import (
     INELIGIBLE_TEXT,
     Rows,
     apportion_tiers,
@@ -40,10 +44,6 @@ from disbursement.allocation import (
     receivers,
     sort_order,
 )
-from disbursement.errors import Issue
-from disbursement.model import Proposal, ProposalLine, SourceRef
-from disbursement.policies import AllocationPolicy, RecallPolicy
-from disbursement.priority import PriorityList, resolve_priority
 
 __all__ = [
     "REASON_TEXT_EN",

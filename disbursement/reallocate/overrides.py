@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from disbursement.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
-from disbursement.encoding import fold as fold_text
+from disbursement.config.policies import AllocationPolicy
+from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import InputUnreadable, Issue, column_letter
+from disbursement.ingest.read import read_small_table
 from disbursement.model import Proposal, ProposalLine
-from disbursement.policies import AllocationPolicy
-from disbursement.priority import PriorityList, resolve_priority
-from disbursement.read import read_small_table
-from disbursement.reallocate import _LINE_COLUMNS, _line, build_pools
+from disbursement.reallocate.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
+from disbursement.reallocate.proposal import _LINE_COLUMNS, _line, build_pools
+from disbursement.text import fold as fold_text
 
 FIELDS = ("project_code", "capital_source", "kind", "amount", "reason", "approver")
 _ALIASES = {

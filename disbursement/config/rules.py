@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from disbursement.errors import RulesInvalid
-from disbursement.files import read_yaml
+from disbursement.files import default_dir, read_yaml
 from disbursement.model import STATUSES
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+RULES_DIR = default_dir("rules")
 DEFAULT_RULES = RULES_DIR / "son-la-2022.yaml"
 
 CRITERION_TYPES = ("rate_below", "expected_below_plan")
@@ -218,7 +218,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
 def _check_policies(rules: Rules, source: str) -> None:
     """Parse each round's recall/reallocation blocks now so errors surface at load time."""
     try:
-        from disbursement.reallocate import AllocationPolicy, RecallPolicy
+        from disbursement.reallocate.proposal import AllocationPolicy, RecallPolicy
     except ImportError:  # reallocation stage not installed: nothing to check
         return
     for i, rnd in enumerate(rules.rounds):

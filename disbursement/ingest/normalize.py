@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from disbursement.encoding import _UNICODE_ONLY, fold, repair_text
 from disbursement.errors import Issue, column_letter
-from disbursement.layout import SheetLayout
+from disbursement.ingest.header import SheetLayout
+from disbursement.ingest.read import RawSheet
+from disbursement.ingest.rows import SourceMatcher, classify, status_from_text
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
 from disbursement.money import UNITS, format_trieu, parse_amount_column
-from disbursement.read import RawSheet
-from disbursement.rows import SourceMatcher, classify, status_from_text
+from disbursement.text import _UNICODE_ONLY, fold, repair_text
 
 GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
 UNIT_NAMES = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
@@ -258,7 +258,7 @@ def _source_from_hints(hints: list[str], sources: SourceMatcher) -> tuple[str, s
 
 def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> list:
     """Compute formula cells saved without a result; the others become problems, never 0."""
-    from disbursement.formulas import Evaluator
+    from disbursement.ingest.formulas import Evaluator
 
     evaluator = Evaluator(sheet.cells, sheet.uncached, unit_dong)
     problems = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from disbursement.errors import Issue
+from disbursement.ingest.schema import BLOCKING_CHECKS, plan_schema
 from disbursement.model import STATUS_OTHER
 from disbursement.money import format_trieu
-from disbursement.schema import BLOCKING_CHECKS, plan_schema
 
 MESSAGES = {
     "name_present": "project row has no name; line excluded from the review",

@@ -22,7 +22,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
     as it was (older outputs unchanged, no partial or temp file). An output that would replace
     one of the inputs is refused.
     """
-    from disbursement.export import (
+    from disbursement.render.records import (
         write_flags_csv,
         write_flags_xlsx,
         write_issues_xlsx,
@@ -128,7 +128,7 @@ def _too_large_to_annotate(result: RunResult) -> set[str]:
 
 
 def _annotated_copies(result: RunResult, out: Path, skipped: set[str]) -> dict[str, Path]:
-    from disbursement.annotate import annotate_copy
+    from disbursement.render.annotate import annotate_copy
 
     copies = {}
     for source in dict.fromkeys(result.inputs):

@@ -230,7 +230,7 @@ def _values_workbook(src: Path):
     {sheet title in the copy: sheet name as read} (titles are limited to 31 characters)."""
     import openpyxl
 
-    from disbursement.read import read_file
+    from disbursement.ingest.read import read_file
 
     book = openpyxl.Workbook()
     book.remove(book.active)

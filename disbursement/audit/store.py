@@ -466,7 +466,7 @@ def _run_rows(result, overrides: Iterable | None) -> dict:
 
     import pandas as pd
 
-    from disbursement.export import flag_records, proposal_json
+    from disbursement.render.records import flag_records, proposal_json
 
     def opt(value):
         return None if value is None or value is pd.NA or (
@@ -582,7 +582,7 @@ def decide(db_path: str | os.PathLike | None, run_ref: str, decision: str, *,
                 raise DecisionInvalid(f"run {run_id} has no proposal lines to approve; pass "
                                       "--approved FILE with the approved plan after adjustment")
         else:
-            from disbursement.audit_queries import approved_lines
+            from disbursement.audit.queries import approved_lines
 
             lines = approved_lines(conn, run_seq, approved)
             file_sha = keep_copy(db, approved)[0]

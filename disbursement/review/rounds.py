@@ -11,10 +11,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from disbursement.config.rules import Round, Rules
 from disbursement.errors import Issue
 from disbursement.model import RoundInfo
 from disbursement.money import format_pct
-from disbursement.rules import Round, Rules
 
 REASON_BY_CRITERION = {"rate_below": "RATE_BELOW_THRESHOLD", "expected_below_plan": "UNABLE_TO_DISBURSE"}
 

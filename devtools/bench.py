@@ -2,7 +2,7 @@
 
 Generates (seeded, cached under ``build/bench/``) a provincial workbook of 1k project lines on one
 sheet and national workbooks of 10k and 100k lines over 63 sheets, all in the official layout
-(`disbursement.samples`), then measures each in fresh processes, several times, and reports
+(`devtools.samples`), then measures each in fresh processes, several times, and reports
 the median wall time, CPU time (user + system) and peak RSS of:
 
 (a) ``read``     the bare fastest raw read: fastexcel (or python-calamine) loading every sheet,
@@ -135,7 +135,7 @@ def _size_text(lines: int) -> str:
 
 
 def _generator_stamp(lines: int, sheets: int) -> dict:
-    from disbursement import samples
+    from devtools import samples
 
     source = Path(samples.__file__).read_bytes()
     return {"seed": SEED, "lines": lines, "sheets": sheets, "year": YEAR, "as_of": AS_OF.isoformat(),
@@ -144,7 +144,7 @@ def _generator_stamp(lines: int, sheets: int) -> dict:
 
 def ensure_workbook(lines: int, cache: Path = CACHE) -> Workbook:
     """The cached workbook of `lines` project lines, generated when missing or stale."""
-    from disbursement.samples import generate_national, generate_projects, write_official_workbook
+    from devtools.samples import generate_national, generate_projects, write_official_workbook
 
     sheets = 1 if lines <= PROVINCIAL_MAX else NATIONAL_SHEETS
     kind = "province" if sheets == 1 else "national"
@@ -244,8 +244,8 @@ def writer_overheads(book: Workbook, repeat: int, work: Path) -> list[dict]:
     import python_calamine
     import xlsxwriter
 
-    from disbursement import export
     from disbursement.pipeline import run_round
+    from disbursement.render import records as export
 
     result = run_round([str(book.path)], 1)
     writers = [("flags.xlsx", export.write_flags_xlsx), ("issues.xlsx", export.write_issues_xlsx)]
@@ -430,7 +430,7 @@ def write_doc(doc: Path, table: str, when: dt.date) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m disbursement.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
                         help="comma-separated line counts, e.g. 1k,10k,100k (env BENCH_SIZES)")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")),

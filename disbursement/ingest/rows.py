@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from disbursement.encoding import fold
+from disbursement.text import fold
 
 ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 LETTER = re.compile(r"^[a-h]$")

@@ -172,7 +172,7 @@ class AllocationPolicy:
             cross.append((src, dst))
         priority = b.get("priority", str, "by_year")
         if priority != "by_year":
-            from disbursement.priority import PRIORITY_DIR, load_all
+            from disbursement.config.priority import PRIORITY_DIR, load_all
 
             known = [p.id for p in load_all()]
             if priority not in known:

@@ -1,0 +1,1 @@
+"""The audit store: runs recorded in a hash chain, history, decisions, queries and replay."""

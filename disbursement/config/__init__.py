@@ -1,0 +1,1 @@
+"""Configuration as data: rules (rounds and criteria), policies, priority lists, settings, vocabulary."""

@@ -1,0 +1,1 @@
+"""Ingest: read workbooks, understand their headers and rows, normalise to the canonical plan table."""
