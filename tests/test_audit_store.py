@@ -73,15 +73,18 @@ def test_swapping_two_records_breaks_the_chain(tmp_path):
     assert (broken["id"], broken["seq"], broken["kind"]) == (ids[1], 2, "run")
 
 
-def test_lines_without_a_code_are_matched_by_file_sheet_and_row(tmp_path):
+def test_lines_without_a_code_are_matched_by_name_source_and_investor(tmp_path):
+    """Identity of a code-less line: its folded name, capital source and investor (rows move
+    between exports, so the location only locates it)."""
     store = tmp_path / "a.sqlite"
     flagged = {"plan": 100, "disbursed": 1, "flagged": True}
-    a = record(store, result_of([{**flagged, "file": "/cu/ke_hoach.xlsx"},
+    a = record(store, result_of([{**flagged, "file": "/cu/ke_hoach.xlsx", "name": "Đường Á"},
                                  {"code": "2", **flagged}]))
-    b = record(store, result_of([{**flagged, "file": "/moi/ke_hoach.xlsx"},
-                                 {"code": "2", "plan": 100, "disbursed": 90}], number=2))
+    b = record(store, result_of([{"code": "2", "plan": 100, "disbursed": 90},
+                                 {**flagged, "file": "/moi/ke_hoach.xlsx", "name": "ĐƯỜNG  Á"}],
+                                number=2))
     diff = audit_queries.diff_runs(store, a, b)
-    assert [x["key"] for x in diff["persisting"]] == ["ke_hoach.xlsx!Biểu 01:10 / NSDP_CAN_DOI"]
+    assert [x["key"] for x in diff["persisting"]] == ["duong a / NSDP_CAN_DOI"]
     assert [x["key"] for x in diff["cleared"]] == ["2 / NSDP_CAN_DOI"]
     assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
 

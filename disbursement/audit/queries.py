@@ -2,8 +2,9 @@
 
 Every function returns plain dicts and lists (what `--json` prints); `table` turns them into
 headers and rows for the terminal and `--xlsx`. Lines are matched across runs by
-`line_key`: the project code and capital source, or — for a line without a code — the file
-name, sheet and Excel row with the capital source.
+`line_key`: the project code and capital source, or — for a line without a code — its
+normalised name, capital source and investor (the file, sheet and row only locate it; rows move
+between exports). A missing code may arrive as None, "" or pandas' NA: all mean "no code".
 """
 
 from __future__ import annotations
@@ -25,18 +26,35 @@ from disbursement.audit.store import (
     store_path,
 )
 from disbursement.errors import Issue
+from disbursement.text import fold
 
 Db = str | os.PathLike | None
 
 
-def line_key(code, source, file, sheet, row) -> tuple:
+def _present(value) -> str:
+    """The text of a cell value, or "" for None / NA / NaN / blank (never `bool(pd.NA)`)."""
+    if value is None or not isinstance(value, str | int | float) or value != value:
+        return ""
+    return str(value).strip()
+
+
+def line_key(code, source, file, sheet, row, name=None, investor=None) -> tuple:
+    """Identity across runs: (code, source); without a code (folded name, source, investor);
+    a line with neither code nor name falls back to its location."""
+    code, source = _present(code), _present(source)
     if code:
-        return (str(code), str(source))
-    return ("", str(source), Path(str(file)).name, str(sheet), int(row))
+        return (code, source)
+    if _present(name):
+        return ("", source, fold(_present(name)), fold(_present(investor)))
+    return ("", source, Path(str(file)).name, str(sheet), int(row))
 
 
 def key_text(key: tuple) -> str:
-    return f"{key[0]} / {key[1]}" if key[0] else f"{key[2]}!{key[3]}:{key[4]} / {key[1]}"
+    if key[0]:
+        return f"{key[0]} / {key[1]}"
+    if len(key) == 4:
+        return f"{key[2]}" + (f" ({key[3]})" if key[3] else "") + f" / {key[1]}"
+    return f"{key[2]}!{key[3]}:{key[4]} / {key[1]}"
 
 
 def _rows(conn: sqlite3.Connection, sql: str, args: Iterable = ()) -> list[dict]:
@@ -167,12 +185,13 @@ def _flag_map(conn: sqlite3.Connection, seq: int) -> dict[tuple, dict]:
         r = json.loads(record)
         src = r["source"]
         out[line_key(r["project_code"], r["capital_source"], src["file"], src["sheet"],
-                     src["row"])] = r
+                     src["row"], r.get("project_name"), r.get("investor"))] = r
     return out
 
 
 def _line_map(conn: sqlite3.Connection, seq: int) -> dict[tuple, dict]:
-    return {line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"], x["row"]): x
+    return {line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"], x["row"],
+                     x["project_name"], x.get("investor")): x
             for x in _rows(conn, f"{_LINES} WHERE l.run_seq = ?", [seq])}
 
 
@@ -222,9 +241,10 @@ def compare_with_history(db: Db, result, *, upto: int | None = None) -> list[Iss
 
     info, db = result.round, store_path(db)
     flags = result.flags
-    keys = [line_key(c, s, f, sh, r) for c, s, f, sh, r in zip(
+    keys = [line_key(*x) for x in zip(
         flags["project_code"].tolist(), flags["capital_source"].tolist(), flags["file"].tolist(),
-        flags["sheet"].tolist(), flags["row"].tolist(), strict=True)] if len(flags) else []
+        flags["sheet"].tolist(), flags["row"].tolist(), flags["project_name"].tolist(),
+        _column(flags, "investor"), strict=True)] if len(flags) else []
     previous, prev_flags, approved, seen = None, {}, {}, 0
     if db.exists():
         with connect(db) as conn:
@@ -244,9 +264,10 @@ def compare_with_history(db: Db, result, *, upto: int | None = None) -> list[Iss
     current = set(keys)
     plan = result.plan
     lines = {}
-    for pos, k in enumerate(line_key(c, s, f, sh, r) for c, s, f, sh, r in zip(
+    for pos, k in enumerate(line_key(*x) for x in zip(
             plan["project_code"].tolist(), plan["capital_source"].tolist(),
-            plan["file"].tolist(), plan["sheet"].tolist(), plan["row"].tolist(), strict=True)):
+            plan["file"].tolist(), plan["sheet"].tolist(), plan["row"].tolist(),
+            plan["project_name"].tolist(), _column(plan, "investor"), strict=True)):
         lines[k] = pos
     cleared = []
     for k, rec in prev_flags.items():
@@ -286,6 +307,10 @@ def compare_with_history(db: Db, result, *, upto: int | None = None) -> list[Iss
     result.issues.extend(issues)
     _recount(result)
     return issues
+
+
+def _column(frame, name: str) -> list:
+    return frame[name].tolist() if name in frame else [None] * len(frame)
 
 
 def _recount(result) -> None:
