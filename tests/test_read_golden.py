@@ -24,7 +24,7 @@ from disbursement.render.records import result_json
 from tests.fixtures_builder import SOFFICE_REASON, build_case, load_case, prefetch_cases, soffice
 
 GOLDEN = Path(__file__).parent / "golden"
-CASE_DIRS = sorted(p.parent for p in GOLDEN.glob("*/case.yaml"))
+CASE_DIRS = sorted(p.parent for p in GOLDEN.glob("**/case.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def observed(payload: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("case_dir", CASE_DIRS, ids=[d.name for d in CASE_DIRS])
+@pytest.mark.parametrize("case_dir", CASE_DIRS, ids=[str(d.relative_to(GOLDEN)) for d in CASE_DIRS])
 def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
     case = load_case(case_dir)
     if case.get("convert"):

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from disbursement.config.rules import RULES_DIR
+from disbursement.ingest import tokens
 from disbursement.ingest.read import RawSheet
 from disbursement.money import detect_unit
 from disbursement.text import detect_legacy, fold, repair_text
@@ -160,8 +161,9 @@ def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int
     for value in row:
         if not isinstance(value, str) or not value.strip():
             continue
-        folded = fold(repair_text(value, legacy))
-        if any(p.search(folded) for p in vocabulary.header_keywords):
+        text = repair_text(value, legacy)
+        if any(p.search(folded) for folded in (fold(text), tokens.canonical(text))
+               for p in vocabulary.header_keywords):
             score += 1
     return score
 
@@ -215,19 +217,22 @@ def _flatten(cells, top, bottom, merged, legacy) -> list[str]:
 
 
 def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
-    folded = [fold(p) for p in paths]
-    # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match the joined path too.
-    joined = [text.replace(" / ", " ") for text in folded]
+    # Each path is matched as written (folded) and with abbreviations expanded ("Lũy kế GN
+    # từ đầu năm" → "luy ke giai ngan tu dau nam"); a decoy word in either vetoes the column.
+    forms = [(fold(p), tokens.canonical(p)) for p in paths]
     this_year = re.compile(rf"\b{vocabulary.year}\b|\bnam (ke hoach|kh)\b")
     candidates = []
     for rule in vocabulary.rules:
-        for col, text in enumerate(folded):
-            if not text or _excluded(text, rule.excludes, this_year):
+        for col, (text, expanded) in enumerate(forms):
+            if not text or any(_excluded(t, rule.excludes, this_year) for t in (text, expanded)):
                 continue
-            if rule.money and any(x.search(text) for x in vocabulary.not_money):
+            if rule.money and any(x.search(t) for t in (text, expanded)
+                                  for x in vocabulary.not_money):
                 continue
+            # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match joined paths too.
+            texts = {text, expanded, text.replace(" / ", " "), expanded.replace(" / ", " ")}
             score = max((s for pattern, s in rule.matches
-                         if pattern.search(text) or pattern.search(joined[col])), default=0)
+                         if any(pattern.search(t) for t in texts)), default=0)
             if score:
                 candidates.append((-score, col, rule.canonical))
     columns: dict[str, int] = {}

@@ -17,10 +17,10 @@ import pandas as pd
 from disbursement.errors import Issue, column_letter
 from disbursement.ingest.header import SheetLayout
 from disbursement.ingest.read import RawSheet
-from disbursement.ingest.rows import SourceMatcher, classify, status_from_text
+from disbursement.ingest.rows import UNKNOWN_SOURCE, SourceMatcher, classify, status_from_text
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
 from disbursement.money import UNITS, format_trieu, parse_amount_column
-from disbursement.text import _UNICODE_ONLY, fold, repair_text
+from disbursement.text import _UNICODE_ONLY, repair_text
 
 GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
 UNIT_NAMES = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
@@ -120,7 +120,13 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     frame["row"] = np.arange(first_row, first_row + n)
     # Group context flows down: a source group resets status and sector under it.
     src = frame["value"].where(frame["cls"] == "source_group")
-    frame["source_id"] = src.ffill()
+    src = src.ffill()
+    frame["source_id"] = src.where(src != UNKNOWN_SOURCE)
+    for pos in np.flatnonzero((frame["cls"] == "source_group") & (frame["value"] == UNKNOWN_SOURCE)):
+        label = texts.get("project_name", empty)[pos] or texts.get("stt", empty)[pos]
+        issue("SOURCE-GROUP-UNKNOWN", "warning", first_row + int(pos), "project_name",
+              f"group row {label!r} reads as a capital-source group but names no source of the "
+              "rules; its lines are reviewed with source UNKNOWN and kept out of reallocation")
     block = (frame["cls"] == "source_group").cumsum()
     frame["source_label"] = pd.Series(
         [t if c == "source_group" else None for t, c in
@@ -162,7 +168,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         lines["capital_source_label"] = pd.array(labels.tolist(), dtype="string")
     group_status = frame["status"].iloc[lines.index].tolist()
     if "status" in texts:
-        named = {t: status_from_text(fold(t)) for t in set(lines["status"].dropna()) if t}
+        named = {t: status_from_text(t) for t in set(lines["status"].dropna()) if t}
         cell_status = [named.get(t) for t in lines["status"].fillna("")]
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
     lines["status"] = pd.array([s if isinstance(s, str) and s else STATUS_OTHER

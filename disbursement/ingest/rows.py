@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from disbursement.ingest.tokens import canonical
 from disbursement.text import fold
 
 ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
@@ -40,8 +41,10 @@ STATUS_VALUES = {
     "chuyen tiep": "continuing", "ct": "continuing", "da chuyen tiep": "continuing",
     "continuing": "continuing", "khoi cong moi": "new", "kcm": "new", "moi": "new",
     "new": "new", "hoan thanh": "completed", "da hoan thanh": "completed", "ht": "completed",
-    "completed": "completed",
+    "completed": "completed", "du an ct": "continuing", "du an ht": "completed",
+    "da ct": "continuing", "da ht": "completed",
 }
+UNKNOWN_SOURCE = "?"  # value of a source group row whose label names no source of the rules
 SOURCE_START = re.compile(r"^(von|nguon|ngan sach|ns|chuong trinh|ct)")
 SECTOR_START = re.compile(r"^(linh vuc|nganh)\b")
 _SECTOR_WORD = (
@@ -57,9 +60,10 @@ SOURCE_WORDS = re.compile(r"^(nguon von|nguon|von)\s+")
 ORDINAL_PREFIX = re.compile(r"^(\(?[0-9a-z]{1,4}[.)]\s+|[ivx]+[.)]?\s+)")
 
 
-def status_from_text(folded: str) -> str | None:
-    """Status named by a group row ("1. Dự án chuyển tiếp") or a status cell ("KCM")."""
-    text = ORDINAL_PREFIX.sub("", folded).strip()
+def status_from_text(text: str) -> str | None:
+    """Status named by a group row ("1. Dự án chuyển tiếp") or a status cell ("KCM", "DA CT"):
+    the text as written (abbreviations are expanded here; folded text works too)."""
+    text = ORDINAL_PREFIX.sub("", canonical(text, "status")).strip()
     if text in STATUS_VALUES:
         return STATUS_VALUES[text]
     for pattern, status in STATUS_PHRASES:
@@ -69,15 +73,19 @@ def status_from_text(folded: str) -> str | None:
 
 
 class SourceMatcher:
-    """Capital-source vocabulary from the rules: first source with a contained alias wins."""
+    """Capital-source vocabulary from the rules: first source with a contained alias wins.
+    Labels and aliases are compared as canonical text (abbreviations expanded), so "Tien SDD"
+    finds the alias "tiền sử dụng đất" and "Can doi NSDP" finds "cân đối ngân sách địa phương"."""
 
     def __init__(self, sources):
-        self.entries = [(s.id, [fold(a) for a in (s.label, *s.aliases)]) for s in sources]
+        self.entries = [(s.id, list(dict.fromkeys(canonical(a, "source")
+                                                  for a in (s.label, *s.aliases))))
+                        for s in sources]
         self._cache: dict[str, str | None] = {}
 
     def match(self, text: str) -> str | None:
         if text not in self._cache:
-            folded = fold(text)
+            folded = canonical(text, "source")
             found = None
             for source_id, aliases in self.entries:
                 if any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", folded) for a in aliases):
@@ -87,8 +95,8 @@ class SourceMatcher:
         return self._cache[text]
 
     def names_only(self, folded: str) -> bool:
-        """The whole (folded) label is a source name: "Xổ số kiến thiết", "Vốn XSKT", "NSTW"."""
-        text = SOURCE_WORDS.sub("", folded).strip(" .:;-()")
+        """The whole label is a source name: "Xổ số kiến thiết", "Vốn XSKT", "NSTW"."""
+        text = SOURCE_WORDS.sub("", canonical(folded, "source")).strip(" .:;-()")
         return any(text == a or text == SOURCE_WORDS.sub("", a) for _id, aliases in self.entries
                    for a in aliases)
 
@@ -153,13 +161,17 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             kind = "subtotal" if seen_project else "total"
         elif fs in COMPONENT:
             kind = "component" if in_project else "project"
-        elif not code and (status := status_from_text(fl)):
+        elif not code and (status := status_from_text(label if fl else fl)):
             kind, value = "status_group", status
         elif in_project and not code and SUB_ITEM.match(s.strip()):
             kind = "component"
         elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)
                            or sources.names_only(fl)) and (source := sources.match(label)):
             kind, value = "source_group", source
+        elif not code and (ROMAN.match(fs) or LETTER.match(fs)) and SOURCE_START.match(fl):
+            # "II. Vốn huy động khác": a source group the rules do not name. Its lines must not
+            # inherit the previous group's source.
+            kind, value = "source_group", UNKNOWN_SOURCE
         elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)
                            or SECTOR_NAME.match(fl)
                            or (ARABIC.match(fs) and after.startswith(fs.rstrip(".") + "."))):

@@ -67,7 +67,14 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
         label = line.capital_source_label if pd.notna(line.capital_source_label) else "(none)"
         issues.append(Issue("SOURCE-UNKNOWN", "warning", line.file, line.sheet, int(line.row),
                             None, f"capital source {label!r} is not in the rules vocabulary; the "
-                            "line is reviewed but pooled as UNKNOWN"))
+                            "line is reviewed but kept out of reallocation (source UNKNOWN)"))
+    if unknown.any():
+        first = plan[unknown].iloc[0]
+        total = int(plan.loc[unknown, "plan_dong"].sum())
+        issues.append(Issue("SOURCE-UNKNOWN-TOTAL", "warning", first.file, None, None, None,
+                            f"{int(unknown.sum())} lines with {format_trieu(total)} triệu đồng of "
+                            "plan have no known capital source: reviewed, but neither recalled "
+                            "nor given capital"))
     plan.loc[unknown, "capital_source"] = "UNKNOWN"
     other = (plan["status"] == STATUS_OTHER).to_numpy()
     if other.any():

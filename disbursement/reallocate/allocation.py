@@ -15,6 +15,7 @@ from disbursement.errors import Issue
 
 BIG = np.iinfo(np.int64).max  # "no limit known"
 INELIGIBLE_TEXT = {  # reason code → English explanation for the info note
+    "CAPITAL_SOURCE_UNKNOWN": "its capital source is not known, so no pool can fund it",
     "NO_INVESTMENT_DECISION": "no investment decision (quyết định đầu tư) on the line",
     "NOT_IN_MEDIUM_TERM_PLAN": "not in the medium-term plan (no medium-term amount)",
     "NO_UNPAID_COMPLETED_VOLUME":
@@ -98,6 +99,14 @@ def pool_keys(plan: pd.DataFrame, pool_by: tuple[str, ...]) -> np.ndarray:
     return key.to_numpy(dtype=object)
 
 
+def source_unknown(plan: pd.DataFrame) -> np.ndarray:
+    """Lines whose capital source the vocabulary did not recognise: kept out of every pool."""
+    if "capital_source" not in plan:
+        return np.zeros(len(plan), dtype=bool)
+    source = plan["capital_source"].astype("string")
+    return (source.isna() | (source == "UNKNOWN")).to_numpy(dtype=bool, na_value=True)
+
+
 def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
               priority: PriorityList) -> tuple[pd.DataFrame, list[Issue]]:
     """Receiver candidates and their caps, aligned positionally with `plan` (same index).
@@ -158,7 +167,7 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
         return ok
 
     reason = np.full(n, None, dtype=object)
-    checks = []
+    checks = [("CAPITAL_SOURCE_UNKNOWN", source_unknown(plan))]
     if "investment_decision" in policy.eligibility:
         has = _text_present(plan, "investment_decision")
         checks.append(("NO_INVESTMENT_DECISION",

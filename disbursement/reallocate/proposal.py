@@ -43,6 +43,7 @@ from disbursement.reallocate.allocation import (
     pool_keys,
     receivers,
     sort_order,
+    source_unknown,
 )
 
 __all__ = [
@@ -189,6 +190,7 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
                            f"receiver candidate that cannot receive capital ({reasons[pos]}): "
                            f"{INELIGIBLE_TEXT[reasons[pos]]}"))
     decreases, available = [], {}
+    unknown = source_unknown(plan)
     for pos, basis, reason, amount, dropped in zip(
         np.flatnonzero(flagged), rec["basis"].tolist(), rec["reason"].tolist(),
         rec["amount_dong"].tolist(), rec["dropped"].tolist(), strict=True,
@@ -196,6 +198,11 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
         if not pd.isna(dropped):
             notes.append(_note(records.position(pos), "RECALL-DROPPED",
                                f"nothing recalled ({dropped}; basis {basis})"))
+            continue
+        if unknown[pos]:
+            notes.append(_note(records.position(pos), "RECALL-SOURCE-UNKNOWN",
+                               "flagged, but nothing recalled: the capital source is not known, "
+                               "so the capital has no pool to go to"))
             continue
         row = records[pos]
         if str(basis).endswith("_expected_unknown"):

@@ -32,6 +32,10 @@ def terminal_report(result: RunResult) -> str:
         f"{format_trieu(s['disbursed_dong'])}" + (f" ({s['rate_pct']}%)" if s["rate_pct"] else ""),
         "",
     ]
+    if s.get("unknown_source_lines"):
+        lines[-1:-1] = [f"Capital source unknown: {s['unknown_source_lines']} lines, plan "
+                        f"{format_trieu(s['unknown_source_plan_dong'])} triệu đồng — reviewed, "
+                        "kept out of reallocation"]
     rows = [[e["label"], str(e["lines"]), str(e["in_scope"]), str(e["flagged"]),
              format_trieu(e["plan_dong"]), format_trieu(e["flagged_plan_dong"]),
              format_trieu(e["flagged_plan_dong"] - e["flagged_disbursed_dong"])]

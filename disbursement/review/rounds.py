@@ -151,5 +151,9 @@ def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
         "as_of": info.as_of.isoformat(),
         "threshold_pct": info.threshold_pct,
         **totals(evaluated),
+        # Lines no source of the rules names: reviewed, kept out of reallocation.
+        "unknown_source_lines": int((keys == "UNKNOWN").sum()),
+        "unknown_source_plan_dong": int(evaluated.loc[(keys == "UNKNOWN").to_numpy(),
+                                                      "plan_dong"].sum()),
         "by_capital_source": by_source,
     }
