@@ -18,6 +18,13 @@ class InputUnreadable(DisbursementError):
     """An input file cannot be opened or parsed at all."""
 
 
+class NothingToReview(DisbursementError):
+    """No sheet of any input can be reviewed; the message lists each sheet's reason.
+
+    Raised before anything is written or recorded: a refused run leaves no memo, no outputs
+    and no audit record (docs/reliability.md)."""
+
+
 class RulesInvalid(DisbursementError):
     """A rules file has an unknown key, an unknown criterion type or a bad value."""
 

@@ -24,7 +24,7 @@ class SheetReport:
 
     file: str
     sheet: str
-    status: str  # "read" | "skipped"
+    status: str  # "read" | "skipped" | "refused" (a table the round cannot use; see reason)
     reason: str = ""
     header_rows: tuple[int, int] | None = None  # 1-based Excel rows
     ordinal_rows: list[int] = field(default_factory=list)
@@ -44,19 +44,26 @@ class LoadResult:
     sheets: list[SheetReport]
 
 
-def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None) -> LoadResult:
-    """Read every input into one canonical plan table (untrusted lines still included)."""
+def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None,
+              requirement=None) -> LoadResult:
+    """Read every input into one canonical plan table (untrusted lines still included).
+
+    A sheet lacking a column `requirement` (ingest.required) needs is refused — its lines are
+    left out and an error issue says why — unless only the disbursement is missing and a
+    Treasury export among the inputs supplies it."""
     import pandas as pd
 
     from disbursement.ingest.header import find_layout, load_vocabulary
     from disbursement.ingest.normalize import normalise_sheet
     from disbursement.ingest.read import read_file
+    from disbursement.ingest.required import Requirement
     from disbursement.ingest.rows import SourceMatcher
 
+    requirement = requirement or Requirement()
     issues: list[Issue] = []
-    missing: list[tuple[str, Issue]] = []  # a Treasury export can fill a missing disbursement
     reports: list[SheetReport] = []
     frames = []
+    waiting: list[tuple[SheetReport, object, str]] = []  # plan sheets lacking only disbursed
     vocabulary = load_vocabulary(year)
     sources = SourceMatcher(rules.capital_sources)
     for path in paths:
@@ -72,6 +79,23 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                                     f"sheet skipped: {reason}"))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
                 continue
+            treasury_only = "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns
+            missing = [] if treasury_only else requirement.missing(list(layout.columns))
+            report = SheetReport(
+                sheet.file, sheet.sheet, "read",
+                header_rows=(layout.header_top + 1, layout.header_bottom + 1),
+                ordinal_rows=[r + 1 for r in layout.ordinal_rows],
+                columns={c: {"column": _letter(i), "header": layout.paths[i]}
+                         for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
+                as_of=layout.as_of.isoformat() if layout.as_of else None,
+                legacy_encoding=layout.legacy)
+            reports.append(report)
+            if missing:
+                why = _refusal(layout, missing, year)
+                if missing != ["disbursed_dong"]:
+                    _refuse(report, why, issues, layout.header_top + 1)
+                    continue
+                waiting.append((report, None, why))
             sheet_unit, unit_source = unit, "--unit"
             if sheet_unit is None:
                 sheet_unit, unit_source = layout.unit, layout.unit_text or ""
@@ -81,33 +105,22 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                                     "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
                                     f"as {UNIT_LABEL[sheet_unit]} ({unit_source}) — pass --unit if "
                                     "that is wrong"))
-            treasury_only = "plan_dong" not in layout.columns
-            for needed in ("plan_dong", "disbursed_dong"):
-                if needed not in layout.columns and not (treasury_only and needed == "plan_dong"):
-                    missing.append((needed, Issue(
-                        "COLUMN-MISSING", "warning", sheet.file, sheet.sheet, layout.header_top + 1,
-                        None, f"no {_COLUMN_WORDS[needed]} column recognised; its amounts are "
-                        "taken as 0")))
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
             result.lines.attrs["has_plan"] = not treasury_only
+            result.lines.attrs["report"] = id(report)
             frames.append(result.lines)
-            reports.append(SheetReport(
-                sheet.file, sheet.sheet, "read",
-                header_rows=(layout.header_top + 1, layout.header_bottom + 1),
-                ordinal_rows=[r + 1 for r in layout.ordinal_rows],
-                columns={c: {"column": _letter(i), "header": layout.paths[i]}
-                         for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
-                unit=sheet_unit, unit_source=unit_source,
-                as_of=layout.as_of.isoformat() if layout.as_of else None,
-                legacy_encoding=layout.legacy, row_classes=result.row_classes,
-                lines=len(result.lines),
-            ))
+            report.unit, report.unit_source = sheet_unit, unit_source
+            report.row_classes, report.lines = result.row_classes, len(result.lines)
+    has_treasury = any(not f.attrs.get("has_plan", True) and len(f) for f in frames)
+    if not has_treasury:  # nothing supplies the disbursement those sheets lack: refuse them
+        for report, _none, why in waiting:
+            _refuse(report, why, issues, report.header_rows[0] if report.header_rows else None)
+        gone = {id(report) for report, _none, _why in waiting}
+        frames = [f for f in frames if f.attrs.get("report") not in gone]
     frames = [f for f in frames if len(f)]
     plans = [f for f in frames if f.attrs.get("has_plan", True)]
     treasury = [f for f in frames if not f.attrs.get("has_plan", True)]
     plan = pd.concat(plans, ignore_index=True) if plans else _empty_plan()
-    joined = bool(treasury and plans)
-    issues.extend(x for needed, x in missing if needed == "plan_dong" or not joined)
     if treasury and plans:
         from disbursement.ingest.join import join_treasury
 
@@ -117,6 +130,18 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                             "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
     return LoadResult(plan, issues, reports)
+
+
+def _refusal(layout, missing: list[str], year: int) -> str:
+    from disbursement.ingest.required import refusal_reason
+
+    return refusal_reason(missing, header_rows=(layout.header_top + 1, layout.header_bottom + 1),
+                          paths=layout.paths, used=set(layout.columns.values()), year=year)
+
+
+def _refuse(report: SheetReport, why: str, issues: list[Issue], row: int | None) -> None:
+    report.status, report.reason, report.lines = "refused", why, 0
+    issues.append(Issue("SHEET-REFUSED", "error", report.file, report.sheet, row, None, why))
 
 
 def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
@@ -134,10 +159,6 @@ def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
             if len(values) and np.median(values) > 10**12:
                 return "dong", "guessed from the size of the amounts"
     return "trieu", "assumed"
-
-
-_COLUMN_WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
-                 "disbursed_dong": "disbursement (Giải ngân đến …)"}
 
 
 def _letter(i: int) -> str:
@@ -236,6 +257,7 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
               overrides: str | Path | None = None) -> RunResult:
     """Run one review round over the input workbooks; bad data ends up in `issues`."""
     from disbursement.config.rules import load_rules
+    from disbursement.ingest.required import requirement_for
     from disbursement.ingest.validate import validate
     from disbursement.review.rounds import evaluate, round_info, summarise
 
@@ -243,7 +265,8 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     rnd = rules.round(round_number)
     if not paths:
         raise InputUnreadable("no input file given")
-    loaded, year = _load_for_year(paths, year, rules, unit)
+    loaded, year = _load_for_year(paths, year, rules, unit, requirement_for(rnd))
+    _refuse_if_nothing_to_review(loaded, paths)
     issues = loaded.issues
     info = round_info(rules, rnd, year, as_of)
     _cross_check_as_of(loaded.sheets, info.as_of, as_of is not None, issues)
@@ -265,11 +288,47 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     return result
 
 
-def _load_for_year(paths, year: int | None, rules, unit) -> tuple[LoadResult, int]:
+def _refuse_if_nothing_to_review(loaded: LoadResult, paths) -> None:
+    """No plan sheet reviewed, or no project line under any: the run is refused (exit 1) with
+    each sheet's reason on one line, before anything is written or recorded."""
+    from disbursement.errors import NothingToReview
+
+    plan_sheets = [s for s in loaded.sheets if s.status == "read" and "plan_dong" in s.columns]
+    if plan_sheets and len(loaded.plan):
+        return
+    reasons = []
+    for s in loaded.sheets:
+        if s.status == "read" and "plan_dong" not in s.columns:
+            why = "a disbursement export without a plan; add the plan workbook"
+        elif s.status == "read":
+            why = f"no project line found under the header (row {s.header_rows[1]})" \
+                if s.header_rows else "no project line found"
+        else:
+            why = s.reason
+        reasons.append(f"{s.file} › {s.sheet}: {why}")
+    for path in paths:
+        if not any(s.file == str(path) for s in loaded.sheets):
+            reasons.append(f"{path}: no sheet could be read")
+    errors = [i for i in loaded.issues if i.severity == "error" and i.code != "SHEET-REFUSED"]
+    reasons += [f"{i.location()}: {i.message}" for i in errors[:5]]
+    if not reasons:
+        reasons = [f"{p}: no table found" for p in paths]
+    if len(paths) == 1:  # the message names the one input first, like every input error
+        one = str(paths[0])
+        reasons = [r.removeprefix(f"{one} › ").removeprefix(f"{one}: ") for r in reasons]
+        raise NothingToReview(f"{one}: nothing to review, no output written — "
+                              + " | ".join(reasons))
+    raise NothingToReview(f"nothing to review in {len(paths)} inputs, no output written — "
+                          + " | ".join(reasons))
+
+
+def _load_for_year(paths, year: int | None, rules, unit,
+                   requirement=None) -> tuple[LoadResult, int]:
     """Load for `year`; without --year, for the rules' plan year, or else for the one plan
     year every skipped sheet's header names (said in an info issue), so a 2023 workbook
     reviewed without --year is read as 2023 rather than skipped."""
-    loaded = load_plan(paths, year=year or rules.plan_year, rules=rules, unit=unit)
+    loaded = load_plan(paths, year=year or rules.plan_year, rules=rules, unit=unit,
+                       requirement=requirement)
     if year is not None or len(loaded.plan):
         return loaded, year or rules.plan_year
     named = {int(m.group(1)) for x in loaded.issues if x.code == "SHEET-SKIPPED"
@@ -277,7 +336,7 @@ def _load_for_year(paths, year: int | None, rules, unit) -> tuple[LoadResult, in
     if len(named) != 1:
         return loaded, rules.plan_year
     (found,) = named
-    reloaded = load_plan(paths, year=found, rules=rules, unit=unit)
+    reloaded = load_plan(paths, year=found, rules=rules, unit=unit, requirement=requirement)
     reloaded.issues.insert(0, Issue(
         "YEAR-FROM-HEADER", "info", str(paths[0]), None, None, None,
         f"no --year given and the headers name plan year {found} (the rules' default is "

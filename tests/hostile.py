@@ -459,9 +459,10 @@ CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, tuple[str, ...]]]] = {
     "dates_as_text": (dates_as_text, ("issues", ("AMOUNT-UNREADABLE",))),
     "date_1904": (date_1904, ("issues", ("AMOUNT-UNREADABLE",))),
     "wide_16k": (wide_16k, ("issues", ())),
-    "far_corner": (far_corner, ("issues", ("SHEET-UNREADABLE",))),
-    "far_row": (far_row, ("issues", ("SHEET-UNREADABLE",))),
+    # The only sheet is unreadable: nothing to review, refused with the sheet's reason.
+    "far_corner": (far_corner, ("error", ("nothing to review", "delete the stray cells"))),
+    "far_row": (far_row, ("error", ("nothing to review", "delete the stray cells"))),
     "long_cells": (long_cells, ("issues", ())),
-    "header_only": (header_only, ("issues", ())),
+    "header_only": (header_only, ("error", ("nothing to review", "no project line found"))),
     "merged_data_rows": (merged_data_rows, ("issues", ())),
 }

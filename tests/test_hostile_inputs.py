@@ -24,9 +24,9 @@ import openpyxl
 import pytest
 
 from devtools.samples import write_official_workbook
-from disbursement.errors import InputUnreadable
+from disbursement.errors import InputUnreadable, NothingToReview
 from disbursement.ingest.read import ReadLimits, read_file
-from disbursement.pipeline import run_round
+from disbursement.pipeline import inspect_files, run_round
 from tests import hostile
 from tests.conftest import line
 
@@ -275,6 +275,8 @@ def test_merged_ranges_below_the_table_are_harmless(tmp_path):
 
 
 def test_a_header_merged_below_the_last_row_is_an_empty_table(tmp_path):
-    result = run_round([hostile.header_only(tmp_path)], 1)
-    assert result.summary["lines"] == 0
-    assert [s["status"] for s in result.summary["sheets"]] == ["read"]
+    """An empty template is understood (header rows found) but has nothing to review."""
+    path = hostile.header_only(tmp_path)
+    assert [s["status"] for s in inspect_files([path])["sheets"]] == ["read"]
+    with pytest.raises(NothingToReview, match="no project line found under the header"):
+        run_round([path], 1)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from disbursement.errors import NothingToReview
 from disbursement.pipeline import run_round
 from tests.conftest import line
 
@@ -79,10 +82,9 @@ def test_year_shift_moves_every_date_and_reads_that_years_plan(make_workbook):
     result = run_round([path], 1, year=2023, propose=False)
     assert result.round.as_of == dt.date(2023, 6, 30)
     assert flagged_codes(result) == [("7900051", "NSDP_CAN_DOI")]
-    # Read as 2022, the 2023 sheet has no 2022 plan: nothing is taken for it.
-    wrong = run_round([path], 1, year=2022, propose=False)
-    assert wrong.summary["lines"] == 0
-    assert any("--year 2023" in i.message for i in wrong.issues)
+    # Read as 2022, the 2023 sheet has no 2022 plan: the run is refused, naming the year.
+    with pytest.raises(NothingToReview, match="plan year 2023, not 2022; run with --year 2023"):
+        run_round([path], 1, year=2022, propose=False)
     # Without --year, the one plan year the headers name is used, and said.
     guessed = run_round([path], 1, propose=False)
     assert guessed.round.as_of == dt.date(2023, 6, 30) and guessed.summary["lines"] == 1

@@ -141,8 +141,8 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
     while data_start < len(cells) and is_ordinal_row(cells[data_start]):
         ordinal_rows.append(data_start)
         data_start += 1
-    if "plan_dong" not in columns and "disbursed_dong" not in columns:
-        return None, "no plan or disbursement column recognised in the header"
+    # A header without a plan or disbursement column is still returned: the caller refuses the
+    # sheet with the headers it saw (pipeline / ingest.required), it is never read as 0.
     title_texts = [repair_text(t, legacy) for row in cells[:top] for t in map(_text, row) if t]
     unit, unit_text = None, None
     for text in title_texts + paths:

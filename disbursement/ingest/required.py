@@ -1,0 +1,94 @@
+"""Which figures a round cannot do without, and the located reason when a sheet lacks one.
+
+A sheet is reviewed only when its plan column and the figure the round compares (disbursed for
+a rate round, the investors' expected figure for round 3 unless the rules enable the pace
+forecast) were recognised by a stated rule. Otherwise the sheet is refused with a reason that
+names the file, sheet, header rows read, the headers seen and the closest vocabulary entry
+(`examples` in rules/columns.yaml, ranked by rapidfuzz) — never read as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from disbursement.config.rules import RULES_DIR
+from disbursement.errors import RulesInvalid, column_letter
+from disbursement.files import read_yaml
+from disbursement.text import fold
+
+SUGGEST_MIN = 55  # rapidfuzz token_set_ratio (0..100) below which no entry is suggested
+MAX_HEADERS_SHOWN = 12
+WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
+         "disbursed_dong": "disbursement (Giải ngân đến …)",
+         "expected_dong": "expected disbursement (Dự kiến giải ngân đến 31/01 …)"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The columns a round needs: every name in `all_of`, and one of `one_of`."""
+
+    all_of: tuple[str, ...] = ("plan_dong",)
+    one_of: tuple[str, ...] = ("disbursed_dong",)
+
+    def missing(self, columns: Sequence[str]) -> list[str]:
+        out = [c for c in self.all_of if c not in columns]
+        if self.one_of and not any(c in columns for c in self.one_of):
+            out.append(self.one_of[0])
+        return out
+
+
+def requirement_for(rnd) -> Requirement:
+    """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed)."""
+    criterion = getattr(rnd, "criterion", None)
+    if criterion is not None and criterion.type == "expected_below_plan":
+        return Requirement(one_of=("expected_dong", "disbursed_dong") if criterion.forecast
+                           else ("expected_dong",))
+    return Requirement()
+
+
+@lru_cache(maxsize=4)
+def vocabulary_examples(path: str | None = None) -> dict[str, tuple[str, ...]]:
+    """canonical column → example headers as officers write them (`examples:` in columns.yaml)."""
+    data = read_yaml(Path(path or RULES_DIR / "columns.yaml"), "column vocabulary", RulesInvalid)
+    return {name: tuple(spec.get("examples") or ()) for name, spec in data["columns"].items()}
+
+
+def closest(headers: Sequence[str], canonical: str, year: int) -> tuple[str, str, int] | None:
+    """(header seen, vocabulary entry, score) of the best pair for `canonical`, if close enough."""
+    from rapidfuzz import fuzz
+
+    examples = [e.replace("{year}", str(year)).replace("{next}", str(year + 1))
+                for e in vocabulary_examples().get(canonical, ())]
+    best = None
+    for header in headers:
+        leaf = fold(header)
+        if not leaf:
+            continue
+        for example in examples:
+            score = int(fuzz.token_set_ratio(leaf, fold(example)))
+            if best is None or score > best[2]:
+                best = (header, example, score)
+    return best if best and best[2] >= SUGGEST_MIN else None
+
+
+def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
+                   paths: Sequence[str], used: set[int], year: int) -> str:
+    """Plain-language reason a sheet is not reviewed (one line; file and sheet are added by the
+    caller)."""
+    needed = " and ".join(f"no {WORDS.get(c, c)} column" for c in missing)
+    seen = [f"{column_letter(i)} “{p}”" for i, p in enumerate(paths) if p]
+    shown = "; ".join(seen[:MAX_HEADERS_SHOWN]) + (" …" if len(seen) > MAX_HEADERS_SHOWN else "")
+    rows = (f"row {header_rows[0]}" if header_rows[0] == header_rows[1]
+            else f"rows {header_rows[0]}–{header_rows[1]}")
+    text = f"{needed} recognised in header {rows} (headers seen: {shown or 'none'})"
+    unmapped = [p for i, p in enumerate(paths) if p and i not in used]
+    for canonical in missing:
+        hit = closest(unmapped, canonical, year)
+        if hit:
+            text += (f"; “{hit[0]}” is closest to the vocabulary entry “{hit[1]}” "
+                     f"({WORDS.get(canonical, canonical)}) — if that is what it holds, add its "
+                     "wording to rules/columns.yaml")
+    return text + "; the sheet was not reviewed (no figure is read as 0)"
