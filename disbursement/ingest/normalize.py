@@ -17,7 +17,13 @@ import pandas as pd
 from disbursement.errors import Issue, column_letter
 from disbursement.ingest.header import SheetLayout
 from disbursement.ingest.read import RawSheet
-from disbursement.ingest.rows import UNKNOWN_SOURCE, SourceMatcher, classify, status_from_text
+from disbursement.ingest.rows import (
+    UNKNOWN_SOURCE,
+    SourceMatcher,
+    classify,
+    status_from_text,
+    status_in_note,
+)
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
 from disbursement.money import UNITS, format_trieu, parse_amount_column
 from disbursement.text import _UNICODE_ONLY, repair_text
@@ -171,6 +177,8 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         named = {t: status_from_text(t) for t in set(lines["status"].dropna()) if t}
         cell_status = [named.get(t) for t in lines["status"].fillna("")]
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
+    if "note" in texts and len(lines):
+        group_status = _status_from_notes(lines, group_status, sheet, first_row, issues)
     lines["status"] = pd.array([s if isinstance(s, str) and s else STATUS_OTHER
                                 for s in group_status], dtype="string")
     if "sector" not in texts:
@@ -198,6 +206,23 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     bad_rows = _unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)
     return SheetResult(lines.reset_index(drop=True), counts, unit)
+
+
+def _status_from_notes(lines: pd.DataFrame, status: list, sheet: RawSheet, first_row: int,
+                       issues: list[Issue]) -> list:
+    """Lines that neither a group row nor a status column placed: their note ("Ghi chú: dự
+    án chuyển tiếp", "DA KCM năm 2022") may say it. Reported once per sheet."""
+    notes = lines["note"].fillna("").tolist()
+    found = [s if isinstance(s, str) and s else (status_in_note(n) if n else None)
+             for s, n in zip(status, notes, strict=True)]
+    taken = [i for i, (old, new) in enumerate(zip(status, found, strict=True))
+             if new and not (isinstance(old, str) and old)]
+    if taken:
+        row = first_row + int(lines.index[taken[0]])
+        issues.append(Issue("STATUS-FROM-NOTE", "info", sheet.file, sheet.sheet, row,
+                            None, f"{len(taken)} lines without a status group row or status column "
+                            "take their status from the note column (e.g. 'dự án chuyển tiếp')"))
+    return found
 
 
 # Text that a cell merged over several lines gives to each of them (one investor for three

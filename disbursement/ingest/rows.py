@@ -31,7 +31,7 @@ SIGNATURE = re.compile(
 )
 STATUS_PHRASES = (
     (re.compile(r"^((cac )?du an |da )?(du kien )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
-    (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong)\b"), "new"),
+    (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong|mo moi)\b"), "new"),
     (re.compile(r"^((cac )?du an |da )?(du kien |da )?(hoan thanh|quyet toan)\b"), "completed"),
     (re.compile(r"^((cac )?du an |da )?(chuan bi dau tu|thuc hien du an)\b"), "other"),
     (re.compile(r"^(thanh toan |tra )no (dong )?(xdcb|xay dung co ban)\b|^thu hoi (cac khoan )?(von )?ung"),
@@ -70,6 +70,22 @@ def status_from_text(text: str) -> str | None:
         if pattern.match(text):
             return status
     return None
+
+
+# Status words a note may hold anywhere in its text. "Hoàn thành" alone is not one: "dự kiến
+# hoàn thành năm 2023" is a schedule, not a completed project.
+NOTE_STATUS = (
+    (re.compile(r"\b(du an |da )?chuyen tiep\b"), "continuing"),
+    (re.compile(r"\b(khoi cong moi|kcm|du an mo moi|mo moi)\b"), "new"),
+    (re.compile(r"\b(da hoan thanh|hoan thanh,? (da )?ban giao|da quyet toan)\b"), "completed"),
+)
+
+
+def status_in_note(text: str) -> str | None:
+    """The one status a note names, or None (none, or two different ones)."""
+    folded = canonical(text, "status")
+    found = {status for pattern, status in NOTE_STATUS if pattern.search(folded)}
+    return found.pop() if len(found) == 1 else None
 
 
 class SourceMatcher:
