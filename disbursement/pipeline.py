@@ -42,6 +42,8 @@ class LoadResult:
     plan: object  # pandas.DataFrame of canonical lines (all, before validation)
     issues: list[Issue]
     sheets: list[SheetReport]
+    # (file, sheet) → why a sheet read without a plan column could not be reviewed on its own
+    no_plan: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None,
@@ -64,6 +66,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     reports: list[SheetReport] = []
     frames = []
     waiting: list[tuple[SheetReport, object, str]] = []  # plan sheets lacking only disbursed
+    no_plan: dict[tuple[str, str], str] = {}
     vocabulary = load_vocabulary(year)
     sources = SourceMatcher(rules.capital_sources)
     for path in paths:
@@ -90,8 +93,10 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 as_of=layout.as_of.isoformat() if layout.as_of else None,
                 legacy_encoding=layout.legacy)
             reports.append(report)
+            if treasury_only:  # why it cannot be reviewed alone (said only if nothing else is)
+                no_plan[(sheet.file, sheet.sheet)] = _refusal(layout, ["plan_dong"], vocabulary)
             if missing:
-                why = _refusal(layout, missing, year)
+                why = _refusal(layout, missing, vocabulary)
                 if missing != ["disbursed_dong"]:
                     _refuse(report, why, issues, layout.header_top + 1)
                     continue
@@ -129,14 +134,15 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
         issues.append(Issue("PLAN-MISSING", "error", treasury[0]["file"].iloc[0], None, None, None,
                             "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
-    return LoadResult(plan, issues, reports)
+    return LoadResult(plan, issues, reports, no_plan)
 
 
-def _refusal(layout, missing: list[str], year: int) -> str:
+def _refusal(layout, missing: list[str], vocabulary) -> str:
     from disbursement.ingest.required import refusal_reason
 
     return refusal_reason(missing, header_rows=(layout.header_top + 1, layout.header_bottom + 1),
-                          paths=layout.paths, used=set(layout.columns.values()), year=year)
+                          paths=layout.paths, used=set(layout.columns.values()),
+                          year=vocabulary.year, not_money=vocabulary.not_money)
 
 
 def _refuse(report: SheetReport, why: str, issues: list[Issue], row: int | None) -> None:
@@ -299,7 +305,9 @@ def _refuse_if_nothing_to_review(loaded: LoadResult, paths) -> None:
     reasons = []
     for s in loaded.sheets:
         if s.status == "read" and "plan_dong" not in s.columns:
-            why = "a disbursement export without a plan; add the plan workbook"
+            why = (loaded.no_plan.get((s.file, s.sheet), "no plan column recognised")
+                   + " — if this is a Treasury (KBNN) disbursement export, add the plan "
+                   "workbook beside it")
         elif s.status == "read":
             why = f"no project line found under the header (row {s.header_rows[1]})" \
                 if s.header_rows else "no project line found"
@@ -309,7 +317,8 @@ def _refuse_if_nothing_to_review(loaded: LoadResult, paths) -> None:
     for path in paths:
         if not any(s.file == str(path) for s in loaded.sheets):
             reasons.append(f"{path}: no sheet could be read")
-    errors = [i for i in loaded.issues if i.severity == "error" and i.code != "SHEET-REFUSED"]
+    errors = [i for i in loaded.issues if i.severity == "error"
+              and i.code not in ("SHEET-REFUSED", "PLAN-MISSING")]
     reasons += [f"{i.location()}: {i.message}" for i in errors[:5]]
     if not reasons:
         reasons = [f"{p}: no table found" for p in paths]

@@ -767,11 +767,44 @@ def build_treasury(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
     return [plan, kbnn]
 
 
+def build_sheets(out: Path, lines: Sequence[Mapping] = (), *, name: str = "ke_hoach.xlsx",
+                 year: int = 2022, as_of: dt.date | None = None,
+                 sheets: Sequence[Mapping] = ()) -> list[Path]:
+    """One workbook of several table sheets, each with its own options and lines
+    (`{name, lines, rows, …table options}`); `rows` instead of `lines` writes the cells as given
+    (a sheet of notes, an empty sheet)."""
+    out.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or dt.date(year, 6, 30)
+    grids: list[GridSheet] = []
+    for spec in sheets:
+        spec = dict(spec)
+        sheet_name = spec.pop("name")
+        if "rows" in spec:
+            grids.append(GridSheet(sheet_name, [list(r) for r in spec["rows"]]))
+            continue
+        members = case_lines(spec.pop("lines", ())) or list(lines)
+        grids += table_sheets(members, year=year, as_of=as_of, sheet_name=sheet_name, **spec)
+    path = out / name
+    write_grid(path, grids, created=as_of)
+    return [path]
+
+
+def build_bytes(out: Path, lines: Sequence[Mapping] = (), *, name: str = "danh_sach.csv",
+                text: str = "", encoding: str = "utf-8", hex: str = "") -> list[Path]:
+    """A file of exactly these bytes (`text` in `encoding`, then `hex`): undecodable CSVs."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_bytes(text.encode(encoding) + bytes.fromhex(hex))
+    return [path]
+
+
 BUILDERS: dict[str, Callable[..., list[Path]]] = {
     "official": build_official,
     "table": build_table,
     "csv": build_csv,
     "treasury": build_treasury,
+    "sheets": build_sheets,
+    "bytes": build_bytes,
 }
 
 

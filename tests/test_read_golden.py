@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from disbursement.cli.commands import cli
+from disbursement.errors import DisbursementError
 from disbursement.pipeline import inspect_files, run_round
 from disbursement.render.records import result_json
 from tests.fixtures_builder import SOFFICE_REASON, build_case, load_case, prefetch_cases, soffice
@@ -45,7 +46,12 @@ def understood(paths: list[Path], case: dict) -> list[dict]:
     """How each sheet was understood (`inspect`): header rows, unit, as-of date, encoding."""
     keys = ("sheet", "status", "header_rows", "unit", "as_of", "legacy_encoding")
     year = (case.get("run") or {}).get("year")
-    return [{k: sheet[k] for k in keys} for sheet in inspect_files(paths, year=year)["sheets"]]
+    try:
+        sheets = inspect_files(paths, year=year)["sheets"]
+    except DisbursementError as exc:  # the file itself cannot be read: inspect says why
+        return [{"error": str(exc).replace(str(paths[0].parent), "<input>")}]
+    return [{k: sheet[k] for k in keys} | ({"reason": sheet["reason"]} if sheet["status"] == "refused"
+                                           else {}) for sheet in sheets]
 
 
 def observed(payload: dict) -> dict:
@@ -78,10 +84,20 @@ def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
     if case.get("xfail"):
         request.applymarker(pytest.mark.xfail(reason=case["xfail"], strict=True))
     paths = build_case(case, tmp_path / "input")
+    expected_file = case_dir / "expected.json"
+    if case.get("refused"):  # nothing reviewable: the run is refused with every sheet's reason
+        with pytest.raises(DisbursementError) as refusal:
+            run_round(paths, case.get("round", 1), propose=False, **run_options(case))
+        got = {"sheets": understood(paths, case),
+               "refused": str(refusal.value).replace(str(tmp_path / "input"), "<input>")}
+        if os.environ.get("UPDATE_GOLDEN"):
+            expected_file.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n",
+                                     encoding="utf-8")
+        assert got == json.loads(expected_file.read_text(encoding="utf-8"))
+        return
     result = run_round(paths, case.get("round", 1), propose=False, **run_options(case))
     got = {"sheets": understood(paths, case)}
     got |= observed(json.loads(json.dumps(result_json(result), ensure_ascii=False)))
-    expected_file = case_dir / "expected.json"
     if os.environ.get("UPDATE_GOLDEN") and not case.get("xfail"):
         expected_file.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     expected = json.loads(expected_file.read_text(encoding="utf-8"))

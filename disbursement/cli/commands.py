@@ -7,9 +7,12 @@ when an input or the rules cannot be used at all; 2 usage errors. A traceback on
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -37,11 +40,12 @@ class Group(click.Group):
         from disbursement.errors import DisbursementError
 
         try:
-            return super().invoke(ctx)
+            with _quiet_stderr():
+                return super().invoke(ctx)
         except DisbursementError as exc:
             if _debug():
                 raise
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(str(exc))) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
@@ -54,10 +58,10 @@ class Group(click.Group):
         except Exception as exc:
             if _debug():
                 raise
-            raise click.ClickException(
+            raise click.ClickException(_one_line(
                 f"internal error ({type(exc).__name__}: {exc}); "
                 "run again with --debug for the traceback and report it"
-            ) from None
+            )) from None
 
 
 class _Echo:
@@ -80,6 +84,39 @@ class _Echo:
 
 def _debug() -> bool:
     return "--debug" in sys.argv
+
+
+def _one_line(message: str) -> str:
+    """The exit-1 contract: one `Error:` line, so a newline or CR in a file name is escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """While a command runs, what libraries write to stderr (Python warnings, notes the Rust
+    reader behind calamine prints straight to file descriptor 2) is dropped, so a failing run
+    shows only its `Error:` line; --debug keeps them."""
+    if _debug():
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to protect
+        yield
+        return
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

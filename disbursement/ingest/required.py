@@ -17,9 +17,10 @@ from pathlib import Path
 from disbursement.config.rules import RULES_DIR
 from disbursement.errors import RulesInvalid, column_letter
 from disbursement.files import read_yaml
+from disbursement.ingest.tokens import canonical as canonical_text
 from disbursement.text import fold
 
-SUGGEST_MIN = 55  # rapidfuzz token_set_ratio (0..100) below which no entry is suggested
+SUGGEST_MIN = 60  # rapidfuzz token_set_ratio (0..100) below which no entry is suggested
 MAX_HEADERS_SHOWN = 12
 WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
          "disbursed_dong": "disbursement (Giải ngân đến …)",
@@ -56,26 +57,38 @@ def vocabulary_examples(path: str | None = None) -> dict[str, tuple[str, ...]]:
     return {name: tuple(spec.get("examples") or ()) for name, spec in data["columns"].items()}
 
 
-def closest(headers: Sequence[str], canonical: str, year: int) -> tuple[str, str, int] | None:
-    """(header seen, vocabulary entry, score) of the best pair for `canonical`, if close enough."""
+def _score(header: str, canonical: str, year: int) -> tuple[int, str]:
+    """Best rapidfuzz score of a header (abbreviations expanded) against the entries of one
+    canonical column, and that entry."""
     from rapidfuzz import fuzz
 
-    examples = [e.replace("{year}", str(year)).replace("{next}", str(year + 1))
-                for e in vocabulary_examples().get(canonical, ())]
-    best = None
+    text = canonical_text(header)
+    best = (0, "")
+    for example in vocabulary_examples().get(canonical, ()):
+        entry = example.replace("{year}", str(year)).replace("{next}", str(year + 1))
+        score = int(fuzz.token_set_ratio(text, canonical_text(entry)))
+        best = max(best, (score, entry))
+    return best
+
+
+def closest(headers: Sequence[str], missing: Sequence[str],
+            year: int) -> dict[str, tuple[str, str, int]]:
+    """missing canonical → (header seen, vocabulary entry, score): each header is offered for
+    the one missing column it is closest to, and only when the score reaches SUGGEST_MIN."""
+    out: dict[str, tuple[str, str, int]] = {}
     for header in headers:
-        leaf = fold(header)
-        if not leaf:
+        scored = [(*_score(header, c, year), c) for c in missing]
+        if not scored:
             continue
-        for example in examples:
-            score = int(fuzz.token_set_ratio(leaf, fold(example)))
-            if best is None or score > best[2]:
-                best = (header, example, score)
-    return best if best and best[2] >= SUGGEST_MIN else None
+        score, entry, canonical = max(scored)
+        if score >= SUGGEST_MIN and (canonical not in out or score > out[canonical][2]):
+            out[canonical] = (header, entry, score)
+    return out
 
 
 def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
-                   paths: Sequence[str], used: set[int], year: int) -> str:
+                   paths: Sequence[str], used: set[int], year: int,
+                   not_money: Sequence = ()) -> str:
     """Plain-language reason a sheet is not reviewed (one line; file and sheet are added by the
     caller)."""
     needed = " and ".join(f"no {WORDS.get(c, c)} column" for c in missing)
@@ -84,9 +97,11 @@ def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
     rows = (f"row {header_rows[0]}" if header_rows[0] == header_rows[1]
             else f"rows {header_rows[0]}–{header_rows[1]}")
     text = f"{needed} recognised in header {rows} (headers seen: {shown or 'none'})"
-    unmapped = [p for i, p in enumerate(paths) if p and i not in used]
+    unmapped = [p for i, p in enumerate(paths) if p and i not in used
+                and not any(x.search(fold(p)) for x in not_money)]
+    hits = closest(unmapped, missing, year)
     for canonical in missing:
-        hit = closest(unmapped, canonical, year)
+        hit = hits.get(canonical)
         if hit:
             text += (f"; “{hit[0]}” is closest to the vocabulary entry “{hit[1]}” "
                      f"({WORDS.get(canonical, canonical)}) — if that is what it holds, add its "
