@@ -440,7 +440,9 @@ class _Table:
                  pad: bool, group_values: str, subtotal_errors: Mapping[str, str],
                  total: str, title: Sequence[str], ordinals: bool, status_labels: str,
                  label_in_name: bool, status_stt: str, sector_stt: str, project_stt: str,
-                 footer: bool, unit_in_header: bool, sector_label: str = "upper") -> None:
+                 footer: bool, unit_in_header: bool, sector_label: str = "upper",
+                 footer_text: Sequence[str] = (), omit_group_rows: Sequence[str] = ()) -> None:
+        self.footer_text, self.omit_group_rows = tuple(footer_text), set(omit_group_rows)
         self.year, self.as_of, self.unit = year, as_of, unit
         self.divisor, unit_line = UNITS[unit]
         spec = COLUMN_SETS[columns] if isinstance(columns, str) else [tuple(c) for c in columns]
@@ -616,6 +618,8 @@ class _Table:
             walk(row)
         if self.total == "bottom":
             flat = flat[1:] + flat[:1]
+        flat = [r for r in flat if r.kind in ("project", "component", "total")
+                or r.name not in self.omit_group_rows]
         start = len(rows)
         for i, row in enumerate(flat):
             row.excel_row = start + i + 1
@@ -627,6 +631,7 @@ class _Table:
             rows.append([])
             rows.append([None, "Ghi chú: Số liệu giải ngân theo báo cáo của Kho bạc Nhà nước tỉnh."])
             rows.append([])
+            rows.extend([None, text] for text in self.footer_text)
             rows.append([None, "NGƯỜI LẬP BIỂU"] + [None] * (width - 3) + ["KT. GIÁM ĐỐC"])
             rows.append([None, None] + [None] * (width - 3) + ["PHÓ GIÁM ĐỐC"])
         return sheet
@@ -660,12 +665,16 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
                  status_stt: str = "arabic", sector_stt: str = "upper", project_stt: str = "arabic",
                  footer: bool = True, unit_in_header: bool = False, sector_label: str = "upper",
                  sheet_name: str = "Biểu 01",
-                 extra_sheets: Sequence[str] = ()) -> list[GridSheet]:
+                 extra_sheets: Sequence[str] = (), footer_text: Sequence[str] = (),
+                 omit_group_rows: Sequence[str] = ()) -> list[GridSheet]:
     """The sheets of a plan workbook (see the module docstring for what the options mean).
 
     `sources`: "groups" (I, II … rows), "sheets" (one sheet per source, named for it, with a
     title line "NGUỒN VỐN: …" and no source rows), or "column"/"none" (no source rows).
     `extra_sheets`: "notes" (a sheet of instructions, no table), "hidden" (a hidden copy).
+    `footer_text`: lines written in the name column between the footnote and the signatures
+    (a place-and-date line). `omit_group_rows`: labels of group rows left out (their lines
+    stay, under the previous group); use with `group_values: number`.
     """
     as_of = as_of or dt.date(year, 6, 30)
     if title is None:
@@ -677,7 +686,8 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
                    subtotal_errors=subtotal_errors or {}, total=total, ordinals=ordinals,
                    status_labels=status_labels, label_in_name=label_in_name, status_stt=status_stt,
                    sector_stt=sector_stt, project_stt=project_stt, footer=footer,
-                   unit_in_header=unit_in_header, sector_label=sector_label)
+                   unit_in_header=unit_in_header, sector_label=sector_label,
+                   footer_text=tuple(footer_text), omit_group_rows=tuple(omit_group_rows))
     sheets = []
     if sources == "sheets":
         by_source: dict[str, list[Mapping]] = {}

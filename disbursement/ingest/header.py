@@ -96,6 +96,9 @@ class SheetLayout:
     # THIẾT" or "(Nguồn vốn ngân sách tỉnh)", then the sheet name. Match them with the rules'
     # source vocabulary; the first that matches is the sheet's source.
     source_hints: list[str] = field(default_factory=list)
+    # Columns recognised by their content, not their header (canonical → why), e.g. a code
+    # column whose header cell was left blank.
+    inferred: dict[str, str] = field(default_factory=dict)
 
     def header_of(self, canonical: str) -> str:
         return self.paths[self.columns[canonical]]
@@ -141,6 +144,11 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
     while data_start < len(cells) and is_ordinal_row(cells[data_start]):
         ordinal_rows.append(data_start)
         data_start += 1
+    inferred = {}
+    if "project_code" not in columns and (col := _blank_header_codes(cells, data_start, paths,
+                                                                      set(columns.values()))) is not None:
+        columns["project_code"] = col
+        inferred["project_code"] = "header cell blank; the column holds project codes"
     # A header without a plan or disbursement column is still returned: the caller refuses the
     # sheet with the headers it saw (pipeline / ingest.required), it is never read as 0.
     title_texts = [repair_text(t, legacy) for row in cells[:top] for t in map(_text, row) if t]
@@ -153,7 +161,25 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
     as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
     hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
     return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
-                       as_of_text, legacy, ordinal_rows, hints), ""
+                       as_of_text, legacy, ordinal_rows, hints, inferred), ""
+
+
+CODE_LIKE = re.compile(r"^\d{5,9}$")
+
+
+def _blank_header_codes(cells: list[list], data_start: int, paths: list[str],
+                        used: set[int]) -> int | None:
+    """A column with a blank header whose cells are project codes (5–9 digits, nearly all
+    distinct, on most rows that have a value): the "Mã dự án" header was left empty."""
+    for col, path in enumerate(paths):
+        if path or col in used:
+            continue
+        values = [_text(row[col]) for row in cells[data_start:data_start + 500] if col < len(row)]
+        values = [v for v in values if v]
+        codes = [v for v in values if CODE_LIKE.match(v)]
+        if len(codes) >= 2 and len(codes) >= 0.8 * len(values) and len(set(codes)) >= 0.9 * len(codes):
+            return col
+    return None
 
 
 def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int:

@@ -118,6 +118,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     for canonical in ("plan_dong", "disbursed_dong"):
         if canonical in blank:
             has_amount |= ~blank[canonical]
+    blank_codes = _clear_invisible_codes(texts, column("project_code"))
     if "project_code" in texts and "project_name" in texts:
         _labels_typed_in_code_column(texts["project_code"], texts["project_name"])
     classes, values = classify(texts.get("stt", empty), texts.get("project_name", empty),
@@ -147,6 +148,14 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
                             f"{len(sheet.uncached)} formula cells were saved without their results; "
                             "simple sums were computed by the engine, the rest are reported per cell"))
     _report_cells(problems, is_line, first_row, issue)
+    for pos in blank_codes:
+        if is_line[pos]:
+            issue("CODE-BLANK", "info", first_row + pos, "project_code",
+                  "the project code cell holds only spaces or invisible characters; the line "
+                  "is read as having no code")
+    for canonical, why in layout.inferred.items():
+        issue("COLUMN-INFERRED", "info", layout.header_top + 1, canonical,
+              f"{canonical} column recognised by its content: {why}")
     if merged:
         _report_merged_money(merged, layout, is_line, first_row, issue)
     _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
@@ -206,6 +215,26 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     bad_rows = _unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)
     return SheetResult(lines.reset_index(drop=True), counts, unit)
+
+
+INVISIBLE = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\u00a0]+")
+ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def _clear_invisible_codes(texts: dict[str, list[str]], raw) -> list[int]:
+    """Code cells holding only spaces or zero-width characters become no code (their
+    positions are returned, to be noted); zero-width characters are dropped from real codes."""
+    codes = texts.get("project_code")
+    if codes is None or raw is None:
+        return []
+    cleared = []
+    for i, (value, code) in enumerate(zip(raw, codes, strict=True)):
+        if isinstance(value, str) and value and not INVISIBLE.sub("", value):
+            codes[i] = ""
+            cleared.append(i)
+        elif code and ZERO_WIDTH.search(code):
+            codes[i] = ZERO_WIDTH.sub("", code).strip()
+    return cleared
 
 
 def _status_from_notes(lines: pd.DataFrame, status: list, sheet: RawSheet, first_row: int,

@@ -26,9 +26,16 @@ COMPONENT = {"-", "+", "*", "–", "•"}
 TOTAL = re.compile(r"^(tong so|tong cong)\b|^(cong|tong)\s*(:|\(|$)|^cong (cac|nhom|nguon|von)\b")
 FOOTNOTE = re.compile(r"^(ghi chu|\(\*\)|\*|nguon( so lieu)?:|luu y|chu thich)")
 SIGNATURE = re.compile(
-    r"^(nguoi lap( bieu)?|giam doc|pho giam doc|kt\.? ?giam doc|tm\.|kt\.|tl\.|tuq\.|"
-    r"thu truong|ke toan truong|xac nhan)"
+    r"^(nguoi lap( bieu)?|giam doc|pho giam doc|kt\.? ?giam doc|tm\.|kt\.|tl\.|tuq\.|q\. |"
+    r"thu truong|ke toan truong|xac nhan|noi nhan|chu tich|pho chu tich|truong phong|"
+    r"nguoi kiem tra|kiem soat)"
 )
+# "Sơn La, ngày 05 tháng 10 năm 2022", "ngày … tháng … năm 2022": the place-and-date line.
+PLACE_DATE = re.compile(r"^([^\d,;:]{2,40},\s*)?ngay\b[\s\d./…-]*thang\b[\s\d./…-]*nam\b")
+# What follows a status phrase in a project's own name ("Chuẩn bị đầu tư dự án Cầu Tạ Khoa")
+# but not in a group label ("Chuẩn bị đầu tư các dự án", "… năm 2022", "… sang năm 2022").
+GROUP_TAIL = re.compile(r"^(cac|nhung|nam|sang|giai doan|khac|va |thuoc|cua|tu |den |\(|-|:)|"
+                        r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan)\b")
 STATUS_PHRASES = (
     (re.compile(r"^((cac )?du an |da )?(du kien )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
     (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong|mo moi)\b"), "new"),
@@ -58,6 +65,22 @@ _SECTOR_WORD = (
 SECTOR_NAME = re.compile(rf"^((linh vuc|nganh) )?{_SECTOR_WORD}((,| va| -|;)? {_SECTOR_WORD})*$")
 SOURCE_WORDS = re.compile(r"^(nguon von|nguon|von)\s+")
 ORDINAL_PREFIX = re.compile(r"^(\(?[0-9a-z]{1,4}[.)]\s+|[ivx]+[.)]?\s+)")
+
+
+def status_rest(text: str) -> str:
+    """The words after the status phrase a label starts with ("" when none)."""
+    folded = ORDINAL_PREFIX.sub("", canonical(text, "status")).strip()
+    for pattern, _status in STATUS_PHRASES:
+        if (found := pattern.match(folded)):
+            return folded[found.end():].strip(" .,;:")
+    return ""
+
+
+def project_like(text: str) -> bool:
+    """A status phrase followed by a project's own name: at least three words that do not read
+    as a group label ("Chuẩn bị đầu tư dự án Đường nối QL6 - QL279" is a project)."""
+    rest = status_rest(text)
+    return len(rest.split()) >= 3 and not GROUP_TAIL.search(rest)
 
 
 def status_from_text(text: str) -> str | None:
@@ -169,7 +192,7 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
         kind, value = "project", None
         if code and (ARABIC.match(fs) or not fs):
             kind = "project"
-        elif FOOTNOTE.match(fl) or SIGNATURE.match(fl):
+        elif FOOTNOTE.match(fl) or SIGNATURE.match(fl) or PLACE_DATE.match(fl):
             kind = "footnote" if FOOTNOTE.match(fl) else "signature"
             if seen_project:
                 ended = True
@@ -177,7 +200,10 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             kind = "subtotal" if seen_project else "total"
         elif fs in COMPONENT:
             kind = "component" if in_project else "project"
-        elif not code and (status := status_from_text(label if fl else fl)):
+        elif not code and (status := status_from_text(label if fl else fl)) and not (
+                amount and project_like(label) and not after.startswith(fs.rstrip(".") + ".")):
+            # A group by its wording, unless a row with amounts goes on with a project's own
+            # name and has no children numbered under it ("2" → "2.1").
             kind, value = "status_group", status
         elif in_project and not code and SUB_ITEM.match(s.strip()):
             kind = "component"
