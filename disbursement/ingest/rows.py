@@ -35,7 +35,8 @@ PLACE_DATE = re.compile(r"^([^\d,;:]{2,40},\s*)?ngay\b[\s\d./…-]*thang\b[\s\d.
 # What follows a status phrase in a project's own name ("Chuẩn bị đầu tư dự án Cầu Tạ Khoa")
 # but not in a group label ("Chuẩn bị đầu tư các dự án", "… năm 2022", "… sang năm 2022").
 GROUP_TAIL = re.compile(r"^(cac|nhung|nam|sang|giai doan|khac|va |thuoc|cua|tu |den |\(|-|:)|"
-                        r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan)\b")
+                        r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan|ban giao|"
+                        r"dua vao su dung)\b")
 STATUS_PHRASES = (
     (re.compile(r"^((cac )?du an |da )?(du kien )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
     (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong|mo moi)\b"), "new"),
@@ -81,6 +82,12 @@ def project_like(text: str) -> bool:
     as a group label ("Chuẩn bị đầu tư dự án Đường nối QL6 - QL279" is a project)."""
     rest = status_rest(text)
     return len(rest.split()) >= 3 and not GROUP_TAIL.search(rest)
+
+
+def _children_follow(stt: str, following: str) -> bool:
+    """The next numbered row is a child of this one: "2" → "2.1", or "3" → "1" again."""
+    own = stt.rstrip(".")
+    return following.startswith(own + ".") or (following.rstrip(".") == "1" and own != "0")
 
 
 def status_from_text(text: str) -> str | None:
@@ -201,9 +208,10 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
         elif fs in COMPONENT:
             kind = "component" if in_project else "project"
         elif not code and (status := status_from_text(label if fl else fl)) and not (
-                amount and project_like(label) and not after.startswith(fs.rstrip(".") + ".")):
-            # A group by its wording, unless a row with amounts goes on with a project's own
-            # name and has no children numbered under it ("2" → "2.1").
+                amount and ARABIC.match(fs) and project_like(label) and not _children_follow(fs, after)):
+            # A group by its wording, unless a numbered row with amounts goes on with a
+            # project's own name and the rows below are not its children ("2" → "2.1" or a
+            # numbering that starts again at "1").
             kind, value = "status_group", status
         elif in_project and not code and SUB_ITEM.match(s.strip()):
             kind = "component"
