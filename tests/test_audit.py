@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from devtools.samples import write_official_workbook
-from disbursement.audit import queries as audit_queries
-from disbursement.audit import store as audit
+from disbursement.audit import chain, queries, schema
+from disbursement.audit import replay as audit_replay
+from disbursement.audit import store as audit_store
 from disbursement.cli.commands import cli
 from disbursement.files import sha256_file
 from tests.conftest import line
@@ -110,7 +111,7 @@ def test_two_rounds_recorded_and_queried_per_project(two_rounds, store):
 
 
 def test_the_next_round_reports_each_flag_as_new_or_persisting(two_rounds, store):
-    shown = audit_queries.show_run(store, two_rounds[1])
+    shown = queries.show_run(store, two_rounds[1])
     assert {f["project_code"]: f["lifecycle"] for f in shown["flags"]} == {
         "7912346": "persisting", "7912347": "new"}
     lifecycle = shown["summary"]["lifecycle"]
@@ -147,13 +148,13 @@ def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
 def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store):
     with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         (sha,) = conn.execute("SELECT sha256 FROM inputs WHERE run_seq = 2").fetchone()
-    audit.blob_path(store, sha).write_bytes(b"not the workbook")
-    report = audit.verify(store)
+    audit_store.blob_path(store, sha).write_bytes(b"not the workbook")
+    report = chain.verify(store)
     assert not report["ok"] and report["first_broken"] is None
     assert report["files"][0]["problem"].endswith("was changed")
     with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         conn.execute("DELETE FROM runs WHERE seq = 1")
-    broken = audit.verify(store)["first_broken"]
+    broken = chain.verify(store)["first_broken"]
     assert broken["id"] == two_rounds[1] and "removed" in broken["reason"]
 
 
@@ -161,7 +162,7 @@ def test_replay_reproduces_every_output(two_rounds, store):
     out = ok("audit", "replay", two_rounds[0], "--audit-db", store)
     lines = out.splitlines()
     assert lines[0].startswith(f"Replay of run {two_rounds[0]}")
-    outputs = audit_queries.show_run(store, two_rounds[0])["outputs"]
+    outputs = queries.show_run(store, two_rounds[0])["outputs"]
     recorded = sorted(Path(x["path"]).name for x in outputs)
     assert recorded == sorted(p.name for p in Path(outputs[0]["path"]).parent.iterdir())
     assert sorted(x.split()[-1] for x in lines[1:-1]) == recorded
@@ -180,7 +181,7 @@ def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
     with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         conn.execute("UPDATE flags SET record = replace(record, '\"rate_pct\":\"', "
                      "'\"rate_pct\":\"1') WHERE run_seq = 2 AND flag_no = 1")
-    report = audit_queries.replay(store, two_rounds[1])
+    report = audit_replay.replay(store, two_rounds[1])
     assert report["records"]["different"] == {"flags": "#2 differs in rate_pct"}
 
 
@@ -196,12 +197,12 @@ def test_two_reviews_at_once_both_land_and_the_chain_verifies(make_workbook, sto
     for proc, (_, stderr) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, stderr
     ids = {json.loads(stdout)["audit"]["run_id"] for stdout, _ in outputs}
-    runs = audit_queries.list_runs(store)
+    runs = queries.list_runs(store)
     assert {r["run_id"] for r in runs} == ids and len(ids) == 2
     assert {r["reviewer"] for r in runs} == {"cán bộ 0", "cán bộ 1"}
     assert all(r["flagged"] == 2 and r["lines"] == 3 for r in runs)
-    assert audit.verify(store)["ok"]
-    assert not (tmp_path / audit.DEFAULT_STORE).exists()
+    assert chain.verify(store)["ok"]
+    assert not (tmp_path / audit_store.DEFAULT_STORE).exists()
 
 
 def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, store, tmp_path):
@@ -210,7 +211,7 @@ def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, 
     out = ok("decide", "latest", "--decision", DECISION, "--audit-db", store, "--by", "Giám đốc")
     assert out.startswith("Recorded decision ") and "approved lines (proposal)" in out
     approved = {x["project_code"]: x["plan_after_dong"]
-                for x in audit_queries.show_run(store, "latest")["decision_records"][0]["lines"]}
+                for x in queries.show_run(store, "latest")["decision_records"][0]["lines"]}
     assert approved["7912345"] < 1_000_000_000 and approved["7912346"] < 1_000_000_000
     # The new export carries the approved plan for 7912345 only.
     trieu = f"{approved['7912345'] // 1_000_000:,}".replace(",", ".")
@@ -226,9 +227,9 @@ def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, 
     assert data["summary"]["lifecycle"]["decisions"]
     assert data["summary"]["issues"]["by_code"]["PLAN-DIFFERS-FROM-APPROVED"]["count"] == len(
         warned)
-    history = audit_queries.project_history(store, "7912346")
+    history = queries.project_history(store, "7912346")
     assert history[0]["decisions"][0]["decision"] == DECISION
-    assert audit.verify(store)["ok"]
+    assert chain.verify(store)["ok"]
 
 
 def test_decide_with_an_approved_figures_file(make_workbook, store, tmp_path):
@@ -245,7 +246,7 @@ def test_decide_with_an_approved_figures_file(make_workbook, store, tmp_path):
     (warning,) = [i for i in data["issues"] if i["code"] == "PLAN-DIFFERS-FROM-APPROVED"]
     assert warning["message"].startswith("7912345 / NSDP_CAN_DOI: plan 1.000,000 triệu đồng "
                                          "in this export differs from 700,500 triệu đồng")
-    assert audit.verify(store)["ok"]  # the approved file's copy is kept and checked too
+    assert chain.verify(store)["ok"]  # the approved file's copy is kept and checked too
 
 
 def test_a_bad_approved_file_records_nothing(make_workbook, store, tmp_path):
@@ -259,7 +260,7 @@ def test_a_bad_approved_file_records_nothing(make_workbook, store, tmp_path):
     assert result.output.startswith(f"Error: {approved}: nothing recorded; row 2: no line with "
                                     "project code '7999999'")
     assert "C3: plan after adjustment '#REF!' is not a usable amount" in result.output
-    assert audit.verify(store)["records"] == 1
+    assert chain.verify(store)["records"] == 1
 
 
 def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, store):
@@ -271,7 +272,7 @@ def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, store):
     result = run("review", path, "--round", 1, "--audit-db", store)
     assert result.exit_code == 1
     assert result.output == (f"Error: audit store {store} has schema version 99, newer than this "
-                             f"engine knows ({audit.SCHEMA_VERSION}); upgrade disbursement — the "
+                             f"engine knows ({schema.SCHEMA_VERSION}); upgrade disbursement — the "
                              "store was left as it is\n")
     assert run("audit", "runs", "--audit-db", store).exit_code == 1
     assert sha256_file(store) == before
@@ -295,11 +296,11 @@ def test_no_audit_touches_no_store_and_the_env_var_picks_one(make_workbook, tmp_
     monkeypatch.chdir(tmp_path)
     path = make_workbook(round_1_lines())
     ok("review", path, "--round", 1, "--no-audit")
-    assert not (tmp_path / audit.DEFAULT_STORE).exists()
-    monkeypatch.setenv(audit.ENV_VAR, str(tmp_path / "env.sqlite"))
+    assert not (tmp_path / audit_store.DEFAULT_STORE).exists()
+    monkeypatch.setenv(audit_store.ENV_VAR, str(tmp_path / "env.sqlite"))
     out = ok("review", path, "--round", 1)
     assert out.rstrip().endswith(f"in {tmp_path / 'env.sqlite'}")
-    assert len(audit_queries.list_runs(None)) == 1
+    assert len(queries.list_runs(None)) == 1
     missing = run("audit", "runs", "--audit-db", tmp_path / "khong_co.sqlite")
     assert missing.exit_code == 1 and "no audit store at" in missing.output
     assert not (tmp_path / "khong_co.sqlite").exists()
@@ -329,6 +330,6 @@ def test_replay_of_a_run_with_overrides_is_identical(make_workbook, store, tmp_p
                          encoding="utf-8")
     ok("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store,
        "--overrides", overrides, "--out", tmp_path / "out")
-    report = audit_queries.replay(store, "latest")
+    report = audit_replay.replay(store, "latest")
     assert report["records"]["status"] == "OK", report["records"]
     assert report["ok"] and all(f["status"] == "OK" for f in report["files"])

@@ -10,8 +10,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from disbursement.audit import queries as audit_queries
-from disbursement.audit import store as audit
+from disbursement.audit import chain, decisions, history, queries
+from disbursement.audit import record as audit_record
+from disbursement.audit import store as audit_store
 from disbursement.model import RoundInfo, RunResult
 
 RULES = "id: test\nrounds: []\n"
@@ -41,7 +42,7 @@ def result_of(lines: list[dict], *, number: int = 1, year: int = 2022) -> RunRes
 
 
 def record(store, result, **kwargs):
-    return audit.record_run(store, result, rules_text=RULES, input_paths=[], reviewer="test",
+    return audit_record.record_run(store, result, rules_text=RULES, input_paths=[], reviewer="test",
                             **kwargs)
 
 
@@ -50,14 +51,14 @@ def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(tmp_path):
     first = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1,
                                       "flagged": True}]))
     second = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 90}], number=2))
-    with audit.connect(store) as conn:
+    with audit_store.connect(store) as conn:
         rows = conn.execute("SELECT seq, run_id, prev_hash, record_hash FROM runs ORDER BY seq"
                             ).fetchall()
-        contents = [audit.record_content(conn, "run", seq) for seq, *_ in rows]
+        contents = [chain.record_content(conn, "run", seq) for seq, *_ in rows]
     assert [r[1] for r in rows] == [first, second]
-    assert rows[0][2] == audit.GENESIS and rows[1][2] == rows[0][3]
+    assert rows[0][2] == chain.GENESIS and rows[1][2] == rows[0][3]
     for (_, _, prev, digest), content in zip(rows, contents, strict=True):
-        text = prev + audit.canonical_json(content)
+        text = prev + chain.canonical_json(content)
         assert hashlib.sha256(text.encode("utf-8")).hexdigest() == digest
     assert contents[0]["lines"][0][1:3] == ["1", "NSDP_CAN_DOI"]
     assert contents[0]["rules_text"] == RULES
@@ -69,7 +70,7 @@ def test_swapping_two_records_breaks_the_chain(tmp_path):
            for d in (1, 2)]
     with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         conn.execute("UPDATE runs SET reviewer = 'người khác' WHERE seq = 2")
-    broken = audit.verify(store)["first_broken"]
+    broken = chain.verify(store)["first_broken"]
     assert (broken["id"], broken["seq"], broken["kind"]) == (ids[1], 2, "run")
 
 
@@ -83,7 +84,7 @@ def test_lines_without_a_code_are_matched_by_name_source_and_investor(tmp_path):
     b = record(store, result_of([{"code": "2", "plan": 100, "disbursed": 90},
                                  {**flagged, "file": "/moi/ke_hoach.xlsx", "name": "ĐƯỜNG  Á"}],
                                 number=2))
-    diff = audit_queries.diff_runs(store, a, b)
+    diff = queries.diff_runs(store, a, b)
     assert [x["key"] for x in diff["persisting"]] == ["duong a / NSDP_CAN_DOI"]
     assert [x["key"] for x in diff["cleared"]] == ["2 / NSDP_CAN_DOI"]
     assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
@@ -98,7 +99,9 @@ def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(tmp_
     now = result_of([{"code": "1", "plan": 100, "disbursed": 10, "flagged": True},
                      {"code": "2", "plan": 100, "disbursed": 80},
                      {"code": "3", "plan": 100, "disbursed": 10, "flagged": True}], number=2)
-    assert audit_queries.compare_with_history(store, now) == []
+    found = history.compare_with_history(store, now)
+    assert found.issues == [] and "lifecycle" not in now.flags and "lifecycle" not in now.summary
+    now = found.applied_to(now)
     assert now.flags["lifecycle"].tolist() == ["persisting", "new"]
     block = now.summary["lifecycle"]
     assert (block["new"], block["persisting"], block["previous_round"]) == (1, 1, 1)
@@ -109,19 +112,19 @@ def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(tmp_
 
 def test_a_missing_store_is_an_empty_history_and_is_not_created(tmp_path):
     now = result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True}])
-    assert audit_queries.compare_with_history(tmp_path / "none.sqlite", now) == []
-    assert now.flags["lifecycle"].tolist() == ["new"]
+    found = history.compare_with_history(tmp_path / "none.sqlite", now)
+    assert found.issues == [] and found.applied_to(now).flags["lifecycle"].tolist() == ["new"]
     assert not (tmp_path / "none.sqlite").exists()
 
 
 def test_decide_needs_text_and_a_proposal(tmp_path):
     store = tmp_path / "a.sqlite"
     run_id = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
-    with pytest.raises(audit.DecisionInvalid, match="give the decision's number and date"):
-        audit.decide(store, run_id, "  ")
-    with pytest.raises(audit.DecisionInvalid, match="has no proposal lines to approve"):
-        audit.decide(store, run_id, "Quyết định số 1/QĐ-UBND")
-    assert audit.verify(store)["records"] == 1
+    with pytest.raises(audit_store.DecisionInvalid, match="give the decision's number and date"):
+        decisions.decide(store, run_id, "  ")
+    with pytest.raises(audit_store.DecisionInvalid, match="has no proposal lines to approve"):
+        decisions.decide(store, run_id, "Quyết định số 1/QĐ-UBND")
+    assert chain.verify(store)["records"] == 1
 
 
 def test_another_sqlite_database_is_not_taken_for_a_store(tmp_path):
@@ -129,21 +132,21 @@ def test_another_sqlite_database_is_not_taken_for_a_store(tmp_path):
     with contextlib.closing(sqlite3.connect(other)) as conn:
         conn.execute("CREATE TABLE du_an (ma TEXT)")
     before = other.read_bytes()
-    with pytest.raises(audit.AuditStoreError, match="not a disbursement audit store"):
+    with pytest.raises(audit_store.AuditStoreError, match="not a disbursement audit store"):
         record(other, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
     assert other.read_bytes() == before
-    assert not audit.files_dir(other).exists() or not any(audit.files_dir(other).rglob("*.tmp"))
+    assert not audit_store.files_dir(other).exists() or not any(audit_store.files_dir(other).rglob("*.tmp"))
 
 
 def test_find_run_takes_latest_a_prefix_and_explains_ambiguity(tmp_path):
     store = tmp_path / "a.sqlite"
     ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
            for _ in range(2)]
-    with audit.connect(store) as conn:
-        assert audit.find_run(conn, "latest") == (2, ids[1])
-        assert audit.find_run(conn, ids[0][:20].upper()) == (1, ids[0])
+    with audit_store.connect(store) as conn:
+        assert queries.find_run(conn, "latest") == (2, ids[1])
+        assert queries.find_run(conn, ids[0][:20].upper()) == (1, ids[0])
         common = next(i for i in range(32) if ids[0][i] != ids[1][i])
-        with pytest.raises(audit.AuditStoreError, match="is ambiguous"):
-            audit.find_run(conn, ids[0][:common])
-        with pytest.raises(audit.AuditStoreError, match="is not a run id"):
-            audit.find_run(conn, "đợt-1")
+        with pytest.raises(audit_store.AuditStoreError, match="is ambiguous"):
+            queries.find_run(conn, ids[0][:common])
+        with pytest.raises(audit_store.AuditStoreError, match="is not a run id"):
+            queries.find_run(conn, "đợt-1")

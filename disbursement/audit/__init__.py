@@ -1,1 +1,2 @@
-"""The audit store: runs recorded in a hash chain, history, decisions, queries and replay."""
+"""The audit store: runs recorded in a hash chain (SQLite or PostgreSQL), history, decisions,
+queries, replay and copy. See `store` for the map of modules."""

@@ -183,9 +183,9 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
             "the default audit store cannot be created in this folder (read-only?); the run was "
             "not recorded — pass --audit-db PATH or set DISBURSEMENT_AUDIT_DB"))
     if store is not None:
-        from disbursement.audit.queries import compare_with_history
+        from disbursement.audit.history import compare_with_history
 
-        compare_with_history(store, result)
+        result = compare_with_history(store, result).applied_to(result)
     written = {}
     if out_dir:
         from disbursement.render.outputs import write_outputs
@@ -194,7 +194,7 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
                                 templates_dir=templates_dir, date=memo_date)
     run_id = None
     if store is not None:
-        from disbursement.audit.store import record_run
+        from disbursement.audit.record import record_run
 
         # Options named like the keywords of run_round / write_outputs, so replay can pass
         # them back; keep this in step when review gains an option that changes the result.
@@ -277,14 +277,14 @@ def _audit_store(audit_db):
     """
     import os
 
-    from disbursement.audit.store import ENV_VAR, check_store, store_path
+    from disbursement.audit.store import ENV_VAR, check_store, locate
 
-    store = store_path(audit_db)
+    store = locate(audit_db)
     implicit = not audit_db and not os.environ.get(ENV_VAR)
-    if implicit and not store.exists() and not os.access(store.parent.resolve(), os.W_OK):
+    if implicit and not store.path.exists() and not os.access(store.path.parent.resolve(),
+                                                              os.W_OK):
         return False
-    check_store(store)
-    return store
+    return check_store(store)
 
 
 def audit_options(f):
@@ -446,7 +446,7 @@ def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_verify(audit_db, as_json):
     """Recompute the hash chain and check the stored input copies (exit 1 if broken)."""
-    from disbursement.audit.store import verify
+    from disbursement.audit.chain import verify
 
     report = verify(audit_db)
     if as_json:
@@ -472,7 +472,7 @@ def audit_verify(audit_db, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_replay(run, audit_db, as_json):
     """Re-run RUN from its stored inputs and rules; check each output is byte-identical."""
-    from disbursement.audit.queries import replay
+    from disbursement.audit.replay import replay
 
     report = replay(audit_db, run)
     if as_json:
@@ -504,7 +504,7 @@ def audit_replay(run, audit_db, as_json):
 @click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
 def decide(run, decision, approved, recorded_by, audit_db):
     """Record the decision that approved RUN's proposal; the next review checks against it."""
-    from disbursement.audit.store import decide as record_decision
+    from disbursement.audit.decisions import decide as record_decision
 
     done = record_decision(audit_db, run, decision, approved=approved, recorded_by=recorded_by)
     click.echo(f"Recorded decision {done['decision_id']} for run {done['run_id']}: "

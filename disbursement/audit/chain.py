@@ -1,0 +1,169 @@
+"""The hash chain over runs and decisions, and `verify`.
+
+Each record carries `prev_hash` and `record_hash = sha256(prev_hash + canonical JSON of the
+record's full content)`, its content read back from the tables in a fixed order (byte order
+on both back ends), so the hash is the same function of the same content on SQLite and
+PostgreSQL and a copied store verifies with the hashes it was written with. What a hash covers
+is frozen per `hash_version`: 1 (no database role), 2 (1 + `db_role`, written where the
+back end has roles). `verify` checks every version written so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from disbursement.audit import blobs
+from disbursement.audit.backends import Connection
+from disbursement.audit.store import Db, connect
+
+GENESIS = "0" * 64
+HASH_VERSION = 1  # without a database role
+HASH_VERSION_WITH_ROLE = 2
+
+_RUN_V1 = ("seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
+           "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
+           "policy, hash_version")
+_DECISION_V1 = ("seq, decision_id, run_seq, recorded_at, recorded_by, decision, basis, "
+                "file_name, file_sha256, hash_version")
+COLUMNS: dict[str, dict[int, str]] = {
+    "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role"},
+    "decision": {1: _DECISION_V1, 2: _DECISION_V1 + ", db_role"},
+}
+_RUN_PARTS = {
+    "rules_text": "SELECT t.text FROM runs r LEFT JOIN rules_texts t ON t.sha256 = r.rules_sha256 "
+                  "WHERE r.seq = ?",
+    "inputs": "SELECT position, role, name, size, sha256 FROM inputs WHERE run_seq = ? "
+              "ORDER BY position",
+    "sheets": "SELECT sheet_no, file, sheet FROM sheets WHERE run_seq = ? ORDER BY sheet_no",
+    "lines": "SELECT l.line_no, l.project_code, l.capital_source, l.status, n.text, l.plan_dong, "
+             "l.disbursed_dong, l.expected_dong, l.in_scope, l.flagged, l.sheet_no, l.row "
+             "FROM lines l LEFT JOIN names n ON n.id = l.name_id WHERE l.run_seq = ? "
+             "ORDER BY l.line_no",
+    "flags": "SELECT flag_no, project_code, capital_source, rule_id, plan_dong, disbursed_dong, "
+             "file, sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no",
+    "proposal_lines": "SELECT line_no, kind, project_code, capital_source, pool, amount_dong, "
+                      "plan_dong, plan_after_dong, reason, record FROM proposal_lines "
+                      "WHERE run_seq = ? ORDER BY line_no",
+    "issues": "SELECT issue_no, code, severity, file, sheet, row, col, message FROM issues "
+              "WHERE run_seq = ? ORDER BY issue_no",
+    "overrides": "SELECT override_no, project_code, capital_source, kind, amount_dong, reason, "
+                 "approver, record FROM overrides WHERE run_seq = ? ORDER BY override_no",
+    "outputs": "SELECT name, path, size, sha256 FROM outputs WHERE run_seq = ? ORDER BY name",
+}
+_DECISION_PARTS = {
+    "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq "
+              "WHERE d.seq = ?",
+    "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
+             "plan_after_dong FROM decision_lines WHERE decision_seq = ? ORDER BY line_no",
+}
+CHILD_TABLES = ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides",
+                "outputs")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=_jsonable)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    raise TypeError(f"cannot record {type(value).__name__} in the audit store")
+
+
+def hash_version(role: str | None) -> int:
+    """The hash version a new record is written with."""
+    return HASH_VERSION if role is None else HASH_VERSION_WITH_ROLE
+
+
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """(seq, record_hash) of the last record, or (0, GENESIS) in an empty store."""
+    row = conn.execute("SELECT seq, record_hash FROM (SELECT seq, record_hash FROM runs UNION ALL "
+                       "SELECT seq, record_hash FROM decisions) AS chain ORDER BY seq DESC LIMIT 1"
+                       ).fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
+    """Everything a record's hash covers, read back from the tables."""
+    table, parts = ("runs", _RUN_PARTS) if kind == "run" else ("decisions", _DECISION_PARTS)
+    version = int(conn.scalar(f"SELECT hash_version FROM {table} WHERE seq = ?", (seq,)))
+    if version not in COLUMNS[kind]:
+        raise ValueError(f"hash version {version} is unknown to this engine")
+    cursor = conn.execute(f"SELECT {COLUMNS[kind][version]} FROM {table} WHERE seq = ?", (seq,))
+    names = [d[0] for d in cursor.description]
+    content: dict[str, Any] = {kind: dict(zip(names, cursor.fetchone(), strict=True))}
+    for part, sql in parts.items():
+        rows = [list(r) for r in conn.execute(sql, (seq,)).fetchall()]
+        content[part] = rows[0][0] if part in ("rules_text", "run_id") else rows
+    return content
+
+
+def record_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
+
+
+def seal(conn: Connection, kind: str, seq: int, prev_hash: str) -> str:
+    """Compute and store the hash of a record just inserted (inside its transaction)."""
+    digest = record_hash(prev_hash, record_content(conn, kind, seq))
+    table = "runs" if kind == "run" else "decisions"
+    conn.execute(f"UPDATE {table} SET record_hash = ? WHERE seq = ?", (digest, seq))
+    return digest
+
+
+def check(conn: Connection) -> dict[str, Any]:
+    """Recompute the chain and check the stored input copies.
+
+    Returns {"ok", "records", "head", "first_broken", "files", "integrity"}; `first_broken`
+    names the first record whose content or link does not match, or None.
+    """
+    integrity = conn.integrity()
+    entries = conn.execute(
+        "SELECT seq, 'run', run_id, prev_hash, record_hash FROM runs UNION ALL "
+        "SELECT seq, 'decision', decision_id, prev_hash, record_hash FROM decisions "
+        "ORDER BY 1").fetchall()
+    broken, prev, count = None, GENESIS, 0
+    for seq, kind, ident, stored_prev, stored_hash in entries:
+        count += 1
+        if stored_prev != prev:
+            broken = (seq, kind, ident, "its prev_hash does not match the record before it "
+                      "(a record was removed, inserted or reordered)")
+        else:
+            try:
+                digest = record_hash(prev, record_content(conn, kind, seq))
+            except ValueError as exc:
+                broken = (seq, kind, ident, str(exc))
+            else:
+                if digest != stored_hash:
+                    broken = (seq, kind, ident, "its content no longer matches its record_hash "
+                              "(the record or one of its rows was changed)")
+        if broken:
+            break
+        prev = stored_hash
+    orphans = [t for t in CHILD_TABLES if conn.execute(
+        f"SELECT 1 FROM {t} WHERE run_seq NOT IN (SELECT seq FROM runs) LIMIT 1").fetchone()]
+    shas = [r[0] for r in conn.execute(
+        "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
+        "WHERE file_sha256 IS NOT NULL ORDER BY 1").fetchall()]
+    files = blobs.problems(conn, shas)
+    first = None if broken is None else dict(zip(("seq", "kind", "id", "reason"), broken,
+                                                 strict=True))
+    if first is None and orphans:
+        first = {"seq": None, "kind": "rows", "id": ", ".join(orphans),
+                 "reason": "rows belong to a run that is no longer in the store"}
+    return {"ok": first is None and not files and integrity == "ok", "records": count,
+            "head": prev if broken is None else None, "first_broken": first, "files": files,
+            "integrity": integrity}
+
+
+def verify(db: Db) -> dict[str, Any]:
+    """`check` on the store `db` (see `store.connect`)."""
+    with connect(db) as conn:
+        return check(conn)

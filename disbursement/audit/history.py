@@ -1,0 +1,141 @@
+"""The next review against history: the previous round's flags and the approved plans.
+
+`compare_with_history` reads the store and returns a `History` value; it does not touch the
+result it is given. `History.applied_to(result)` returns a new result with the lifecycle
+column, the lifecycle summary block and the warnings added, and the issue counts made again
+from the final issue list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from disbursement.audit.chain import chain_head
+from disbursement.audit.queries import (
+    Key,
+    Record,
+    decision_records,
+    figures,
+    flag_map,
+    key_text,
+    line_key,
+)
+from disbursement.audit.store import Db, connect, exists, locate
+from disbursement.errors import Issue
+from disbursement.model import RunResult
+from disbursement.money import format_trieu
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store says about a fresh result (see `compare_with_history`)."""
+
+    lifecycle: list[str]  # per flag of the result: "new" or "persisting"
+    block: dict[str, Any]  # summary["lifecycle"]
+    issues: list[Issue] = field(default_factory=list)
+
+    def applied_to(self, result: RunResult) -> RunResult:
+        """A new result with the history added; `result` stays as it was."""
+        flags: Any = result.flags
+        issues = [*result.issues, *self.issues]
+        summary = {**result.summary, "lifecycle": self.block, "issues": issue_counts(issues)}
+        return dataclasses.replace(result, flags=flags.assign(lifecycle=self.lifecycle),
+                                   summary=summary, issues=issues)
+
+
+def issue_counts(issues: list[Issue]) -> dict[str, Any]:
+    counts: dict[str, dict[str, Any]] = {}
+    for issue in issues:
+        entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
+        entry["count"] += 1
+    return {"total": len(issues),
+            "errors": sum(1 for i in issues if i.severity == "error"),
+            "warnings": sum(1 for i in issues if i.severity == "warning"),
+            "by_code": dict(sorted(counts.items()))}
+
+
+def _column(frame: Any, name: str) -> list[Any]:
+    return frame[name].tolist() if name in frame else [None] * len(frame)
+
+
+def _keys(frame: Any) -> list[Key]:
+    if not len(frame):
+        return []
+    return [line_key(*x) for x in zip(
+        frame["project_code"].tolist(), frame["capital_source"].tolist(), frame["file"].tolist(),
+        frame["sheet"].tolist(), frame["row"].tolist(), frame["project_name"].tolist(),
+        _column(frame, "investor"), strict=True)]
+
+
+def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) -> History:
+    """Compare a fresh result with the store before it is recorded.
+
+    Lifecycle per flag: "new" or "persisting" against the latest recorded run of an earlier
+    round of the same year; the block for `summary["lifecycle"]` (previous run, counts, the
+    cleared flags, the decisions compared and the store position `store_seq` used, so a replay
+    sees the same history); and a warning `PLAN-DIFFERS-FROM-APPROVED` for every line whose plan
+    differs from the plan after adjustment approved by a recorded decision of the same year
+    (`APPROVED-LINE-MISSING` when an approved line is not in the export). Reads only; a
+    missing store is an empty history.
+    """
+    info, location = result.round, locate(db)
+    keys = _keys(result.flags)
+    previous: Any = None
+    prev_flags: dict[Key, Record] = {}
+    approved: dict[Key, tuple[int, str, str]] = {}
+    seen = 0
+    if exists(location):
+        with connect(location) as conn:
+            seen = chain_head(conn)[0] if upto is None else upto
+            previous = conn.execute("SELECT seq, run_id, round FROM runs WHERE year = ? AND "
+                                    "round < ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                                    [info.year, info.number, seen]).fetchone()
+            if previous:
+                prev_flags = flag_map(conn, previous[0])
+            for d in decision_records(conn, "r.year = ? AND d.seq <= ?", [info.year, seen]):
+                for x in d["lines"]:
+                    key = line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"],
+                                   x["row"])
+                    approved[key] = (x["plan_after_dong"], d["decision"], d["decision_id"])
+    states = ["persisting" if k in prev_flags else "new" for k in keys]
+    current = set(keys)
+    plan: Any = result.plan
+    lines = {k: pos for pos, k in enumerate(_keys(plan))}
+    cleared = []
+    for k, rec in prev_flags.items():
+        if k not in current:
+            now = plan.iloc[lines[k]] if k in lines else None
+            cleared.append({"key": key_text(k), "project_code": rec["project_code"],
+                            "project_name": rec["project_name"],
+                            "capital_source": rec["capital_source"],
+                            "previous": figures(rec),
+                            "now": None if now is None else {
+                                "plan_dong": int(now["plan_dong"]),
+                                "disbursed_dong": int(now["disbursed_dong"]),
+                                "flagged": False}})
+    issues = []
+    for k, (plan_after, decision, _) in approved.items():
+        if k not in lines:
+            issues.append(Issue("APPROVED-LINE-MISSING", "warning", "", None, None, None,
+                                f"{key_text(k)}: approved by {decision} with plan after "
+                                f"adjustment {format_trieu(plan_after)} triệu đồng, but the line "
+                                "is not in this export"))
+            continue
+        line = plan.iloc[lines[k]]
+        if int(line["plan_dong"]) != plan_after:
+            cell = (line["cells"] or {}).get("plan_dong", "") if "cells" in plan else ""
+            issues.append(Issue(
+                "PLAN-DIFFERS-FROM-APPROVED", "warning", line["file"], line["sheet"],
+                int(line["row"]), cell.rstrip("0123456789") or None,
+                f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
+                f"export differs from {format_trieu(plan_after)} triệu đồng approved after "
+                f"adjustment by {decision}; update the plan column or check the decision"))
+    block = {
+        "previous_run": previous[1] if previous else None,
+        "previous_round": previous[2] if previous else None,
+        "new": states.count("new"), "persisting": states.count("persisting"),
+        "cleared": cleared, "decisions": sorted({d for _, _, d in approved.values()}),
+        "store_seq": seen}
+    return History(states, block, issues)
