@@ -19,8 +19,10 @@ from devtools.samples import write_official_workbook
 from disbursement.audit import chain, queries, schema
 from disbursement.audit import replay as audit_replay
 from disbursement.audit import store as audit_store
+from disbursement.audit.copy import copy_store
 from disbursement.cli.commands import cli
 from disbursement.files import sha256_file
+from tests.audit_backends import backend, fetch, pg_schema_url, store, tamper  # noqa: F401
 from tests.conftest import line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +56,7 @@ def round_2_lines(plans: dict[str, str] | None = None):
 
 
 @pytest.fixture
-def store(tmp_path):
+def sqlite_store(tmp_path):
     return tmp_path / "audit" / "so-kiem-toan.sqlite"
 
 
@@ -74,10 +76,14 @@ def recorded(tmp_path_factory):
 
 
 @pytest.fixture
-def two_rounds(recorded, store):
-    """A private copy of the recorded store (tests may damage it); returns both run ids."""
+def two_rounds(recorded, store, backend):
+    """A private copy of the recorded store (tests may damage it); returns both run ids.
+    On PostgreSQL the copy is made by `audit copy`, so every query test also checks it."""
     source, ids = recorded
-    shutil.copytree(source.parent, store.parent)
+    if backend == "sqlite":
+        shutil.copytree(source.parent, store.parent)
+    else:
+        copy_store(source, store)
     return ids
 
 
@@ -132,12 +138,10 @@ def test_query_tables_go_to_xlsx(two_rounds, store, tmp_path):
 
 def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
     assert ok("audit", "verify", "--audit-db", store).startswith("Audit store OK: 2 records;")
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0"
-                                 ).fetchone()
-        changed = record.replace('"disbursed_dong":400000000', '"disbursed_dong":500000000')
-        assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
-        conn.execute("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,))
+    ((record,),) = fetch(store, "SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0")
+    changed = record.replace('"disbursed_dong":400000000', '"disbursed_dong":500000000')
+    assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
+    tamper(store, "UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,))
     result = run("audit", "verify", "--audit-db", store)
     assert result.exit_code == 1
     assert result.output == (f"Chain broken at run {two_rounds[0]} (record 1): its content no "
@@ -145,15 +149,20 @@ def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
                              "changed)\n")
 
 
-def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store):
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        (sha,) = conn.execute("SELECT sha256 FROM inputs WHERE run_seq = 2").fetchone()
-    audit_store.blob_path(store, sha).write_bytes(b"not the workbook")
+def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store, backend):
+    ((sha,),) = fetch(store, "SELECT sha256 FROM inputs WHERE run_seq = 2")
+    if backend == "sqlite":
+        audit_store.blob_path(store, sha).write_bytes(b"not the workbook")
+    else:
+        tamper(store, "UPDATE blobs SET data = ? WHERE sha256 = ?", (b"not the workbook", sha))
     report = chain.verify(store)
     assert not report["ok"] and report["first_broken"] is None
     assert report["files"][0]["problem"].endswith("was changed")
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        conn.execute("DELETE FROM runs WHERE seq = 1")
+    tamper(store, "DELETE FROM decisions")
+    for table in ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides",
+                  "outputs"):
+        tamper(store, f"DELETE FROM {table} WHERE run_seq = 1")
+    tamper(store, "DELETE FROM runs WHERE seq = 1")
     broken = chain.verify(store)["first_broken"]
     assert broken["id"] == two_rounds[1] and "removed" in broken["reason"]
 
@@ -171,16 +180,14 @@ def test_replay_reproduces_every_output(two_rounds, store):
 
 
 def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        conn.execute("UPDATE outputs SET sha256 = ? WHERE run_seq = 2 AND name = 'flags.csv'",
-                     ("0" * 64,))
+    tamper(store, "UPDATE outputs SET sha256 = ? WHERE run_seq = 2 AND name = 'flags.csv'",
+           ("0" * 64,))
     result = run("audit", "replay", two_rounds[1], "--audit-db", store)
     assert result.exit_code == 1
     assert "  DIFFERENT flags.csv\n" in result.output
     assert "  OK        flags.xlsx\n" in result.output
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        conn.execute("UPDATE flags SET record = replace(record, '\"rate_pct\":\"', "
-                     "'\"rate_pct\":\"1') WHERE run_seq = 2 AND flag_no = 1")
+    tamper(store, "UPDATE flags SET record = replace(record, '\"rate_pct\":\"', "
+           "'\"rate_pct\":\"1') WHERE run_seq = 2 AND flag_no = 1")
     report = audit_replay.replay(store, two_rounds[1])
     assert report["records"]["different"] == {"flags": "#2 differs in rate_pct"}
 
@@ -263,7 +270,8 @@ def test_a_bad_approved_file_records_nothing(make_workbook, store, tmp_path):
     assert chain.verify(store)["records"] == 1
 
 
-def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, store):
+def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, sqlite_store):
+    store = sqlite_store
     store.parent.mkdir(parents=True)
     with contextlib.closing(sqlite3.connect(store)) as conn:
         conn.execute("PRAGMA user_version = 99")
@@ -280,7 +288,8 @@ def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, store):
 
 
 @pytest.mark.parametrize("content", [b"Ten du an;Ke hoach\n", b"SQLite format 3\x00" + b"\xff" * 200])
-def test_a_foreign_or_damaged_store_is_refused(make_workbook, store, content):
+def test_a_foreign_or_damaged_store_is_refused(make_workbook, sqlite_store, content):
+    store = sqlite_store
     store.parent.mkdir(parents=True)
     store.write_bytes(content)
     result = run("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store)

@@ -14,6 +14,7 @@ from disbursement.audit import chain, decisions, history, queries
 from disbursement.audit import record as audit_record
 from disbursement.audit import store as audit_store
 from disbursement.model import RoundInfo, RunResult
+from tests.audit_backends import backend, pg_schema_url, store, tamper  # noqa: F401 (fixtures)
 
 RULES = "id: test\nrounds: []\n"
 
@@ -46,8 +47,7 @@ def record(store, result, **kwargs):
                             **kwargs)
 
 
-def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(tmp_path):
-    store = tmp_path / "a.sqlite"
+def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(store):
     first = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1,
                                       "flagged": True}]))
     second = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 90}], number=2))
@@ -64,20 +64,17 @@ def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(tmp_path):
     assert contents[0]["rules_text"] == RULES
 
 
-def test_swapping_two_records_breaks_the_chain(tmp_path):
-    store = tmp_path / "a.sqlite"
+def test_swapping_two_records_breaks_the_chain(store):
     ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": d}]))
            for d in (1, 2)]
-    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
-        conn.execute("UPDATE runs SET reviewer = 'người khác' WHERE seq = 2")
+    tamper(store, "UPDATE runs SET reviewer = 'người khác' WHERE seq = 2")
     broken = chain.verify(store)["first_broken"]
     assert (broken["id"], broken["seq"], broken["kind"]) == (ids[1], 2, "run")
 
 
-def test_lines_without_a_code_are_matched_by_name_source_and_investor(tmp_path):
+def test_lines_without_a_code_are_matched_by_name_source_and_investor(store):
     """Identity of a code-less line: its folded name, capital source and investor (rows move
     between exports, so the location only locates it)."""
-    store = tmp_path / "a.sqlite"
     flagged = {"plan": 100, "disbursed": 1, "flagged": True}
     a = record(store, result_of([{**flagged, "file": "/cu/ke_hoach.xlsx", "name": "Đường Á"},
                                  {"code": "2", **flagged}]))
@@ -90,8 +87,7 @@ def test_lines_without_a_code_are_matched_by_name_source_and_investor(tmp_path):
     assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
 
 
-def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(tmp_path):
-    store = tmp_path / "a.sqlite"
+def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(store):
     record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True},
                              {"code": "2", "plan": 100, "disbursed": 1, "flagged": True}]))
     record(store, result_of([{"code": "9", "plan": 100, "disbursed": 1, "flagged": True}],
@@ -117,8 +113,7 @@ def test_a_missing_store_is_an_empty_history_and_is_not_created(tmp_path):
     assert not (tmp_path / "none.sqlite").exists()
 
 
-def test_decide_needs_text_and_a_proposal(tmp_path):
-    store = tmp_path / "a.sqlite"
+def test_decide_needs_text_and_a_proposal(store):
     run_id = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
     with pytest.raises(audit_store.DecisionInvalid, match="give the decision's number and date"):
         decisions.decide(store, run_id, "  ")
@@ -138,8 +133,7 @@ def test_another_sqlite_database_is_not_taken_for_a_store(tmp_path):
     assert not audit_store.files_dir(other).exists() or not any(audit_store.files_dir(other).rglob("*.tmp"))
 
 
-def test_find_run_takes_latest_a_prefix_and_explains_ambiguity(tmp_path):
-    store = tmp_path / "a.sqlite"
+def test_find_run_takes_latest_a_prefix_and_explains_ambiguity(store):
     ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
            for _ in range(2)]
     with audit_store.connect(store) as conn:

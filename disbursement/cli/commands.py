@@ -466,6 +466,24 @@ def audit_verify(audit_db, as_json):
         raise click.exceptions.Exit(1)
 
 
+@audit_group.command("copy")
+@click.option("--from", "source", required=True,
+              help="The store to copy (a file path or postgresql://…).")
+@click.option("--to", "target", required=True,
+              help="An empty store to copy into (created if it is a new SQLite file).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def audit_copy(source, target, as_json):
+    """Copy a whole store (SQLite ↔ PostgreSQL), verifying the chain on both sides."""
+    from disbursement.audit.copy import copy_store
+
+    report = copy_store(source, target)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        click.echo(f"Copied {report['records']} records and {report['files']} stored files from "
+                   f"{report['from']} to {report['to']}; both verify, chain head {report['head']}")
+
+
 @audit_group.command("replay")
 @click.argument("run")
 @click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
