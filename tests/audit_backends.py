@@ -21,10 +21,13 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 def server_url() -> str:
     """The test server's URL, or a skip (a failure with CI=true) when there is none."""
-    import psycopg
-
     url = os.environ.get(PG_ENV, "")
     problem = "" if url else f"{PG_ENV} is not set (.ci/start-postgres sets it)"
+    try:
+        import psycopg
+    except ImportError:
+        problem = "psycopg is not installed (make venv installs it)"
+        url = ""
     if url:
         try:
             psycopg.connect(url, connect_timeout=5).close()

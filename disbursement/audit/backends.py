@@ -121,8 +121,11 @@ def open_sqlite(location: Location) -> Connection:
 
 def open_postgres(location: Location) -> Connection:
     # psycopg is imported here, not at the top: it costs ~150 ms and only server stores need it
-    import psycopg
-
+    try:
+        import psycopg
+    except ImportError:
+        raise AuditStoreError(f"the audit store {location.where()} is on PostgreSQL, which needs "
+                              "the psycopg package: pip install 'psycopg[binary]'") from None
     try:
         raw = psycopg.connect(location.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                               application_name="disbursement")
