@@ -242,7 +242,9 @@ def _role(base: str, name: str, grants: str, password: str) -> str:
     for statement in grants.replace("{role}", name).split(";"):
         if statement.strip():
             run_sql(base, statement)
-    return with_params(f"postgresql://{name}:{{password}}@localhost/{database}",
+    port = re.search(r"[?&]port=(\d+)", base)
+    server = "localhost" + (f":{port.group(1)}" if port else "")
+    return with_params(f"postgresql://{name}:{{password}}@{server}/{database}",
                        options=f"-csearch_path%3D{schema}")
 
 
