@@ -26,6 +26,7 @@ CONNECT_TIMEOUT_S = 10
 ADVISORY_LOCK_KEY = int.from_bytes(b"DISBAUDT", "big", signed=True)
 
 Row = Sequence[Any]
+_PLAIN_INSERT = re.compile(r"^INSERT INTO (\w+)(?: \(([\w, ]+)\))? VALUES \([?,]+\)$")
 
 
 class Connection:
@@ -66,8 +67,16 @@ class Connection:
         if not rows:
             return
         if self.is_postgres:
+            plain = _PLAIN_INSERT.match(sql)
             with self.raw.cursor() as cursor:
-                cursor.executemany(self.sql(sql), rows)
+                if plain is None:
+                    cursor.executemany(self.sql(sql), rows)
+                    return
+                columns = f" ({plain.group(2)})" if plain.group(2) else ""
+                # COPY: one stream instead of a round trip per row (a run has 10^5 lines)
+                with cursor.copy(f"COPY {plain.group(1)}{columns} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
         else:
             self.raw.executemany(sql, rows)
 
