@@ -248,6 +248,12 @@ def _role(base: str, name: str, grants: str, password: str) -> str:
                        options=f"-csearch_path%3D{schema}")
 
 
+def done_engine() -> str:
+    from disbursement import __version__
+
+    return __version__
+
+
 def _docs_grants(title: str) -> str:
     doc = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
     block = doc.split(f"-- {title}\n", 1)[1].split("```", 1)[0]
@@ -273,6 +279,10 @@ def test_roles_a_recording_role_records_a_reader_reads_and_is_refused(make_workb
         runs = json.loads(invoke("audit", "runs", "--json", "--audit-db", reader).output)
         assert [(r["reviewer"], r["db_role"]) for r in runs][1] == ("Hoa", f"disb_rec_{suffix}")
         assert invoke("audit", "verify", "--audit-db", reader).exit_code == 0
+        table = invoke("audit", "runs", "--audit-db", reader).output
+        assert f" Hoa (disb_rec_{suffix}) " in table
+        shown = invoke("audit", "show", "latest", "--audit-db", reader).output
+        assert f"(engine {done_engine()}, database role disb_rec_{suffix})" in shown
         refused = invoke("review", path, "--round", "1", "--audit-db", reader)
         assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
         assert refused.output.startswith(f"Error: database role disb_read_{suffix} may not write "

@@ -346,7 +346,8 @@ def audit_runs(audit_db, as_json, xlsx_path, year):
     _emit(runs, f"Recorded runs: {len(runs)}",
           ["Run", "Recorded (UTC)", "Reviewer", "Year", "Round", "Rule", "As of", "Lines",
            "Flagged", "Issues", "Inputs", "Decisions"],
-          [[r["run_id"][:16], r["recorded_at"], r["reviewer"],
+          [[r["run_id"][:16], r["recorded_at"],
+            r["reviewer"] + (f" ({r['db_role']})" if r.get("db_role") else ""),
             r["year"], r["round"], r["rule_id"], r["as_of"], r["lines"], r["flagged"],
             r["issues"], r["inputs"], r["decisions"]] for r in runs], set(), as_json, xlsx_path)
 
@@ -360,8 +361,9 @@ def audit_show(run, audit_db, as_json, xlsx_path):
 
     data = show_run(audit_db, run)
     if not as_json:
+        role = f", database role {data['db_role']}" if data.get("db_role") else ""
         click.echo(f"Run {data['run_id']} recorded {data['recorded_at']} by {data['reviewer']} "
-                   f"(engine {data['engine_version']})")
+                   f"(engine {data['engine_version']}{role})")
         click.echo(f"  {data['rule_id']} round {data['round']}, year {data['year']}, data as of "
                    f"{data['as_of']}; rules {data['rules_path']} (sha256 {data['rules_sha256']})")
         for item in data["inputs"]:
