@@ -20,6 +20,8 @@ import click
 from disbursement import __version__
 
 UNITS = ("dong", "nghin", "trieu", "ty")
+AUDIT_DB_HELP = ("Audit store: an SQLite file or postgresql://host/database (default: "
+                 "$DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
 
 
 def _date(ctx, param, value):
@@ -149,8 +151,8 @@ def input_options(f):
               help="Write flags.xlsx, flags.csv and the other outputs into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-audit", is_flag=True, help="Do not record the run in the audit store.")
-@click.option("--audit-db", type=click.Path(dir_okay=False),
-              help="Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
+@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help=AUDIT_DB_HELP)
 @click.option("--reviewer", help="Name recorded as the reviewer (default: the OS user).")
 @click.option("--overrides", type=click.Path(dir_okay=False),
               help="xlsx/csv of manual changes to the proposal "
@@ -266,7 +268,6 @@ def main() -> None:
 
 # ---- audit store: recording happens in `review`; these commands query, verify, replay ------
 
-AUDIT_DB_HELP = "Audit store (default: $DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite)."
 
 
 def _audit_store(audit_db):
@@ -292,7 +293,8 @@ def audit_options(f):
     f = click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
                      help="Also write the table to this .xlsx file (atomically).")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
-    return click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)(f)
+    return click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL",
+                        help=AUDIT_DB_HELP)(f)
 
 
 def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int],
@@ -444,7 +446,7 @@ def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
 
 
 @audit_group.command("verify")
-@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_verify(audit_db, as_json):
     """Recompute the hash chain and check the stored input copies (exit 1 if broken)."""
@@ -488,7 +490,7 @@ def audit_copy(source, target, as_json):
 
 @audit_group.command("replay")
 @click.argument("run")
-@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def audit_replay(run, audit_db, as_json):
     """Re-run RUN from its stored inputs and rules; check each output is byte-identical."""
@@ -521,7 +523,7 @@ def audit_replay(run, audit_db, as_json):
               help="xlsx/csv of approved figures (Mã dự án, Nguồn vốn, Kế hoạch sau điều "
                    "chỉnh); without it the run's proposal is approved as it is.")
 @click.option("--by", "recorded_by", help="Who records the decision (default: the OS user).")
-@click.option("--audit-db", type=click.Path(dir_okay=False), help=AUDIT_DB_HELP)
+@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
 def decide(run, decision, approved, recorded_by, audit_db):
     """Record the decision that approved RUN's proposal; the next review checks against it."""
     from disbursement.audit.decisions import decide as record_decision
