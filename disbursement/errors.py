@@ -78,3 +78,15 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def issue_counts(issues: list[Issue]) -> dict:
+    """Counts per severity and code, made from the final records (summary["issues"])."""
+    counts: dict[str, dict] = {}
+    for issue in issues:
+        entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
+        entry["count"] += 1
+    return {"total": len(issues),
+            "errors": sum(1 for i in issues if i.severity == "error"),
+            "warnings": sum(1 for i in issues if i.severity == "warning"),
+            "by_code": dict(sorted(counts.items()))}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from disbursement.errors import InputUnreadable, Issue
+from disbursement.errors import InputUnreadable, Issue, issue_counts
 from disbursement.model import RunResult
 
 UNIT_LABEL = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
@@ -290,7 +290,7 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
                                  "lines": s.lines} for s in loaded.sheets]
     if propose or overrides:
         _propose(result, rnd, year, overrides)
-    result.summary["issues"] = _issue_counts(issues)
+    result.summary["issues"] = issue_counts(issues)
     return result
 
 
@@ -405,14 +405,3 @@ def _cross_check_as_of(sheets: list[SheetReport], as_of: dt.date, overridden: bo
 
 def _vn(iso: str) -> str:
     return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
-
-
-def _issue_counts(issues: list[Issue]) -> dict:
-    counts: dict[str, dict] = {}
-    for issue in issues:
-        entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
-        entry["count"] += 1
-    return {"total": len(issues),
-            "errors": sum(1 for i in issues if i.severity == "error"),
-            "warnings": sum(1 for i in issues if i.severity == "warning"),
-            "by_code": dict(sorted(counts.items()))}

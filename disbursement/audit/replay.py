@@ -7,7 +7,6 @@ needs nothing from the disk of the officer who recorded the run.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import tempfile
 from pathlib import Path
@@ -16,22 +15,21 @@ from typing import Any
 from disbursement import __version__
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
-from disbursement.audit.history import compare_with_history
 from disbursement.audit.queries import Record, show_run
 from disbursement.audit.record import DATE_OPTIONS, DIR_OPTIONS, FILE_OPTIONS
 from disbursement.audit.store import Db, connect, locate
 from disbursement.files import sha256_file
 from disbursement.model import RunResult
-from disbursement.pipeline import run_round
-from disbursement.render.outputs import write_outputs
 from disbursement.render.records import flag_records, proposal_json
+from disbursement.session import AuditTarget, ReviewOptions, review
 
 
 def replay(db: Db, ref: str) -> Record:
     """Re-run a recorded run from its stored input copies and rules text into a temp folder
     and compare every output's sha256 (and the flag, proposal and issue records) with the
-    record. Each recorded option goes back to `run_round` or `write_outputs`, whichever takes
-    a keyword of that name. Returns {"run_id", "ok", "files": [{"name", "status", …}],
+    record. The recorded options become `session.ReviewOptions` and the run goes through
+    `session.review`, the same composition as the CLI's review (not recorded again).
+    Returns {"run_id", "ok", "files": [{"name", "status", …}],
     "records", "engine_version", "ignored_options"}."""
     location = locate(db)
     run = show_run(location, ref)
@@ -44,7 +42,7 @@ def replay(db: Db, ref: str) -> Record:
         rules = base / "rules" / Path(run["rules_path"]).name
         rules.parent.mkdir()
         rules.write_text(text, encoding="utf-8")
-        options: dict[str, Any] = {"rules_path": rules}
+        recorded: dict[str, Any] = {"rules_path": rules}
         for key, value in run["options"].items():
             if value and key in FILE_OPTIONS:
                 value = placed[key][0]
@@ -53,17 +51,16 @@ def replay(db: Db, ref: str) -> Record:
                 value.mkdir(exist_ok=True)
             elif value and key in DATE_OPTIONS:
                 value = dt.date.fromisoformat(value)
-            options.setdefault(key, value)
-        takes_run = set(inspect.signature(run_round).parameters) - {"paths", "round_number"}
-        takes_out = set(inspect.signature(write_outputs).parameters) - {"result", "out_dir"}
-        result = run_round(placed.get("input", []), run["round"],
-                           **{k: v for k, v in options.items() if k in takes_run})
+            recorded.setdefault(key, value)
+        recorded.setdefault("round", run["round"])
+        options, ignored = ReviewOptions.from_recorded(recorded)
         history = (run["summary"] or {}).get("lifecycle")
-        if history is not None:
-            result = compare_with_history(location, result,
-                                          upto=history["store_seq"]).applied_to(result)
-        written = write_outputs(result, base / "out", **{
-            k: v for k, v in options.items() if k in takes_out}) if run["outputs"] else {}
+        outcome = review(placed.get("input", []), options,
+                         out_dir=base / "out" if run["outputs"] else None,
+                         audit=AuditTarget(location) if history is not None else None,
+                         history_upto=history["store_seq"] if history is not None else None,
+                         record=False)
+        result, written = outcome.result, outcome.written
         files = []
         for out in run["outputs"]:
             got = written.get(out["name"])
@@ -74,7 +71,7 @@ def replay(db: Db, ref: str) -> Record:
         records = _records_match(run, result)
     return {"run_id": run["run_id"], "files": files, "records": records,
             "engine_version": {"recorded": run["engine_version"], "current": __version__},
-            "ignored_options": sorted(set(options) - takes_run - takes_out - {"round"}),
+            "ignored_options": ignored,
             "ok": all(f["status"] == "OK" for f in files) and records["status"] == "OK"}
 
 

@@ -169,61 +169,29 @@ def input_options(f):
 def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit,
            audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date, debug):
     """Run review round N over FILES and list the flagged project lines."""
-    from disbursement.pipeline import run_round
-    from disbursement.render.records import result_json
+    from disbursement.render.records import result_json, write_json
+    from disbursement.render.terminal import terminal_report
+    from disbursement.session import ReviewOptions, audit_target
+    from disbursement.session import review as run_review
 
-    store = None if no_audit else _audit_store(audit_db)  # a bad store fails before any work
-    unrecorded = store is False
-    store = store or None
-    result = run_round(files, round_number, year=year, rules_path=rules_path, as_of=as_of,
-                       unit=unit, overrides=overrides)
-    if unrecorded:
-        from disbursement.errors import Issue
-
-        result.issues.append(Issue(
-            "AUDIT-NOT-RECORDED", "warning", str(Path.cwd()), None, None, None,
-            "the default audit store cannot be created in this folder (read-only?); the run was "
-            "not recorded — pass --audit-db PATH or set DISBURSEMENT_AUDIT_DB"))
-    if store is not None:
-        from disbursement.audit.history import compare_with_history
-
-        result = compare_with_history(store, result).applied_to(result)
-    written = {}
-    if out_dir:
-        from disbursement.render.outputs import write_outputs
-
-        written = write_outputs(result, out_dir, lang=lang, settings=settings_path,
-                                templates_dir=templates_dir, date=memo_date)
-    run_id = None
-    if store is not None:
-        from disbursement.audit.record import record_run
-
-        # Options named like the keywords of run_round / write_outputs, so replay can pass
-        # them back; keep this in step when review gains an option that changes the result.
-        run_id = record_run(store, result, reviewer=reviewer, input_paths=files,
-                            output_paths=written, options={
-                                "round": round_number, "year": year, "unit": unit,
-                                "as_of": as_of, "rules_path": rules_path,
-                                "overrides": overrides, "lang": lang,
-                                "settings": settings_path, "templates_dir": templates_dir,
-                                "date": memo_date})
+    options = ReviewOptions(round=round_number, year=year, unit=unit, as_of=as_of,
+                            rules_path=rules_path, overrides=overrides, lang=lang,
+                            settings=settings_path, templates_dir=templates_dir, date=memo_date)
+    target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
+    outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
     if as_json:
-        payload = result_json(result)
-        if run_id:
-            payload["audit"] = {"run_id": run_id, "store": str(store)}
-        if written:
-            payload["outputs"] = {k: str(v) for k, v in written.items()}
-        from disbursement.render.records import write_json
-
+        payload = result_json(outcome.result)
+        if outcome.run_id:
+            payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
+        if outcome.written:
+            payload["outputs"] = {k: str(v) for k, v in outcome.written.items()}
         write_json(payload, _Echo())
         return
-    from disbursement.render.terminal import terminal_report
-
-    click.echo(terminal_report(result))
-    for name, path in written.items():
+    click.echo(terminal_report(outcome.result))
+    for name, path in outcome.written.items():
         click.echo(f"  wrote {name}: {path}")
-    if run_id:
-        click.echo(f"  recorded run {run_id} in {store}")
+    if outcome.run_id:
+        click.echo(f"  recorded run {outcome.run_id} in {outcome.store}")
 
 
 @cli.command()
@@ -270,24 +238,6 @@ def main() -> None:
 
 
 
-def _audit_store(audit_db):
-    """The store `review` records into; refuses an unusable one before any work is done.
-
-    Only the implicit default (./disbursement-audit.sqlite) in a folder we cannot write to is
-    not an error: the review still runs and says it was not recorded (False is returned).
-    """
-    import os
-
-    from disbursement.audit.store import ENV_VAR, check_store, locate
-
-    store = locate(audit_db)
-    implicit = not audit_db and not os.environ.get(ENV_VAR)
-    if implicit and not store.path.exists() and not os.access(store.path.parent.resolve(),
-                                                              os.W_OK):
-        return False
-    return check_store(store)
-
-
 def audit_options(f):
     """--audit-db, and --json / --xlsx FILE for the query commands."""
     f = click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
@@ -327,7 +277,6 @@ def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int
 
 
 def _where(source: dict) -> str:
-    from pathlib import Path
 
     return f"{Path(source['file']).name} / {source['sheet']} / {source['row']}"
 

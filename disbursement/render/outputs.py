@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from disbursement.errors import OutputError
+from disbursement.errors import Issue, OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
 
@@ -34,6 +34,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
         raise OutputError(f"--out {out_dir} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     inputs = {Path(p).resolve() for p in result.inputs}
+    note_skipped_annotations(result)
     skipped = _too_large_to_annotate(result)
     staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
     annotations = _start(_annotated_copies, result, staging, skipped)
@@ -108,12 +109,14 @@ def _start(call, *args) -> _Job:
 ANNOTATE_MAX_LINES = 20_000
 
 
-def _too_large_to_annotate(result: RunResult) -> set[str]:
-    """Inputs that get no annotated copy; each is said in an issue (before issues.xlsx)."""
-    from disbursement.errors import Issue
+def _line_counts(result: RunResult) -> dict[str, int]:
+    return result.plan["file"].value_counts().to_dict() if len(result.plan) else {}
 
-    counts = result.plan["file"].value_counts().to_dict() if len(result.plan) else {}
-    skipped = set()
+
+def note_skipped_annotations(result: RunResult) -> None:
+    """Say in an issue each input too large for an annotated copy (before issues.xlsx and the
+    counts are made, so both include it)."""
+    counts = _line_counts(result)
     for source in dict.fromkeys(result.inputs):
         lines = counts.get(source, 0)
         if lines > ANNOTATE_MAX_LINES and not any(
@@ -122,9 +125,12 @@ def _too_large_to_annotate(result: RunResult) -> set[str]:
                 "ANNOTATION-SKIPPED", "info", source, None, None, None,
                 f"no annotated copy: {lines:,} lines is above {ANNOTATE_MAX_LINES:,}; "
                 "flags.xlsx and issues.xlsx name every row instead"))
-        if lines > ANNOTATE_MAX_LINES:
-            skipped.add(source)
-    return skipped
+
+
+def _too_large_to_annotate(result: RunResult) -> set[str]:
+    """Inputs that get no annotated copy (`note_skipped_annotations` says why)."""
+    counts = _line_counts(result)
+    return {source for source in result.inputs if counts.get(source, 0) > ANNOTATE_MAX_LINES}
 
 
 def _annotated_copies(result: RunResult, out: Path, skipped: set[str]) -> dict[str, Path]:

@@ -1,0 +1,140 @@
+"""`review(...)`: the one composition of a review — run, compare with history, write, record.
+
+The CLI's `review`, `audit replay` and a notebook all call this function, so a new option is
+added in one place (`ReviewOptions`) and reaches all three. Every count and summary of issues
+is made here, last, from the final records: after history and the output writer have added
+theirs, before anything is written or recorded.
+
+    >>> from disbursement.session import ReviewOptions, review
+    >>> outcome = review(["plan.xlsx"], ReviewOptions(round=1), out_dir="out", audit_db=None)
+    >>> outcome.result.summary["flagged"], outcome.run_id
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from disbursement.audit.history import compare_with_history
+from disbursement.audit.location import ENV_VAR, Location, locate
+from disbursement.audit.record import record_run
+from disbursement.audit.store import check_store
+from disbursement.errors import Issue, issue_counts
+from disbursement.model import RunResult
+from disbursement.pipeline import run_round
+from disbursement.render.outputs import note_skipped_annotations, write_outputs
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """Everything that changes a review's result or outputs, as the user gave it.
+
+    The field names are the keys recorded in the audit store (`recorded()`), which is how a
+    replay gives each option back; keep them stable.
+    """
+
+    round: int
+    year: int | None = None
+    unit: str | None = None
+    as_of: dt.date | None = None
+    rules_path: str | os.PathLike[str] | None = None
+    overrides: str | os.PathLike[str] | None = None
+    lang: str = "vi"
+    settings: str | os.PathLike[str] | None = None
+    templates_dir: str | os.PathLike[str] | None = None
+    date: dt.date | None = None  # the memo's date (default: the as-of date)
+
+    def recorded(self) -> dict[str, Any]:
+        """The options as the audit store keeps them (the same keys and order every time)."""
+        return {"round": self.round, "year": self.year, "unit": self.unit, "as_of": self.as_of,
+                "rules_path": self.rules_path, "overrides": self.overrides, "lang": self.lang,
+                "settings": self.settings, "templates_dir": self.templates_dir,
+                "date": self.date}
+
+    @classmethod
+    def from_recorded(cls, recorded: Mapping[str, Any]) -> tuple[ReviewOptions, list[str]]:
+        """Options from a recorded run, and the recorded keys this engine no longer knows."""
+        known = {f.name for f in fields(cls)}
+        ignored = sorted(k for k in recorded if k not in known)
+        return cls(**{k: v for k, v in recorded.items() if k in known}), ignored
+
+
+@dataclass
+class ReviewOutcome:
+    """What one review produced: the final result, the files written, where it was recorded."""
+
+    result: RunResult
+    written: dict[str, Path] = field(default_factory=dict)
+    run_id: str | None = None
+    store: Location | None = None
+
+
+@dataclass(frozen=True)
+class AuditTarget:
+    """Where a review is recorded: a store, nowhere (--no-audit), or nowhere because the
+    implicit default cannot be created here (the review still runs and says so)."""
+
+    store: Location | None
+    unwritable_default: bool = False
+
+
+def audit_target(audit_db: str | os.PathLike[str] | None, *, enabled: bool = True) -> AuditTarget:
+    """The store a review records into; refuses an unusable one before any work is done.
+
+    Only the implicit default (./disbursement-audit.sqlite) in a folder one cannot write to is
+    not an error: the review runs and an AUDIT-NOT-RECORDED warning says it was not recorded.
+    """
+    if not enabled:
+        return AuditTarget(None)
+    location = locate(audit_db)
+    implicit = not audit_db and not os.environ.get(ENV_VAR)
+    if (implicit and not location.is_postgres and not location.path.exists()
+            and not _can_create_in(location.path.parent.resolve())):
+        return AuditTarget(None, unwritable_default=True)
+    return AuditTarget(check_store(location))
+
+
+def _can_create_in(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def review(paths: Sequence[str | os.PathLike[str]], options: ReviewOptions, *,
+           out_dir: str | os.PathLike[str] | None = None,
+           audit: AuditTarget | None = None, reviewer: str | None = None,
+           history_upto: int | None = None, record: bool = True) -> ReviewOutcome:
+    """Run one review round and do everything a review does with it, in this order.
+
+    1. `pipeline.run_round` (read → … → propose; a run with nothing to review raises);
+    2. compare with the store's history (flag life cycle, approved figures) — `history_upto`
+       limits it to what the store held when a recorded run was made (replay);
+    3. issue counts, made from the final issue records;
+    4. outputs into `out_dir`, all files or none;
+    5. the record in the audit store (unless `record` is false, as in a replay).
+    """
+    audit = audit if audit is not None else AuditTarget(None)
+    result = run_round(list(paths), options.round, year=options.year,
+                       rules_path=options.rules_path, as_of=options.as_of, unit=options.unit,
+                       overrides=options.overrides)
+    if audit.unwritable_default:
+        result.issues.append(Issue(
+            "AUDIT-NOT-RECORDED", "warning", str(Path.cwd()), None, None, None,
+            "the default audit store cannot be created in this folder (read-only?); the run was "
+            f"not recorded — pass --audit-db PATH or set {ENV_VAR}"))
+    if audit.store is not None:
+        result = compare_with_history(audit.store, result, upto=history_upto).applied_to(result)
+    if out_dir is not None:
+        note_skipped_annotations(result)
+    result.summary["issues"] = issue_counts(result.issues)
+    written: dict[str, Path] = {}
+    if out_dir is not None:
+        written = write_outputs(result, out_dir, lang=options.lang, settings=options.settings,
+                                templates_dir=options.templates_dir, date=options.date)
+    run_id = None
+    if audit.store is not None and record:
+        run_id = record_run(audit.store, result, reviewer=reviewer, input_paths=list(paths),
+                            output_paths=written, options=options.recorded())
+    return ReviewOutcome(result, written, run_id, audit.store)
