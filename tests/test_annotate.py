@@ -13,7 +13,7 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.errors import OutputError
 from disbursement.files import sha256_file
 from disbursement.pipeline import run_round

@@ -19,7 +19,7 @@ import disbursement.render.appendix
 import disbursement.render.docx
 import disbursement.render.records
 from devtools.samples import write_official_workbook
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.errors import OutputError
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import write_outputs

@@ -20,7 +20,7 @@ from disbursement.audit import chain, queries, schema
 from disbursement.audit import replay as audit_replay
 from disbursement.audit import store as audit_store
 from disbursement.audit.copy import copy_store
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.files import sha256_file
 from tests.audit_backends import backend, fetch, pg_schema_url, store, tamper  # noqa: F401
 from tests.conftest import line

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from disbursement.audit import chain, queries
 from disbursement.audit.record import PAUSE_ENV
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.files import sha256_file
 from tests.audit_backends import (  # noqa: F401 (fixtures)
     fetch,
@@ -106,7 +106,7 @@ def test_four_processes_three_reviews_each_make_one_chain(make_workbook, pg_sche
     path = make_workbook(lines())
     script = ("import sys\n"
               "from click.testing import CliRunner\n"
-              "from disbursement.cli.commands import cli\n"
+              "from disbursement.cli import cli\n"
               "for _ in range(3):\n"
               "    res = CliRunner().invoke(cli, ['review', sys.argv[1], '--round', '1', '--json',"
               " '--audit-db', sys.argv[2], '--reviewer', sys.argv[3]])\n"

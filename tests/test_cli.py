@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from tests.conftest import line
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

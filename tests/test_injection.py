@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from devtools.samples import write_official_workbook
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.render.records import FORMULA_START
 from tests.conftest import line
 

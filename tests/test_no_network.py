@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from devtools.samples import write_official_workbook
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.errors import OutputError
 from disbursement.files import confined
 from tests.conftest import line

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from disbursement.errors import DisbursementError
 from disbursement.pipeline import inspect_files, run_round
 from disbursement.render.records import result_json

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disbursement.cli.commands import cli
+from disbursement.cli import cli
 from tests.fixtures_builder import build_case, build_table, case_lines, load_case
 
 CODELESS = [{"code": "", "name": "Đường giao thông bản Nà Sản", "plan": "1.000", "disbursed": "100"},

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from disbursement.cli import commands
+from disbursement import cli as commands
 from disbursement.session import AuditTarget, ReviewOptions, audit_target, review
 from tests.conftest import line
 

@@ -1,5 +1,10 @@
-"""Command line: click lives only in this package; each command makes one library call."""
+"""Command line: click lives only in this package; each command makes one library call.
 
-from disbursement.cli.commands import main
+`app` holds the group and the error model; `review` (review, inspect, whatif) and `audit`
+(audit …, decide) register their commands on it when imported here.
+"""
 
-__all__ = ["main"]
+from disbursement.cli import audit, review
+from disbursement.cli.app import cli, main
+
+__all__ = ["audit", "cli", "main", "review"]

@@ -1,0 +1,146 @@
+"""The click group, its error model and the option bundles every command shares.
+
+Exit codes: 0 the run completed (flags and data issues are normal output); 1 `Error: …`
+when an input or the rules cannot be used at all; 2 usage errors. A traceback only with
+`--debug`. Heavy libraries are imported inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sys
+import warnings
+
+import click
+
+from disbursement import __version__
+
+UNITS = ("dong", "nghin", "trieu", "ty")
+AUDIT_DB_HELP = ("Audit store: an SQLite file or postgresql://host/database (default: "
+                 "$DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{value!r} is not a date (use DD/MM/YYYY or YYYY-MM-DD)")
+
+
+class Group(click.Group):
+    """Turns library errors into one `Error: …` line (exit 1); tracebacks only with --debug."""
+
+    def invoke(self, ctx):
+        from disbursement.errors import DisbursementError
+
+        try:
+            with _quiet_stderr():
+                return super().invoke(ctx)
+        except DisbursementError as exc:
+            if _debug():
+                raise
+            raise click.ClickException(_one_line(str(exc))) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except BrokenPipeError:  # `disbursement review … | head`: the reader left; stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
+        except Exception as exc:
+            if _debug():
+                raise
+            raise click.ClickException(_one_line(
+                f"internal error ({type(exc).__name__}: {exc}); "
+                "run again with --debug for the traceback and report it"
+            )) from None
+
+
+class _Echo:
+    """A text stream for streamed output: buffers ~1 MB, then hands it to click.echo."""
+
+    def __init__(self, size: int = 1 << 20):
+        self.parts: list[str] = []
+        self.pending, self.size = 0, size
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.pending += len(text)
+        if self.pending >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        click.echo("".join(self.parts), nl=False)
+        self.parts, self.pending = [], 0
+
+
+def _debug() -> bool:
+    return "--debug" in sys.argv
+
+
+def _one_line(message: str) -> str:
+    """The exit-1 contract: one `Error:` line, so a newline or CR in a file name is escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """While a command runs, what libraries write to stderr (Python warnings, notes the Rust
+    reader behind calamine prints straight to file descriptor 2) is dropped, so a failing run
+    shows only its `Error:` line; --debug keeps them."""
+    if _debug():
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to protect
+        yield
+        return
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="disbursement")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug):
+    """Review public-investment disbursement in rounds and propose capital reallocation.
+
+    Typical use: disbursement review plan.xlsx --round 1 --out out/
+    """
+
+
+def input_options(f):
+    """Options shared by every command that reads workbooks."""
+    f = click.option("--unit", type=click.Choice(UNITS),
+                     help="Unit of the amounts when the sheet's unit line is missing or wrong.")(f)
+    f = click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+                     help="Rules file (default: rules/son-la-2022.yaml).")(f)
+    f = click.option("--year", type=click.IntRange(2000, 2100),
+                     help="Plan year (default: the rules' plan_year). Shifts every date.")(f)
+    f = click.argument("files", nargs=-1, required=True, type=click.Path())(f)
+    return f
+
+
+def main() -> None:
+    cli(prog_name="disbursement")
+
