@@ -56,6 +56,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     import pandas as pd
 
     from disbursement.ingest.header import find_layout, load_vocabulary
+    from disbursement.ingest.join import is_treasury_export
     from disbursement.ingest.normalize import normalise_sheet
     from disbursement.ingest.read import read_file
     from disbursement.ingest.required import Requirement
@@ -82,7 +83,10 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                                     f"sheet skipped: {reason}"))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
                 continue
-            treasury_only = "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns
+            treasury_why = (is_treasury_export(sheet, layout)
+                            if "disbursed_dong" in layout.columns else None)
+            treasury_only = treasury_why is not None or (
+                "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns)
             missing = [] if treasury_only else requirement.missing(list(layout.columns))
             report = SheetReport(
                 sheet.file, sheet.sheet, "read",
@@ -112,6 +116,16 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                                     "that is wrong"))
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
             result.lines.attrs["has_plan"] = not treasury_only
+            if treasury_only:  # a Treasury plan column is a cross-check, never a second plan
+                result.lines["treasury_plan_dong"] = (
+                    result.lines["plan_dong"].astype("Int64") if "plan_dong" in layout.columns
+                    else pd.array([pd.NA] * len(result.lines), dtype="Int64"))
+                if treasury_why:
+                    issues.append(Issue(
+                        "TREASURY-RECOGNISED", "info", sheet.file, sheet.sheet, None, None,
+                        f"read as a State Treasury (KBNN) export because {treasury_why}"
+                        + ("; its plan column only cross-checks the plan workbook"
+                           if "plan_dong" in layout.columns else "")))
             result.lines.attrs["report"] = id(report)
             frames.append(result.lines)
             report.unit, report.unit_source = sheet_unit, unit_source

@@ -808,7 +808,39 @@ def build_bytes(out: Path, lines: Sequence[Mapping] = (), *, name: str = "danh_s
     return [path]
 
 
+KBNN_TITLE = ("KHO BẠC NHÀ NƯỚC {province}", "BÁO CÁO TÌNH HÌNH THANH TOÁN VỐN ĐẦU TƯ CÔNG",
+              "(Từ ngày 01/01/{year} đến ngày {as_of2})")
+
+
+def build_plan_and_kbnn(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
+                        as_of: dt.date | None = None, kbnn_columns: list, kbnn_unit: str = "dong",
+                        kbnn_title: Sequence[str] = KBNN_TITLE, province: str = "SƠN LA",
+                        kbnn_sheet: str = "Báo cáo", kbnn_only: Sequence[Mapping] = (),
+                        kbnn_lines: Sequence[Mapping] = (), plan_columns: str | list = "plan_only",
+                        **options) -> list[Path]:
+    """A plan appendix beside a Treasury export laid out as `kbnn_columns` (any header, e.g. its
+    own "Kế hoạch vốn", a "Nguồn vốn" column, "Tạm ứng" / "Thanh toán KLHT" parts).
+
+    Lines whose `disbursed_dong` is None have no Treasury row; `kbnn_only` rows are only in the
+    export; `kbnn_lines` replace a line's Treasury row fields (matched by position)."""
+    out.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or dt.date(year, 6, 30)
+    plan = build_table(out, lines, name="ke_hoach_giao.xlsx", year=year, as_of=as_of,
+                       columns=plan_columns, **options)[0]
+    rows = [dict(item, **(kbnn_lines[i] if i < len(kbnn_lines) else {}))
+            for i, item in enumerate(lines) if item.get("disbursed_dong") is not None]
+    rows += list(kbnn_only)
+    title = [t.replace("{province}", province) for t in kbnn_title]
+    sheets = table_sheets(rows, year=year, as_of=as_of, unit=kbnn_unit, columns=kbnn_columns,
+                          groups=(), title=title, ordinals=False, footer=False, total="bottom",
+                          group_values="number", sheet_name=kbnn_sheet)
+    kbnn = out / "kbnn_thanh_toan.xlsx"
+    write_grid(kbnn, sheets, created=as_of)
+    return [plan, kbnn]
+
+
 BUILDERS: dict[str, Callable[..., list[Path]]] = {
+    "plan_and_kbnn": build_plan_and_kbnn,
     "official": build_official,
     "table": build_table,
     "csv": build_csv,
@@ -855,8 +887,12 @@ def build_case(case: Mapping, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     builder = BUILDERS[case["builder"]]
     options = _dates(case.get("options") or {})
-    if "treasury_only" in options:
-        options["treasury_only"] = case_lines(options["treasury_only"])
+    for key in ("treasury_only", "kbnn_only"):
+        if key in options:
+            options[key] = case_lines(options[key])
+    if "kbnn_lines" in options:  # per-line Treasury fields: amounts in triệu like `lines`
+        options["kbnn_lines"] = [{k: line_money(v) if k.endswith("_dong") else v
+                                  for k, v in item.items()} for item in options["kbnn_lines"]]
     paths = builder(out_dir, case_lines(case.get("lines") or []), **options)
     encoding = case.get("encoding")
     if encoding:

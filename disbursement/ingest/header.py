@@ -99,6 +99,9 @@ class SheetLayout:
     # Columns recognised by their content, not their header (canonical → why), e.g. a code
     # column whose header cell was left blank.
     inferred: dict[str, str] = field(default_factory=dict)
+    # Disbursement given only as its parts (advance "Tạm ứng" + payment "Thanh toán KLHT"):
+    # their column indexes; disbursed is their sum (giải ngân includes tạm ứng).
+    disbursed_parts: tuple[int, ...] = ()
 
     def header_of(self, canonical: str) -> str:
         return self.paths[self.columns[canonical]]
@@ -145,6 +148,12 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
         ordinal_rows.append(data_start)
         data_start += 1
     inferred = {}
+    parts: tuple[int, ...] = ()
+    if "disbursed_dong" not in columns and {"advance_dong", "volume_paid_dong"} <= set(columns):
+        parts = (columns["advance_dong"], columns["volume_paid_dong"])
+        columns["disbursed_dong"] = columns["volume_paid_dong"]
+        inferred["disbursed_dong"] = (f"sum of '{paths[parts[0]]}' and '{paths[parts[1]]}' "
+                                      "(giải ngân includes tạm ứng)")
     if "project_code" not in columns and (col := _blank_header_codes(cells, data_start, paths,
                                                                       set(columns.values()))) is not None:
         columns["project_code"] = col
@@ -161,7 +170,7 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
     as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
     hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
     return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
-                       as_of_text, legacy, ordinal_rows, hints, inferred), ""
+                       as_of_text, legacy, ordinal_rows, hints, inferred, parts), ""
 
 
 CODE_LIKE = re.compile(r"^\d{5,9}$")

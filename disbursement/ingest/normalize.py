@@ -114,6 +114,12 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
             found = found + _fill_formulas(sheet, layout.columns[canonical], layout.data_start,
                                            unit_dong, amounts, was_blank)
         money[canonical], blank[canonical], problems[canonical] = amounts, was_blank, found
+    if layout.disbursed_parts:  # "Tạm ứng" + "Thanh toán KLHT", no total: giải ngân is both
+        parsed = [parse_amount_column(transposed[c] if c < width else empty, unit_dong)
+                  for c in layout.disbursed_parts]
+        money["disbursed_dong"] = sum(p[0] for p in parsed)
+        blank["disbursed_dong"] = np.logical_and.reduce([p[1] for p in parsed])
+        problems["disbursed_dong"] = [x for p in parsed for x in p[2]]
     has_amount = np.zeros(n, dtype=bool)
     for canonical in ("plan_dong", "disbursed_dong"):
         if canonical in blank:
