@@ -180,7 +180,8 @@ def _blank_header_codes(cells: list[list], data_start: int, paths: list[str],
                         used: set[int]) -> int | None:
     """A column with a blank header whose cells are project codes (5–9 digits, nearly all
     distinct, on most rows that have a value): the "Mã dự án" header was left empty."""
-    for col, path in enumerate(paths):
+    last = max(used, default=-1)  # a blank header between recognised columns, not beyond
+    for col, path in enumerate(paths[:last]):
         if path or col in used:
             continue
         values = [_text(row[col]) for row in cells[data_start:data_start + 500] if col < len(row)]
@@ -256,20 +257,14 @@ def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
     # từ đầu năm" → "luy ke giai ngan tu dau nam"); a decoy word in either vetoes the column.
     forms = [(fold(p), tokens.canonical(p)) for p in paths]
     this_year = re.compile(rf"\b{vocabulary.year}\b|\bnam (ke hoach|kh)\b")
+    scored: dict[tuple[str, str], list[tuple[int, str]]] = {}  # one pass per distinct header
     candidates = []
-    for rule in vocabulary.rules:
-        for col, (text, expanded) in enumerate(forms):
-            if not text or any(_excluded(t, rule.excludes, this_year) for t in (text, expanded)):
-                continue
-            if rule.money and any(x.search(t) for t in (text, expanded)
-                                  for x in vocabulary.not_money):
-                continue
-            # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match joined paths too.
-            texts = {text, expanded, text.replace(" / ", " "), expanded.replace(" / ", " ")}
-            score = max((s for pattern, s in rule.matches
-                         if any(pattern.search(t) for t in texts)), default=0)
-            if score:
-                candidates.append((-score, col, rule.canonical))
+    for col, (text, expanded) in enumerate(forms):
+        if not text:
+            continue
+        if (text, expanded) not in scored:
+            scored[text, expanded] = _scores(text, expanded, vocabulary, this_year)
+        candidates += [(-score, col, canonical) for score, canonical in scored[text, expanded]]
     columns: dict[str, int] = {}
     used: set[int] = set()
     for _neg, col, canonical in sorted(candidates):
@@ -277,6 +272,28 @@ def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
             columns[canonical] = col
             used.add(col)
     return columns
+
+
+def _scores(text: str, expanded: str, vocabulary: Vocabulary,
+            this_year: re.Pattern) -> list[tuple[int, str]]:
+    """(score, canonical) of every rule a header path matches and no decoy word vetoes."""
+    # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match joined paths too.
+    texts = {text, expanded, text.replace(" / ", " "), expanded.replace(" / ", " ")}
+    money_ok: bool | None = None
+    out = []
+    for rule in vocabulary.rules:
+        score = max((s for pattern, s in rule.matches if any(pattern.search(t) for t in texts)),
+                    default=0)
+        if not score or any(_excluded(t, rule.excludes, this_year) for t in (text, expanded)):
+            continue
+        if rule.money:
+            if money_ok is None:
+                money_ok = not any(x.search(t) for t in (text, expanded)
+                                   for x in vocabulary.not_money)
+            if not money_ok:
+                continue
+        out.append((score, rule.canonical))
+    return out
 
 
 def _excluded(text: str, excludes, this_year: re.Pattern) -> bool:

@@ -54,7 +54,7 @@ def _canonical(table: Abbreviations, text: str, context: str) -> str:
     pos = 0
     for match in _WORD.finditer(nfc):
         word = match.group()
-        entry = table.entries.get(fold(word))
+        entry = table.entries.get(word.lower() if word.isascii() else fold(word))
         if entry is None or context not in entry.contexts:
             continue
         if entry.exact and (word != entry.written or shouting):
@@ -70,7 +70,12 @@ def _canonical(table: Abbreviations, text: str, context: str) -> str:
 
 def load_abbreviations(path: str | Path | None = None) -> Abbreviations:
     """Read and check an abbreviation table (default: rules/abbreviations.yaml)."""
-    return _load(str(path or default_dir("rules") / "abbreviations.yaml"))
+    return _load(str(path)) if path else _default()
+
+
+@lru_cache(maxsize=1)
+def _default() -> Abbreviations:
+    return _load(str(default_dir("rules") / "abbreviations.yaml"))
 
 
 @lru_cache(maxsize=8)
