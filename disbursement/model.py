@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typed for mypy; importing the model stays cheap (no pandas at import)
+    import pandas as pd
 
 # Status vocabulary (dự án chuyển tiếp / khởi công mới / hoàn thành / khác).
 STATUS_CONTINUING = "continuing"
@@ -133,8 +137,8 @@ class RunResult:
     """
 
     round: RoundInfo
-    plan: object  # pandas.DataFrame (kept untyped so importing the model stays cheap)
-    flags: object  # pandas.DataFrame
+    plan: pd.DataFrame
+    flags: pd.DataFrame
     issues: list
     summary: dict
     proposal: Proposal | None = None

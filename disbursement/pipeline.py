@@ -11,9 +11,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from disbursement.errors import InputUnreadable, Issue, issue_counts
 from disbursement.model import RunResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNIT_LABEL = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
 
@@ -39,7 +43,7 @@ class SheetReport:
 
 @dataclass
 class LoadResult:
-    plan: object  # pandas.DataFrame of canonical lines (all, before validation)
+    plan: pd.DataFrame  # canonical lines (all, before validation)
     issues: list[Issue]
     sheets: list[SheetReport]
     # (file, sheet) → why a sheet read without a plan column could not be reviewed on its own

@@ -41,11 +41,11 @@ class ReviewOptions:
     year: int | None = None
     unit: str | None = None
     as_of: dt.date | None = None
-    rules_path: str | os.PathLike[str] | None = None
-    overrides: str | os.PathLike[str] | None = None
+    rules_path: str | Path | None = None
+    overrides: str | Path | None = None
     lang: str = "vi"
-    settings: str | os.PathLike[str] | None = None
-    templates_dir: str | os.PathLike[str] | None = None
+    settings: str | Path | None = None
+    templates_dir: str | Path | None = None
     date: dt.date | None = None  # the memo's date (default: the as-of date)
 
     def recorded(self) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class AuditTarget:
     unwritable_default: bool = False
 
 
-def audit_target(audit_db: str | os.PathLike[str] | None, *, enabled: bool = True) -> AuditTarget:
+def audit_target(audit_db: str | Path | None, *, enabled: bool = True) -> AuditTarget:
     """The store a review records into; refuses an unusable one before any work is done.
 
     Only the implicit default (./disbursement-audit.sqlite) in a folder one cannot write to is
@@ -102,8 +102,8 @@ def _can_create_in(folder: Path) -> bool:
     return os.access(folder, os.W_OK)
 
 
-def review(paths: Sequence[str | os.PathLike[str]], options: ReviewOptions, *,
-           out_dir: str | os.PathLike[str] | None = None,
+def review(paths: Sequence[str | Path], options: ReviewOptions, *,
+           out_dir: str | Path | None = None,
            audit: AuditTarget | None = None, reviewer: str | None = None,
            history_upto: int | None = None, record: bool = True) -> ReviewOutcome:
     """Run one review round and do everything a review does with it, in this order.

@@ -12,6 +12,7 @@ import pandas as pd
 from disbursement.config.policies import AllocationPolicy
 from disbursement.config.priority import PriorityList
 from disbursement.errors import Issue
+from disbursement.review.rounds import MISSING
 
 BIG = np.iinfo(np.int64).max  # "no limit known"
 INELIGIBLE_TEXT = {  # reason code → English explanation for the info note
@@ -187,10 +188,10 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
     eligible = candidate & pd.isna(reason) & (cap > 0) & (cap < BIG)
     out = pd.DataFrame({
         "candidate": candidate, "eligible": eligible,
-        "ineligible_reason": pd.array(np.where(candidate, reason, None), dtype="string"),
+        "ineligible_reason": pd.array(np.where(candidate, reason, MISSING), dtype="string"),
         "tier": tier, "need_dong": np.where(need_k, need, 0), "volume_need_dong": volume_need,
         "cap_dong": np.where(eligible, cap, 0),
-        "cap_basis": pd.array(np.where(eligible, basis, None), dtype="string"),
+        "cap_basis": pd.array(np.where(eligible, basis, MISSING), dtype="string"),
     }, index=plan.index)
     return out, notes
 

@@ -178,7 +178,7 @@ def _pos_of(line: ProposalLine, where: dict) -> int:
 
 
 def _problem(ov: OverrideRow, pos: int, recv: pd.DataFrame, flagged: bool, plan_dong: int,
-             disbursed: int, cross_in: int, other: ProposalLine | None) -> tuple | None:
+             disbursed: int, cross_in: int, other: ProposalLine | None) -> tuple[str, str] | None:
     """(code, message) when the row breaks a line limit, else None."""
     if ov.amount_dong > 0 and other is not None and other.amount_dong > 0:
         return ("OVERRIDE-LIMIT", f"the line already has a {other.kind} in this proposal; "
@@ -233,7 +233,7 @@ def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideR
     for line in (*lines.values(), *cross):
         sign = 1 if line.kind == "decrease" else -1
         balance[line.pool] = balance.get(line.pool, 0) + sign * line.amount_dong
-    cross_in = {}
+    cross_in: dict[int, int] = {}
     for line in cross:
         pos = _pos_of(line, where)
         cross_in[pos] = cross_in.get(pos, 0) + line.amount_dong

@@ -164,7 +164,8 @@ def _line(row: dict, kind: str, amount: int, reason: str, pool: str, tier: str |
 
 
 def _note(row: dict, code: str, message: str, column: str | None = None) -> Issue:
-    cells = row.get("cells") if isinstance(row.get("cells"), dict) else {}
+    given = row.get("cells")
+    cells = given if isinstance(given, dict) else {}
     letter = cells.get(column, "") if column else ""
     return Issue(code, "info", _text(row.get("file")), _text(row.get("sheet"), None),
                  int(row["row"]), letter.rstrip("0123456789") or None, message)
@@ -185,14 +186,15 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
     recv, notes = receivers(plan, policy_alloc, priority)
     records = Rows(plan, _LINE_COLUMNS)
     reasons = recv["ineligible_reason"].to_numpy(dtype=object, na_value=None)
-    for pos in np.flatnonzero(pd.notna(reasons)):
+    for pos in map(int, np.flatnonzero(pd.notna(reasons))):
         notes.append(_note(records.position(pos), "RECEIVER-INELIGIBLE",
                            f"receiver candidate that cannot receive capital ({reasons[pos]}): "
                            f"{INELIGIBLE_TEXT[reasons[pos]]}"))
-    decreases, available = [], {}
+    decreases: list[ProposalLine] = []
+    available: dict[str, int] = {}
     unknown = source_unknown(plan)
     for pos, basis, reason, amount, dropped in zip(
-        np.flatnonzero(flagged), rec["basis"].tolist(), rec["reason"].tolist(),
+        map(int, np.flatnonzero(flagged)), rec["basis"].tolist(), rec["reason"].tolist(),
         rec["amount_dong"].tolist(), rec["dropped"].tolist(), strict=True,
     ):
         if not pd.isna(dropped):

@@ -18,6 +18,9 @@ from disbursement.money import format_pct
 
 REASON_BY_CRITERION = {"rate_below": "RATE_BELOW_THRESHOLD", "expected_below_plan": "UNABLE_TO_DISBURSE"}
 
+# "No value" for np.where over text columns (an object None, which type checkers accept).
+MISSING = np.array(None, dtype=object)
+
 
 def round_info(rules: Rules, rnd: Round, year: int, as_of: dt.date | None = None) -> RoundInfo:
     return RoundInfo(
@@ -94,9 +97,9 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
     out["applicable"] = applicable
     out["flagged"] = flagged
     out["forecast"] = forecast
-    out["rule_id"] = pd.array(np.where(flagged, rnd.id, None), dtype="string")
+    out["rule_id"] = pd.array(np.where(flagged, rnd.id, MISSING), dtype="string")
     reason = np.where(forecast, "FORECAST_SHORTFALL", REASON_BY_CRITERION[crit.type])
-    out["reason"] = pd.array(np.where(flagged, reason, None), dtype="string")
+    out["reason"] = pd.array(np.where(flagged, reason, MISSING), dtype="string")
     out["rate_pct"] = rate_display(disbursed, plan_dong)
     return out
 
