@@ -40,20 +40,10 @@ class History:
         """A new result with the history added; `result` stays as it was."""
         flags: Any = result.flags
         issues = [*result.issues, *self.issues]
-        summary = {**result.summary, "lifecycle": self.block, "issues": issue_counts(issues)}
+        # Issue counts are made by session.review, last, from the final records.
+        summary = {**result.summary, "lifecycle": self.block}
         return dataclasses.replace(result, flags=flags.assign(lifecycle=self.lifecycle),
                                    summary=summary, issues=issues)
-
-
-def issue_counts(issues: list[Issue]) -> dict[str, Any]:
-    counts: dict[str, dict[str, Any]] = {}
-    for issue in issues:
-        entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
-        entry["count"] += 1
-    return {"total": len(issues),
-            "errors": sum(1 for i in issues if i.severity == "error"),
-            "warnings": sum(1 for i in issues if i.severity == "warning"),
-            "by_code": dict(sorted(counts.items()))}
 
 
 def _column(frame: Any, name: str) -> list[Any]:
