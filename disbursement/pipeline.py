@@ -39,6 +39,8 @@ class SheetReport:
     legacy_encoding: str | None = None
     row_classes: dict[str, int] = field(default_factory=dict)
     lines: int = 0
+    # figure → the candidate columns, the one chosen and the rule (ingest.candidates)
+    candidates: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,7 +78,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     sources = SourceMatcher(rules.capital_sources)
     for path in paths:
         for sheet in read_file(path, issues):
-            layout, reason = find_layout(sheet, vocabulary)
+            layout, reason = find_layout(sheet, vocabulary, requirement.as_of_in(year))
             if layout is not None and "plan_dong" not in layout.columns:
                 hint = _year_hint(sheet, year)
                 if hint:  # another year's plan: reading it as this year's would be wrong
@@ -90,7 +92,8 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
             treasury_why = (is_treasury_export(sheet, layout)
                             if "disbursed_dong" in layout.columns else None)
             treasury_only = treasury_why is not None or (
-                "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns)
+                "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns
+                and not layout.choices.get("plan_dong", {}).get("ambiguous"))
             missing = [] if treasury_only else requirement.missing(list(layout.columns))
             report = SheetReport(
                 sheet.file, sheet.sheet, "read",
@@ -99,8 +102,9 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 columns={c: {"column": _letter(i), "header": layout.paths[i]}
                          for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
                 as_of=layout.as_of.isoformat() if layout.as_of else None,
-                legacy_encoding=layout.legacy)
+                legacy_encoding=layout.legacy, candidates=layout.choices)
             reports.append(report)
+            _note_choices(sheet, layout, issues)
             if treasury_only:  # why it cannot be reviewed alone (said only if nothing else is)
                 no_plan[(sheet.file, sheet.sheet)] = _refusal(layout, ["plan_dong"], vocabulary)
             if missing:
@@ -160,7 +164,25 @@ def _refusal(layout, missing: list[str], vocabulary) -> str:
 
     return refusal_reason(missing, header_rows=(layout.header_top + 1, layout.header_bottom + 1),
                           paths=layout.paths, used=set(layout.columns.values()),
-                          year=vocabulary.year, not_money=vocabulary.not_money)
+                          year=vocabulary.year, not_money=vocabulary.not_money,
+                          choices=layout.choices)
+
+
+def _note_choices(sheet, layout, issues: list[Issue]) -> None:
+    """COLUMN-CHOSEN: which column became a figure among several, by which rule."""
+    from disbursement.ingest.required import WORDS
+
+    for canonical, choice in layout.choices.items():
+        if choice["ambiguous"]:
+            continue
+        chosen = next(x for x in choice["candidates"] if x["column"] == choice["chosen"])
+        passed = "; ".join(f"{x['column']} “{x['header']}”" for x in choice["candidates"]
+                           if x["passed_over_by"])
+        issues.append(Issue(
+            "COLUMN-CHOSEN", "info", sheet.file, sheet.sheet, layout.header_top + 1,
+            chosen["column"], f"{WORDS.get(canonical, canonical)}: column {chosen['column']} "
+            f"“{chosen['header']}” chosen by {choice['rule']} ({choice['says']}); passed over: "
+            f"{passed}"))
 
 
 def _refuse(report: SheetReport, why: str, issues: list[Issue], row: int | None) -> None:
@@ -289,7 +311,7 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     rnd = rules.round(round_number)
     if not paths:
         raise InputUnreadable("no input file given")
-    loaded, year = _load_for_year(paths, year, rules, unit, requirement_for(rnd))
+    loaded, year = _load_for_year(paths, year, rules, unit, requirement_for(rnd, as_of))
     _refuse_if_nothing_to_review(loaded, paths)
     issues = loaded.issues
     info = round_info(rules, rnd, year, as_of)

@@ -238,6 +238,7 @@ def write_grid(path: Path, sheets: Sequence[GridSheet], *, created: dt.date,
     bold_fmt = wb.add_format(base | {"bold": True, "text_wrap": True})
     number_fmt = wb.add_format(base | {"num_format": number_format})
     bold_number = wb.add_format(base | {"bold": True, "num_format": number_format})
+    date_fmt = wb.add_format(base | {"num_format": "dd/mm/yyyy"})
     for sheet in sheets:
         ws = wb.add_worksheet(sheet.name)
         for c, width in enumerate(sheet.widths):
@@ -252,6 +253,8 @@ def write_grid(path: Path, sheets: Sequence[GridSheet], *, created: dt.date,
                     ws.write_formula(r, c, value.expr, bold_number if bold else number_fmt, cached)
                 elif isinstance(value, str):
                     ws.write_string(r, c, value, bold_fmt if bold else text_fmt)
+                elif isinstance(value, dt.date):  # a real date cell (a dated header)
+                    ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_fmt)
                 else:
                     ws.write_number(r, c, value, bold_number if bold else number_fmt)
         for r0, c0, r1, c1 in sheet.merges:

@@ -17,6 +17,7 @@ import yaml
 
 from disbursement.config.rules import RULES_DIR
 from disbursement.ingest import tokens
+from disbursement.ingest.candidates import decide
 from disbursement.ingest.read import RawSheet
 from disbursement.money import detect_unit
 from disbursement.text import detect_legacy, fold, repair_text
@@ -102,6 +103,8 @@ class SheetLayout:
     # Disbursement given only as its parts (advance "Tạm ứng" + payment "Thanh toán KLHT"):
     # their column indexes; disbursed is their sum (giải ngân includes tạm ứng).
     disbursed_parts: tuple[int, ...] = ()
+    # canonical → how it was chosen among several candidate columns (ingest.candidates)
+    choices: dict[str, dict] = field(default_factory=dict)
 
     def header_of(self, canonical: str) -> str:
         return self.paths[self.columns[canonical]]
@@ -110,6 +113,8 @@ class SheetLayout:
 def _text(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.date):  # a real date cell in a header: as officers write it
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
@@ -124,7 +129,8 @@ def is_ordinal_row(row: list) -> bool:
     return hits >= 0.8 * len(values)
 
 
-def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | None, str]:
+def find_layout(sheet: RawSheet, vocabulary: Vocabulary,
+                as_of: dt.date | None = None) -> tuple[SheetLayout | None, str]:
     """The sheet's layout, or (None, reason) when the sheet holds no plan table."""
     cells = sheet.cells
     scan = cells[:HEADER_SCAN_ROWS]
@@ -141,12 +147,18 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
         return None, "no header row found (no row with STT / Danh mục / Kế hoạch / Giải ngân …)"
     bottom = _header_bottom(cells, top, sheet.merged)
     paths = _flatten(cells, top, bottom, sheet.merged, legacy)
-    columns = _map_columns(paths, vocabulary)
     data_start = bottom + 1
     ordinal_rows = []
     while data_start < len(cells) and is_ordinal_row(cells[data_start]):
         ordinal_rows.append(data_start)
         data_start += 1
+    # A header without a plan or disbursement column is still returned: the caller refuses the
+    # sheet with the headers it saw (pipeline / ingest.required), it is never read as 0.
+    title_texts = [repair_text(t, legacy) for row in cells[:top] for t in map(_text, row) if t]
+    # Candidates for one figure are ranked against the run's as-of date, else the title's.
+    candidates = _candidates(paths, vocabulary)
+    rank_as_of = as_of or _find_as_of({}, paths, title_texts, vocabulary.year)[0]
+    columns, choices = decide(candidates, _assign(candidates), paths, vocabulary.year, rank_as_of)
     inferred = {}
     parts: tuple[int, ...] = ()
     if "disbursed_dong" not in columns and {"advance_dong", "volume_paid_dong"} <= set(columns):
@@ -158,19 +170,16 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary) -> tuple[SheetLayout | 
                                                                       set(columns.values()))) is not None:
         columns["project_code"] = col
         inferred["project_code"] = "header cell blank; the column holds project codes"
-    # A header without a plan or disbursement column is still returned: the caller refuses the
-    # sheet with the headers it saw (pipeline / ingest.required), it is never read as 0.
-    title_texts = [repair_text(t, legacy) for row in cells[:top] for t in map(_text, row) if t]
     unit, unit_text = None, None
     for text in title_texts + paths:
         found = detect_unit(text)
         if found:
             unit, unit_text = found, text
             break
-    as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
+    sheet_as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
     hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
-    return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, as_of,
-                       as_of_text, legacy, ordinal_rows, hints, inferred, parts), ""
+    return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, sheet_as_of,
+                       as_of_text, legacy, ordinal_rows, hints, inferred, parts, choices), ""
 
 
 CODE_LIKE = re.compile(r"^\d{5,9}$")
@@ -253,6 +262,11 @@ def _flatten(cells, top, bottom, merged, legacy) -> list[str]:
 
 
 def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
+    return _assign(_candidates(paths, vocabulary))
+
+
+def _candidates(paths: list[str], vocabulary: Vocabulary) -> list[tuple[int, int, str]]:
+    """(-score, column, canonical) of every column a vocabulary rule matches."""
     # Each path is matched as written (folded) and with abbreviations expanded ("Lũy kế GN
     # từ đầu năm" → "luy ke giai ngan tu dau nam"); a decoy word in either vetoes the column.
     forms = [(fold(p), tokens.canonical(p)) for p in paths]
@@ -265,6 +279,11 @@ def _map_columns(paths: list[str], vocabulary: Vocabulary) -> dict[str, int]:
         if (text, expanded) not in scored:
             scored[text, expanded] = _scores(text, expanded, vocabulary, this_year)
         candidates += [(-score, col, canonical) for score, canonical in scored[text, expanded]]
+    return candidates
+
+
+def _assign(candidates: list[tuple[int, int, str]]) -> dict[str, int]:
+    """Best score first; each sheet column is used for one canonical column."""
     columns: dict[str, int] = {}
     used: set[int] = set()
     for _neg, col, canonical in sorted(candidates):

@@ -9,6 +9,7 @@ names the file, sheet, header rows read, the headers seen and the closest vocabu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,10 +30,18 @@ WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
 
 @dataclass(frozen=True)
 class Requirement:
-    """The columns a round needs: every name in `all_of`, and one of `one_of`."""
+    """The columns a round needs: every name in `all_of`, and one of `one_of`; and the as-of
+    date candidates are ranked against (`as_of`, or the round's day and month in the year)."""
 
     all_of: tuple[str, ...] = ("plan_dong",)
     one_of: tuple[str, ...] = ("disbursed_dong",)
+    as_of: dt.date | None = None
+    round_as_of: object = None  # config.rules.DayMonth
+
+    def as_of_in(self, year: int) -> dt.date | None:
+        if self.as_of is not None:
+            return self.as_of
+        return self.round_as_of.in_year(year) if self.round_as_of is not None else None
 
     def missing(self, columns: Sequence[str]) -> list[str]:
         out = [c for c in self.all_of if c not in columns]
@@ -41,13 +50,14 @@ class Requirement:
         return out
 
 
-def requirement_for(rnd) -> Requirement:
+def requirement_for(rnd, as_of: dt.date | None = None) -> Requirement:
     """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed)."""
     criterion = getattr(rnd, "criterion", None)
+    dates = {"as_of": as_of, "round_as_of": getattr(rnd, "as_of", None)}
     if criterion is not None and criterion.type == "expected_below_plan":
         return Requirement(one_of=("expected_dong", "disbursed_dong") if criterion.forecast
-                           else ("expected_dong",))
-    return Requirement()
+                           else ("expected_dong",), **dates)
+    return Requirement(**dates)
 
 
 @lru_cache(maxsize=4)
@@ -88,9 +98,21 @@ def closest(headers: Sequence[str], missing: Sequence[str],
 
 def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
                    paths: Sequence[str], used: set[int], year: int,
-                   not_money: Sequence = ()) -> str:
+                   not_money: Sequence = (), choices: dict | None = None) -> str:
     """Plain-language reason a sheet is not reviewed (one line; file and sheet are added by the
-    caller)."""
+    caller). A figure with candidates no rule separates says which they are."""
+    choices = choices or {}
+    undecided = [c for c in missing if choices.get(c, {}).get("ambiguous")]
+    missing = [c for c in missing if c not in undecided]
+    parts = []
+    for canonical in undecided:
+        named = " and ".join(f"{x['column']} “{x['header']}”"
+                             for x in choices[canonical]["candidates"] if not x["passed_over_by"])
+        parts.append(f"{len(named.split(' and '))} candidates for the {WORDS.get(canonical, canonical)} "
+                     f"that no rule of rules/candidates.yaml separates ({named}); delete or "
+                     "rename the one that is not this figure")
+    if not missing:
+        return "; ".join(parts) + "; the sheet was not reviewed (no column is taken first-come)"
     needed = " and ".join(f"no {WORDS.get(c, c)} column" for c in missing)
     seen = [f"{column_letter(i)} “{p}”" for i, p in enumerate(paths) if p]
     shown = "; ".join(seen[:MAX_HEADERS_SHOWN]) + (" …" if len(seen) > MAX_HEADERS_SHOWN else "")
@@ -106,4 +128,4 @@ def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
             text += (f"; “{hit[0]}” is closest to the vocabulary entry “{hit[1]}” "
                      f"({WORDS.get(canonical, canonical)}) — if that is what it holds, add its "
                      "wording to rules/columns.yaml")
-    return text + "; the sheet was not reviewed (no figure is read as 0)"
+    return "; ".join([*parts, text]) + "; the sheet was not reviewed (no figure is read as 0)"

@@ -92,6 +92,7 @@ def inspect_report(data: dict) -> str:
     lines = [f"Plan year {data['year']}"]
     for s in data["sheets"]:
         lines += ["", f"{Path(s['file']).name} / sheet '{s['sheet']}': {s['status']}"]
+        lines += _candidate_lines(s.get("candidates") or {})
         if s["status"] != "read":
             lines.append(f"  reason: {s['reason']}")
             continue
@@ -115,6 +116,20 @@ def inspect_report(data: dict) -> str:
 
     lines += ["", *issues_report([Issue(**i) for i in data["issues"]])]
     return "\n".join(lines)
+
+
+def _candidate_lines(candidates: dict) -> list[str]:
+    """Per figure with several candidate columns: each, and which rule chose or passed it."""
+    out = []
+    for canonical, choice in candidates.items():
+        verdict = ("no rule separates them: refused" if choice["ambiguous"] else
+                   f"{choice['chosen']} chosen by {choice['rule']} ({choice['says']})")
+        out.append(f"  candidates for {canonical}: {verdict}")
+        for x in choice["candidates"]:
+            mark = ("chosen" if x["column"] == choice["chosen"] else
+                    f"passed over ({x['passed_over_by']})" if x["passed_over_by"] else "undecided")
+            out.append(f"    {x['column']:>3}  score {x['score']:>2}  {mark:<40} ← {x['header']}")
+    return out
 
 
 def whatif_report(data: dict) -> str:
