@@ -74,12 +74,20 @@ def header_dates(text: str, year: int) -> set[dt.date]:
     return out
 
 
-def _beats(rule: RankRule, a: str, b: str, dates: dict[str, set], as_of: dt.date | None) -> bool:
+def _winners(rule: RankRule, texts: dict[int, str], dates: dict[int, set],
+             as_of: dt.date | None) -> tuple[set[int], set[int]]:
+    """(candidates the rule prefers, candidates it passes over when any preferred exists)."""
     if rule.as_of:
-        return as_of is not None and as_of in dates[a] and as_of not in dates[b]
-    if rule.prefer is None or not rule.prefer.search(a) or rule.prefer.search(b):
-        return False
-    return rule.over is None or bool(rule.over.search(b))
+        if as_of is None:
+            return set(), set()
+        preferred = {c for c in texts if as_of in dates[c]}
+        return preferred, set(texts) - preferred
+    if rule.prefer is None:
+        return set(), set()
+    preferred = {c for c, t in texts.items() if rule.prefer.search(t)}
+    losers = {c for c, t in texts.items() if c not in preferred
+              and (rule.over is None or rule.over.search(t))}
+    return preferred, losers
 
 
 def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], paths: list[str],
@@ -99,13 +107,14 @@ def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], path
         if len(scores) < 2:
             continue
         texts = {col: fold(paths[col]) for col in scores}
-        dates = {texts[col]: header_dates(paths[col], year) for col in scores}
+        dates = {col: header_dates(paths[col], year) for col in scores}
         beaten: dict[int, str] = {}
-        for rule in ranking:
-            for a in scores:
-                for b in scores:
-                    if a != b and b not in beaten and _beats(rule, texts[a], texts[b], dates, as_of):
-                        beaten[b] = rule.id
+        for rule in ranking:  # linear per rule: a sheet may offer thousands of candidates
+            alive = {c: t for c, t in texts.items() if c not in beaten}
+            preferred, losers = _winners(rule, alive, dates, as_of)
+            if preferred and losers:
+                for b in losers:
+                    beaten.setdefault(b, rule.id)
         left = [c for c in scores if c not in beaten]
         top = max(scores[c] for c in left) if left else 0
         best = [c for c in left if scores[c] == top]

@@ -23,6 +23,7 @@ from disbursement.text import fold
 
 SUGGEST_MIN = 60  # rapidfuzz token_set_ratio (0..100) below which no entry is suggested
 MAX_HEADERS_SHOWN = 12
+MAX_SUGGEST_HEADERS = 200  # a sheet with a header in each of 16,384 columns stays fast
 WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
          "disbursed_dong": "disbursement (Giải ngân đến …)",
          "expected_dong": "expected disbursement (Dự kiến giải ngân đến 31/01 …)"}
@@ -121,7 +122,7 @@ def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
     text = f"{needed} recognised in header {rows} (headers seen: {shown or 'none'})"
     unmapped = [p for i, p in enumerate(paths) if p and i not in used
                 and not any(x.search(fold(p)) for x in not_money)]
-    hits = closest(unmapped, missing, year)
+    hits = closest(unmapped[:MAX_SUGGEST_HEADERS], missing, year)
     for canonical in missing:
         hit = hits.get(canonical)
         if hit:
