@@ -218,7 +218,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
 def _check_policies(rules: Rules, source: str) -> None:
     """Parse each round's recall/reallocation blocks now so errors surface at load time."""
     try:
-        from disbursement.reallocate.proposal import AllocationPolicy, RecallPolicy
+        from disbursement.config.policies import AllocationPolicy, RecallPolicy
     except ImportError:  # reallocation stage not installed: nothing to check
         return
     for i, rnd in enumerate(rules.rounds):
