@@ -87,3 +87,12 @@ def test_click_is_imported_only_in_cli():
 def test_the_installed_package_holds_no_dev_tools():
     assert not (PACKAGE / "samples.py").exists() and not (PACKAGE / "bench.py").exists()
     assert not any("devtools" in p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
+
+
+def test_readme_layout_names_every_stage_folder_and_top_module():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    names = [p.name + "/" for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    names += [p.name for p in PACKAGE.glob("*.py") if p.name != "__main__.py"]
+    missing = [n for n in names if f"  {n}" not in layout]
+    assert missing == [], f"README 'Layout' does not name {missing}"
