@@ -59,3 +59,20 @@ def test_recorded_options_round_trip():
     back, ignored = ReviewOptions.from_recorded({**options.recorded(), "retired_option": 1})
     assert back == options
     assert ignored == ["retired_option"]
+
+
+def test_the_public_api_loads_on_use_and_is_the_session(make_workbook):
+    import disbursement
+    from disbursement import session
+
+    assert disbursement.run_review is session.review
+    assert disbursement.ReviewOptions is ReviewOptions
+    assert set(disbursement.__all__) >= {"run_review", "run_round", "load_rules", "Issue", "RunResult"}
+    outcome = disbursement.run_review([make_workbook(_lines())], ReviewOptions(round=1))
+    assert len(outcome.result.flags) == 2
+
+
+def test_all_names_every_public_name():
+    import disbursement
+
+    assert set(disbursement.__all__) == {"__version__", *disbursement._PUBLIC}
