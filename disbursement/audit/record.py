@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from disbursement import __version__
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
 from disbursement.audit.chain import canonical_json, chain_head, hash_version, seal
@@ -22,6 +21,7 @@ from disbursement.audit.store import Db, connect, current_user, new_id, utc_now
 from disbursement.files import sha256_file
 from disbursement.model import RunResult
 from disbursement.render.records import flag_records, proposal_json
+from disbursement.version import __version__
 
 FILE_OPTIONS = ("overrides", "settings")  # options naming a file the run read: kept like inputs
 DIR_OPTIONS = ("templates_dir",)  # options naming a folder: every file in it is kept

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from disbursement import __version__
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
 from disbursement.audit.queries import Record, show_run
@@ -22,6 +21,7 @@ from disbursement.files import sha256_file
 from disbursement.model import RunResult
 from disbursement.render.records import flag_records, proposal_json
 from disbursement.session import AuditTarget, ReviewOptions, review
+from disbursement.version import __version__
 
 
 def replay(db: Db, ref: str) -> Record:

@@ -15,7 +15,7 @@ import warnings
 
 import click
 
-from disbursement import __version__
+from disbursement.version import __version__
 
 UNITS = ("dong", "nghin", "trieu", "ty")
 AUDIT_DB_HELP = ("Audit store: an SQLite file or postgresql://host/database (default: "
