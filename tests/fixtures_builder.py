@@ -185,9 +185,11 @@ def transform_text(xlsx: Path, convert_text: Callable[[str], str], font: str | N
     ))
 
 
-def drop_cached_values(xlsx: Path) -> None:
-    """Remove the cached result of every formula (a file saved without recalculation)."""
-    _rewrite(xlsx, lambda name, data: _CACHED_VALUE.sub(rb"\1", data)
+def drop_cached_values(xlsx: Path, form: str = "none") -> None:
+    """Remove the cached result of every formula (a file saved without recalculation):
+    `form` "none" drops the <v> element, "empty" leaves `<v/>` (openpyxl, some exporters)."""
+    keep = rb"\1<v/>" if form == "empty" else rb"\1"
+    _rewrite(xlsx, lambda name, data: _CACHED_VALUE.sub(keep, data)
              if name.startswith("xl/worksheets/sheet") else data)
 
 
@@ -427,6 +429,8 @@ def _amount(line: Mapping, key: str) -> int | None:
         "plan_debt_dong": plan // 10,
         "volume_dong": (done or 0) + plan // 20,
         "month_disbursed_dong": (done or 0) // 3,
+        "plan_domestic_dong": plan * 6 // 10 // 1000 * 1000,  # two parts that sum to the plan
+        "plan_foreign_dong": plan - plan * 6 // 10 // 1000 * 1000,
         "advance_dong": (done or 0) * 3 // 10 // 1000 * 1000,
         "paid_dong": (done or 0) - (done or 0) * 3 // 10 // 1000 * 1000,
     }
@@ -903,8 +907,9 @@ def build_case(case: Mapping, out_dir: Path) -> list[Path]:
             if path.suffix == ".xlsx":
                 transform_text(path, ENCODINGS[encoding], _FONTS.get(encoding))
     if case.get("drop_cached_values"):
+        form = case["drop_cached_values"] if isinstance(case["drop_cached_values"], str) else "none"
         for path in paths:
-            drop_cached_values(path)
+            drop_cached_values(path, form)
     fmt = case.get("convert")
     if fmt:
         converted = []

@@ -20,8 +20,11 @@ from pathlib import Path
 SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 REL_RE = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+# A formula cell without a stored result: no <v> at all, or an empty one (`<v/>`, `<v></v>`),
+# the form openpyxl and some exporters write.
 UNCACHED_CELL = re.compile(
-    rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>]*>\s*(?:<f\b[^>]*>([^<]*)</f>|<f\b[^>]*/>)\s*</c>'
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>]*>\s*(?:<f\b[^>]*>([^<]*)</f>|<f\b[^>]*/>)'
+    rb'\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
 )
 ERROR_CELL = re.compile(rb'<c\b([^>/]*\bt="e"[^>/]*)>(.*?)</c>', re.S)
 ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
