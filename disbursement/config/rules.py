@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from disbursement.config.policies import AllocationPolicy, RecallPolicy
 from disbursement.errors import RulesInvalid
 from disbursement.files import default_dir, read_yaml
 from disbursement.model import STATUSES
@@ -217,10 +218,6 @@ def load_rules(path: str | Path | None = None) -> Rules:
 
 def _check_policies(rules: Rules, source: str) -> None:
     """Parse each round's recall/reallocation blocks now so errors surface at load time."""
-    try:
-        from disbursement.config.policies import AllocationPolicy, RecallPolicy
-    except ImportError:  # reallocation stage not installed: nothing to check
-        return
     for i, rnd in enumerate(rules.rounds):
         if rnd.recall:
             RecallPolicy.from_dict(rnd.recall, f"{source}: rounds[{i}].recall")

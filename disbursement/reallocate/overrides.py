@@ -30,6 +30,7 @@ from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import InputUnreadable, Issue, column_letter
 from disbursement.ingest.read import read_small_table
 from disbursement.model import Proposal, ProposalLine
+from disbursement.money import UNITS, infer_style, parse_amount
 from disbursement.reallocate.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
 from disbursement.reallocate.proposal import _LINE_COLUMNS, _line, build_pools
 from disbursement.text import fold as fold_text
@@ -122,7 +123,6 @@ def _cell_text(value: object) -> str:
 
 def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
     """Rows of an overrides file; unreadable values become error issues, not exceptions."""
-    from disbursement.money import UNITS, infer_style, parse_amount
 
     path = Path(path)
     sheet, rows = read_small_table(path, "the overrides file")

@@ -34,7 +34,7 @@ import pandas as pd
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import Issue
-from disbursement.model import Proposal, ProposalLine, SourceRef
+from disbursement.model import PoolResult, Proposal, ProposalLine, SourceRef
 from disbursement.reallocate.allocation import (
     INELIGIBLE_TEXT,
     Rows,
@@ -251,7 +251,6 @@ def propose_for_round(plan: pd.DataFrame, rnd, *, year: int, as_of: dt.date | No
 
 def build_pools(decreases, increases) -> tuple:
     """Per-pool totals from the lines (sorted by pool key); used again after overrides."""
-    from disbursement.model import PoolResult
 
     acc: dict[str, list] = {}
     for line in decreases:
