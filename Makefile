@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLE := sample_data/son_la_2022_den_30-06.xlsx
 OUT ?= out/demo
 
-.PHONY: venv demo test lint bench render-check samples clean
+.PHONY: venv demo test lint bench render-check samples clean fuzz
 
 venv: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ demo: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# 220 seeded mutants of the sample workbooks through the real CLI (not part of `make test`).
+fuzz: venv
+	FUZZ=$${FUZZ:-220} $(BIN)/python -m pytest -q -s tests/test_mutations.py -k cli
 
 lint: venv
 	$(BIN)/ruff check .
