@@ -220,7 +220,9 @@ def _year_hint(sheet, year: int) -> str:
     from disbursement.text import fold
 
     text = " ".join(fold(str(v)) for row in sheet.cells[:15] for v in row if isinstance(v, str))
-    pattern = r"ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)(?! keo dai)"
+    # never the year of next year's draft ("Dự kiến kế hoạch … 2023") or of carried-over capital
+    pattern = (r"(?<!du kien )ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)"
+               r"(?! keo dai)(?![-–]20)")
     years = {int(y) for y in re.findall(pattern, text)}
     if years and year not in years:
         return f"its header is for plan year {min(years)}, not {year}; run with --year {min(years)}"
@@ -278,8 +280,7 @@ def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
     from disbursement.config.rules import load_rules
 
     rules = load_rules(rules_path)
-    year = year or rules.plan_year
-    loaded = load_plan(paths, year=year, rules=rules, unit=unit)
+    loaded, year = _load_for_year(paths, year, rules, unit)  # the year the headers name
     plan = loaded.plan
     sheets = []
     for report in loaded.sheets:
