@@ -100,6 +100,26 @@ _VND = re.compile(r"(?<![a-z])vnd(?![a-z])")
 _TRILLION = re.compile(r"(?<![a-z])(?:(?:nghin|ngan)\s*ty|trillion)(?![a-z])")
 
 
+# Units in another currency ("Đơn vị: nghìn USD", "(triệu USD)"): never read as đồng.
+_FOREIGN = re.compile(
+    r"(?<![a-z])(?:(nghin|ngan|trieu|ty|ngan|nghin ty)\s*)?"
+    r"(usd|us\$|eur|euro|jpy|yen|cny|rmb|nhan dan te|krw|won|sdr|do la(?: my)?|dola)(?![a-z])"
+)
+_UNIT_WORDS = re.compile(r"(?<![a-z])(don vi tinh|don vi|dvt)(?![a-z])")
+
+
+def detect_foreign_unit(text: str, header: bool = False) -> str | None:
+    """The foreign-currency unit a unit line ("Đơn vị tính: nghìn USD") or an amount header
+    ("Kế hoạch vốn (triệu USD)", `header=True`) names, as written folded; else None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    f = fold(text)
+    m = _FOREIGN.search(f)
+    if m is None or not (header or _UNIT_WORDS.search(f) or m[1] or f.startswith("(")):
+        return None
+    return m[0]
+
+
 def detect_unit(text: str) -> str | None:
     """Find the unit in a unit line or header text; a key of :data:`UNITS` or ``None``.
 

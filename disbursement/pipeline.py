@@ -76,8 +76,18 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     no_plan: dict[tuple[str, str], str] = {}
     vocabulary = load_vocabulary(year)
     sources = SourceMatcher(rules.capital_sources)
+    seen: dict[str, str] = {}  # cell fingerprint → the sheet first read with it
     for path in paths:
         for sheet in read_file(path, issues):
+            if (print_ := _fingerprint(sheet)) in seen:
+                why = (f"same cells as {seen[print_]}: the same table given twice is refused, "
+                       "never summed — give each workbook once")
+                issues.append(Issue("INPUT-DUPLICATE", "error", sheet.file, sheet.sheet, None,
+                                    None, why))
+                reports.append(SheetReport(sheet.file, sheet.sheet, "refused", why))
+                continue
+            if print_:
+                seen[print_] = f"{Path(sheet.file).name} / sheet '{sheet.sheet}'"
             layout, reason = find_layout(sheet, vocabulary, requirement.as_of_in(year))
             if layout is not None and "plan_dong" not in layout.columns:
                 hint = _year_hint(sheet, year)
@@ -88,6 +98,13 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 issues.append(Issue("SHEET-SKIPPED", "info", sheet.file, sheet.sheet, None, None,
                                     f"sheet skipped: {reason}"))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
+                continue
+            foreign = _foreign_unit(sheet, layout)
+            if foreign:
+                why, row = foreign
+                report = SheetReport(sheet.file, sheet.sheet, "read")
+                reports.append(report)
+                _refuse(report, why, issues, row)
                 continue
             treasury_why = (is_treasury_export(sheet, layout)
                             if "disbursed_dong" in layout.columns else None)
@@ -183,6 +200,45 @@ def _note_choices(sheet, layout, issues: list[Issue]) -> None:
             chosen["column"], f"{WORDS.get(canonical, canonical)}: column {chosen['column']} "
             f"“{chosen['header']}” chosen by {choice['rule']} ({choice['says']}); passed over: "
             f"{passed}"))
+
+
+def _fingerprint(sheet) -> str:
+    """A hash of a sheet's non-empty cells as text ("" for an empty sheet): the same table
+    saved as .xlsx and .xls, or the same file given twice, has the same fingerprint."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    filled = False
+    for r, row in enumerate(sheet.cells):
+        for c, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            text = str(value).strip()
+            if text:
+                filled = True
+                digest.update(f"{r},{c}={text}\x1f".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest() if filled else ""
+
+
+def _foreign_unit(sheet, layout) -> tuple[str, int] | None:
+    """(reason, Excel row) when the sheet's unit line or its plan / disbursement header names a
+    foreign currency: amounts in USD are never read as đồng (the sheet is refused)."""
+    from disbursement.money import detect_foreign_unit
+
+    for r, row in enumerate(sheet.cells[:layout.header_top]):
+        for value in row:
+            if isinstance(value, str) and detect_foreign_unit(value):
+                return (f"amounts are in another currency ({value.strip()!r}); the engine reads "
+                        "only đồng amounts — convert the sheet to triệu đồng", r + 1)
+    for canonical in ("plan_dong", "disbursed_dong"):
+        if canonical in layout.columns:
+            header = layout.paths[layout.columns[canonical]]
+            if detect_foreign_unit(header, header=True):
+                return (f"the {canonical.removesuffix('_dong')} column is in another currency "
+                        f"({header!r}); the engine reads only đồng amounts", layout.header_top + 1)
+    return None
 
 
 def _refuse(report: SheetReport, why: str, issues: list[Issue], row: int | None) -> None:

@@ -910,6 +910,10 @@ def build_case(case: Mapping, out_dir: Path) -> list[Path]:
         form = case["drop_cached_values"] if isinstance(case["drop_cached_values"], str) else "none"
         for path in paths:
             drop_cached_values(path, form)
+    if case.get("duplicate_as"):  # the first input given again under another name
+        copy = out_dir / case["duplicate_as"]
+        shutil.copyfile(paths[0], copy)
+        paths = [*paths, copy]
     fmt = case.get("convert")
     if fmt:
         converted = []
