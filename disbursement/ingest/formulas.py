@@ -95,7 +95,7 @@ def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, She
                 data = archive.read(member)
                 scan = SheetScan()
                 bound = _extent_bound(data) if max_cells else None
-                if bound is not None and bound[0] * bound[1] <= max_cells:
+                if bound is not None and max_cells and bound[0] * bound[1] <= max_cells:
                     scan.rows, scan.cols = bound
                 else:
                     scan.rows, scan.cols = _extent(data)

@@ -310,7 +310,7 @@ def _read_csv(path: Path) -> RawSheet:
     return RawSheet(str(path), path.stem, cells, [])
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
