@@ -244,3 +244,21 @@ def test_review_out_writes_the_annotated_copy(tmp_path):
     assert str(copy) in json.loads(outcome.output)["outputs"].values()
     sheet = openpyxl.load_workbook(copy)["Biểu 01"]
     assert fill(sheet["A14"]) == FLAG_FILL and "SL79-R1" in sheet["M14"].comment.text
+
+
+
+def test_merged_data_cells_get_their_comment_on_the_range_anchor(tmp_path):
+    # The row above a flagged line has its disbursed cell merged down over the flagged line's:
+    # openpyxl's merged cells refuse comments ("'MergedCell' object attribute 'comment' is
+    # read-only"), so the note goes to the range's top-left cell instead of ending the run.
+    (path,) = build_table(tmp_path / "in", LINES)
+    flagged = run_round([path], 1, propose=False).flags
+    ref = flagged["cells"].iloc[0]["disbursed_dong"]
+    column, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    book = openpyxl.load_workbook(path)
+    book.active.merge_cells(f"{column}{row - 1}:{ref}")
+    book.save(path)
+    written, _result = annotate(path, tmp_path / "out")
+    sheet = openpyxl.load_workbook(written).active
+    assert f"{column}{row - 1}:{ref}" in {str(r) for r in sheet.merged_cells.ranges}
+    assert sheet[f"{column}{row - 1}"].comment is not None

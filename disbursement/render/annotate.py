@@ -295,7 +295,21 @@ def _letter(index: int) -> str:
     return get_column_letter(index)
 
 
+def _anchor(ws, ref: str):
+    """The cell that holds `ref`'s value and comment: the top-left cell of a merged range
+    (a merged cell's own comment and style are read-only in openpyxl)."""
+    from openpyxl.cell.cell import MergedCell
+
+    cell = ws[ref]
+    if isinstance(cell, MergedCell):
+        for merged in ws.merged_cells.ranges:
+            if ref in merged:
+                return ws.cell(row=merged.min_row, column=merged.min_col)
+    return cell
+
+
 def _apply(workbook, notes: _Notes, names: dict[str, str]) -> None:
+    from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
@@ -314,19 +328,21 @@ def _apply(workbook, notes: _Notes, names: dict[str, str]) -> None:
         width = max(ws.max_column, 1)
         for row in sorted(rows):
             for col in range(1, width + 1):
-                ws.cell(row=row, column=col).fill = flag_fill
+                cell = ws.cell(row=row, column=col)
+                if not isinstance(cell, MergedCell):  # its range's top-left cell carries the fill
+                    cell.fill = flag_fill
     for name, cells in notes.error_cells.items():
         ws = sheet_of(name)
         if ws is None:
             continue
         for row, column in sorted(cells):
-            ws[f"{column}{row}"].fill = error_fill
+            _anchor(ws, f"{column}{row}").fill = error_fill
     for name, comments in notes.comments.items():
         ws = sheet_of(name)
         if ws is None:
             continue
         for (row, column), texts in comments.items():
-            cell = ws[f"{column}{row}"]
+            cell = _anchor(ws, f"{column}{row}")
             body = "\n\n".join(texts)
             if cell.comment is not None and cell.comment.text:
                 body = f"{cell.comment.text}\n\n— {AUTHOR} —\n{body}"
