@@ -52,6 +52,7 @@ OPTIONAL_MONEY = (
     "cumulative_alloc_dong",  # lũy kế vốn đã bố trí đến hết năm trước
     "tmdt_dong",  # tổng mức đầu tư
     "carried_over_dong",  # kế hoạch năm trước kéo dài (tracked, not in the denominator)
+    "decrease_dong",  # số vốn đề nghị điều chỉnh giảm: the investor gives capital back (round 3)
 )
 
 MONEY_COLUMNS = REQUIRED_MONEY + OPTIONAL_MONEY

@@ -56,8 +56,9 @@ def requirement_for(rnd, as_of: dt.date | None = None) -> Requirement:
     criterion = getattr(rnd, "criterion", None)
     dates = {"as_of": as_of, "round_as_of": getattr(rnd, "as_of", None)}
     if criterion is not None and criterion.type == "expected_below_plan":
-        return Requirement(one_of=("expected_dong", "disbursed_dong") if criterion.forecast
-                           else ("expected_dong",), **dates)
+        evidence = ("expected_dong", "decrease_dong")  # a proposed decrease is evidence too
+        return Requirement(one_of=(*evidence, "disbursed_dong") if criterion.forecast
+                           else evidence, **dates)
     return Requirement(**dates)
 
 

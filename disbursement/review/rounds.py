@@ -71,15 +71,27 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
     else:
         expected = out.get("expected_dong")
         has_expected = expected is not None and bool(expected.notna().any())
+        # The investor's proposed decrease ("Số vốn đề nghị điều chỉnh giảm") is evidence of
+        # inability on its own: a line giving capital back is flagged even without an expected
+        # figure (docs/rules.md, SL79-R3).
+        decrease = out.get("decrease_dong")
+        gives_back = (np.zeros(len(out), dtype=bool) if decrease is None
+                      else (decrease.fillna(0).to_numpy(dtype=np.int64) > 0))
         if has_expected:
             known = expected.notna().to_numpy(dtype=bool)
             values = expected.fillna(0).to_numpy(dtype=np.int64)
-            flagged = in_scope & known & (values < plan_dong)
-            missing = int((in_scope & ~known).sum())
-            if missing:
-                issues.append(Issue("EXPECTED-MISSING", "warning", "", None, None, None,
-                                    f"{missing} lines in scope have no expected disbursement "
-                                    f"figure and were not evaluated by {rnd.id}"))
+            flagged = in_scope & ((known & (values < plan_dong)) | gives_back)
+            for i in np.flatnonzero(in_scope & ~known & ~gives_back):
+                cell = (out["cells"].iloc[i] or {}).get("expected_dong", "") if "cells" in out \
+                    else ""
+                issues.append(Issue(
+                    "EXPECTED-MISSING", "warning", str(out["file"].iloc[i]),
+                    str(out["sheet"].iloc[i]), int(out["row"].iloc[i]),
+                    cell.rstrip("0123456789") or None,
+                    f"no expected disbursement figure (blank cell) and no proposed decrease: the "
+                    f"line was not evaluated by {rnd.id}"))
+        elif decrease is not None and gives_back.any():
+            flagged = in_scope & gives_back
         elif crit.forecast:
             values = pace_forecast(disbursed, plan_dong, info.as_of, info.year)
             out["expected_dong"] = pd.array(values, dtype="Int64")
