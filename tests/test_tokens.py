@@ -137,7 +137,7 @@ def test_capital_source_abbreviations(written: str, expected: str | None) -> Non
 @pytest.mark.parametrize(("header", "expected"), [
     ("Lũy kế GN từ đầu năm", "disbursed_dong"), ("Lũy kế GN đến 30/6/2022", "disbursed_dong"),
     ("KH vốn năm 2022", "plan_dong"), ("KHV 2022 sau điều chỉnh", "plan_dong"),
-    ("KH 2022 đề nghị điều chỉnh giảm", None), ("Loại DA", "status"),
+    ("KH 2022 đề nghị điều chỉnh giảm", "decrease_dong"), ("Loại DA", "status"),
     ("Đã giải ngân đến 30/6/2022", "disbursed_dong"), ("ĐÃ GIẢI NGÂN ĐẾN 30/6/2022", "disbursed_dong"),
 ])
 def test_header_abbreviations(header: str, expected: str | None) -> None:
