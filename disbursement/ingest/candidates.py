@@ -129,7 +129,7 @@ def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], path
         says = "; ".join(r.says for r in ranking if r.id in used)
         if ambiguous:
             columns.pop(canonical, None)
-        else:
+        elif chosen is not None:
             columns[canonical] = chosen
         choices[canonical] = {
             "chosen": column_letter(chosen) if chosen is not None else None,

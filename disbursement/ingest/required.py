@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from disbursement.config.rules import RULES_DIR
+from disbursement.config.rules import RULES_DIR, DayMonth, Round
 from disbursement.errors import RulesInvalid, column_letter
 from disbursement.files import read_yaml
 from disbursement.ingest.tokens import canonical as canonical_text
@@ -37,7 +37,7 @@ class Requirement:
     all_of: tuple[str, ...] = ("plan_dong",)
     one_of: tuple[str, ...] = ("disbursed_dong",)
     as_of: dt.date | None = None
-    round_as_of: object = None  # config.rules.DayMonth
+    round_as_of: DayMonth | None = None
 
     def as_of_in(self, year: int) -> dt.date | None:
         if self.as_of is not None:
@@ -51,15 +51,14 @@ class Requirement:
         return out
 
 
-def requirement_for(rnd, as_of: dt.date | None = None) -> Requirement:
+def requirement_for(rnd: Round, as_of: dt.date | None = None) -> Requirement:
     """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed)."""
-    criterion = getattr(rnd, "criterion", None)
-    dates = {"as_of": as_of, "round_as_of": getattr(rnd, "as_of", None)}
+    criterion = rnd.criterion
     if criterion is not None and criterion.type == "expected_below_plan":
         evidence = ("expected_dong", "decrease_dong")  # a proposed decrease is evidence too
         return Requirement(one_of=(*evidence, "disbursed_dong") if criterion.forecast
-                           else evidence, **dates)
-    return Requirement(**dates)
+                           else evidence, as_of=as_of, round_as_of=rnd.as_of)
+    return Requirement(as_of=as_of, round_as_of=rnd.as_of)
 
 
 @lru_cache(maxsize=4)
