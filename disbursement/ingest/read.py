@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbursement.errors import InputUnreadable, Issue
+from disbursement.ingest.bounded import run_bounded
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
@@ -72,7 +73,17 @@ def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
         )
     if suffix in ZIP_SUFFIXES:
         _check_zip(path, limits)
-    return _read_workbook(path, issues, limits)
+        return _read_workbook(path, issues, limits)
+    # Legacy BIFF (.xls): no zip directory to bound it beforehand, so the parse runs in a
+    # child with a memory cap and a timeout (ingest/bounded.py).
+    sheets, found = run_bounded(name, _read_workbook_alone, path, limits)
+    issues.extend(found)
+    return sheets
+
+
+def _read_workbook_alone(path: Path, limits: ReadLimits) -> tuple[list[RawSheet], list[Issue]]:
+    issues: list[Issue] = []
+    return _read_workbook(path, issues, limits), issues
 
 
 def _check_zip(path: Path, limits: ReadLimits) -> None:
