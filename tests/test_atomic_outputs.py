@@ -26,7 +26,7 @@ from disbursement.render.outputs import write_outputs
 from tests.conftest import line
 
 EXPECTED = {"flags.xlsx", "flags.csv", "issues.xlsx", "proposal.xlsx", "to_trinh.docx",
-            "to_trinh.html", "to_trinh.md", "phu_luc.xlsx", "bieu_do.png",
+            "to_trinh.html", "to_trinh.md", "phu_luc.xlsx", "bieu_do.png", "so_theo_doi.xlsx",
             "ke_hoach.annotated.xlsx"}
 
 

@@ -15,7 +15,7 @@ from disbursement.model import RunResult
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", settings=None,
                   templates_dir=None, date: dt.date | None = None) -> dict[str, Path]:
-    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, the memo set and annotated input copies.
+    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, so_theo_doi.xlsx, the memo set, annotated copies.
 
     All or nothing: every file is written into a hidden staging folder inside `out_dir` and
     moved into place only when the whole set has been written, so a failure leaves `out_dir`
@@ -54,6 +54,11 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", s
             rendered = render_outputs(result, staging, settings=settings, lang=lang,
                                       templates_dir=templates_dir, date=date)
             staged.update({path.name: path for path in rendered.values()})
+        from disbursement.render.env import environment
+        from disbursement.render.register import REGISTER_NAME, write_register
+
+        staged[REGISTER_NAME] = write_register(result, confined(staging, REGISTER_NAME),
+                                               env=environment(templates_dir), lang=lang)
         staged.update(annotations.result())
         targets = {name: confined(out, path.name) for name, path in staged.items()}
         for name, target in targets.items():

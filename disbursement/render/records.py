@@ -192,56 +192,52 @@ def write_flags_csv(result: RunResult, path: Path) -> None:
 
 
 def write_table_xlsx(path: Path, title: str, subtitle: str, headers: list[str], rows: list[list],
-                     money_columns: set[int], widths: list[int], created: dt.date) -> None:
-    """A formatted one-sheet table; money columns get đồng and show triệu đồng (3 decimals)."""
+                     money_columns: set[int], widths: list[int] | None, created: dt.date, *,
+                     percent_columns: set[int] = frozenset(), nowrap: set[int] = frozenset(),
+                     sheet_name: str = "Danh sách", unit: str = "Đơn vị: triệu đồng") -> None:
+    """A formatted one-sheet working table (render/sheets.py layout); money given in đồng.
+
+    `widths` is kept for callers' sake; widths now come from the content.
+    """
     import xlsxwriter
 
-    from disbursement.money import trieu_float
+    from disbursement.render.sheets import SheetStyle, write_sheet
 
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
-                                              "strings_to_numbers": False})
+                                              "strings_to_numbers": False, "in_memory": True})
         book.set_properties({"created": dt.datetime.combine(created, dt.time())})
-        sheet = book.add_worksheet("Danh sách")
-        bold = book.add_format({"bold": True, "font_name": "Times New Roman", "font_size": 12})
-        head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter",
-                                "text_wrap": True, "font_name": "Times New Roman", "bg_color": "#DDEBF7"})
-        text = book.add_format({"border": 1, "text_wrap": True, "valign": "top",
-                                "font_name": "Times New Roman"})
-        money = book.add_format({"border": 1, "num_format": "#,##0.000", "valign": "top",
-                                 "font_name": "Times New Roman"})
-        sheet.write_string(0, 0, title, bold)
-        sheet.write_string(1, 0, subtitle)
-        sheet.write_string(2, len(headers) - 1, "Đơn vị: triệu đồng")
-        for c, h in enumerate(headers):
-            sheet.write_string(3, c, h, head)
-            sheet.set_column(c, c, widths[c] if c < len(widths) else 14)
-        for r, row in enumerate(rows, start=4):
-            for c, value in enumerate(row):
-                if c in money_columns and isinstance(value, int):
-                    sheet.write_number(r, c, trieu_float(value), money)
-                elif isinstance(value, int | float):
-                    sheet.write_number(r, c, value, text)
-                else:
-                    sheet.write_string(r, c, "" if value is None else str(value), text)
-        sheet.freeze_panes(4, 0)
-        sheet.autofilter(3, 0, 3 + len(rows), len(headers) - 1)
-        sheet.set_landscape()
-        sheet.set_paper(9)
-        sheet.repeat_rows(3)
-        sheet.fit_to_pages(1, 0)
+        write_sheet(book, sheet_name, title, subtitle, headers, rows, SheetStyle(unit=unit),
+                    money=money_columns, percent=percent_columns, nowrap=nowrap)
         book.close()
         normalise_zip(tmp)
 
 
 def write_flags_xlsx(result: RunResult, path: Path) -> None:
+    """Flagged lines; the rate is a percent number stored truncated; a round that compares the
+    investors' expected figure (round 3) shows that figure beside the disbursed one."""
+    from disbursement.render.register import rate_fraction, rate_hundredths
+
     info = result.round
+    headers = [h for h, _ in FLAG_COLUMNS]
+    rows = _flag_rows(result)
+    for row in rows:
+        row[8] = rate_fraction(rate_hundredths(row[8]))
+    money = {6, 7}
+    if info.threshold_pct is None and "expected_dong" in result.flags:
+        expected = [None if v is None or v is pd.NA or v != v else int(v)
+                    for v in result.flags["expected_dong"].astype(object).tolist()]
+        headers.insert(8, "Dự kiến giải ngân cả năm (triệu đồng)")
+        for row, value in zip(rows, expected, strict=True):
+            row.insert(8, value)
+        money.add(8)
+    rate = headers.index("Tỷ lệ (%)")
     write_table_xlsx(
         path,
         f"DANH SÁCH DỰ ÁN BỊ GẮN CỜ - {info.name.upper()} NĂM {info.year} ({info.rule_id})",
         f"Số liệu giải ngân đến ngày {info.as_of.strftime('%d/%m/%Y')}; {info.description}",
-        [h for h, _ in FLAG_COLUMNS], _flag_rows(result), {6, 7},
-        [6, 12, 50, 30, 28, 14, 16, 16, 10, 10, 36], info.as_of,
+        headers, rows, money, None, info.as_of, percent_columns={rate},
+        nowrap={len(headers) - 1},
     )
 
 
@@ -251,7 +247,7 @@ def write_issues_xlsx(result: RunResult, path: Path) -> None:
             for i, x in enumerate(result.issues, start=1)]
     write_table_xlsx(path, "CÁC VẤN ĐỀ VỀ SỐ LIỆU", "Mỗi dòng chỉ ra tệp, trang tính, dòng và cột",
                      ["STT", "Mức độ", "Mã", "Tệp", "Trang tính", "Dòng", "Cột", "Nội dung"],
-                     rows, set(), [6, 10, 22, 28, 16, 8, 6, 90], result.round.as_of)
+                     rows, set(), None, result.round.as_of)
 
 
 PROPOSAL_HEADERS = ["STT", "Loại", "Mã dự án", "Tên dự án", "Nguồn vốn", "Nhóm (pool)",
@@ -281,4 +277,4 @@ def write_proposal_xlsx(result: RunResult, path: Path) -> None:
                      f"Số liệu đến ngày {info.as_of.strftime('%d/%m/%Y')}; "
                      "dòng 'Tổng nhóm': cột Điều chỉnh = thu hồi, cột sau = phân bổ",
                      PROPOSAL_HEADERS, rows, {6, 7, 8, 9},
-                     [6, 8, 12, 50, 28, 18, 16, 16, 16, 18, 30, 16, 28, 36], info.as_of)
+                     None, info.as_of, nowrap={13})

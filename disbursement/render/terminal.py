@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
 
@@ -45,15 +47,22 @@ def terminal_report(result: RunResult) -> str:
     lines.append("")
     if len(result.flags):
         lines.append(f"Flagged lines ({len(result.flags)}):")
+        # A round that compares the investors' expected figure shows the figure that flagged.
+        expected = info.threshold_pct is None and "expected_dong" in result.flags
         flag_rows = []
         for f in result.flags.itertuples(index=False):
             name = f.project_name if len(f.project_name) <= 60 else f.project_name[:57] + "…"
             code = f.project_code if isinstance(f.project_code, str) else "-"
-            flag_rows.append([code, name, f.capital_source,
-                              format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong)),
-                              f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
-        lines += _table(["Code", "Project", "Source", "Plan", "Disbursed", "Rate", "Row"],
-                        flag_rows, {3, 4, 5})
+            row = [code, name, f.capital_source,
+                   format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong))]
+            if expected:
+                value = f.expected_dong
+                row.append("-" if value is None or value is pd.NA or value != value
+                           else format_trieu(int(value)))
+            flag_rows.append([*row, f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
+        headers = ["Code", "Project", "Source", "Plan", "Disbursed", *(["Expected"] * expected),
+                   "Rate", "Row"]
+        lines += _table(headers, flag_rows, set(range(3, 6 + expected)))
     else:
         lines.append("No line flagged.")
     if result.proposal is not None:
@@ -79,7 +88,8 @@ def issues_report(issues) -> list[str]:
     for x in ranked[:MAX_ISSUES_LISTED]:
         where = x.location().replace(x.file, Path(x.file).name) if x.file else "(run)"
         out.append(f"  {x.severity:7} {x.code}: {where}: {x.message}")
-    hidden = len(issues) - min(len(ranked), MAX_ISSUES_LISTED)
+    # Only listed kinds can be "more": info records are counted above, never said to be hidden.
+    hidden = len(ranked) - min(len(ranked), MAX_ISSUES_LISTED)
     if hidden:
         out.append(f"  … {hidden} more (see issues.xlsx with --out, or --json)")
     return out
