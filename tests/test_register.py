@@ -7,12 +7,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
+from disbursement.cli import cli
 from disbursement.errors import Issue
 from disbursement.pipeline import run_round
 from disbursement.render.env import environment
 from disbursement.render.outputs import write_outputs
-from disbursement.render.register import group_totals, register_lines
+from disbursement.render.register import group_totals, register_lines, write_register
 from disbursement.render.terminal import issues_report
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
@@ -99,8 +101,6 @@ def test_flags_xlsx_rate_is_a_percent_number(written):
 
 def test_register_in_english_uses_english_words(tmp_path):
     result = run_round([str(SAMPLES / ROUNDS[1])], 1)
-    from disbursement.render.register import write_register
-
     write_register(result, tmp_path / "r.xlsx", env=environment(), lang="en")
     book = openpyxl.load_workbook(tmp_path / "r.xlsx")
     assert book.sheetnames == ["Register", "By investor", "By area"]
@@ -118,10 +118,6 @@ def test_terminal_never_says_more_after_listing_none():
 
 
 def test_register_marks_new_persisting_and_cleared_against_the_previous_round(tmp_path):
-    from click.testing import CliRunner
-
-    from disbursement.cli.commands import cli
-
     db = tmp_path / "audit.db"
     for number, out in ((1, "r1"), (2, "r2")):
         done = CliRunner().invoke(cli, ["review", str(SAMPLES / ROUNDS[number]), "--round",
