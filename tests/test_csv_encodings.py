@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from disbursement.cli import cli
 from disbursement.config.rules import load_rules
-from disbursement.pipeline import load_plan
+from disbursement.ingest.load import load_plan
 from disbursement.text import unicode_to_tcvn3, unicode_to_vni
 from tests.conftest import line
 from tests.fixtures_builder import build_csv

@@ -11,7 +11,7 @@ import pytest
 
 from devtools.samples import generate_projects
 from disbursement.config.rules import load_rules
-from disbursement.pipeline import load_plan
+from disbursement.ingest.load import load_plan
 from tests.conftest import line
 from tests.fixtures_builder import (
     ENCODINGS,
