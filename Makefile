@@ -23,6 +23,7 @@ COVERAGE_FLOOR ?= 88
 
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q --cov=disbursement --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # 220 seeded mutants of the sample workbooks through the real CLI (not part of `make test`).
@@ -31,6 +32,7 @@ fuzz: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 samples: venv
 	$(BIN)/python sample_data/generate.py

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,7 @@ class PriorityList:
                 "tiers": [t.to_dict() for t in self.tiers]}
 
 
-def _fail(where: str, message: str) -> None:
+def _fail(where: str, message: str) -> NoReturn:
     raise RulesInvalid(f"{where.rstrip(': ')}: {message}")
 
 

@@ -58,6 +58,10 @@ class _Reader:
     def child(self, key: str, default: Any = ...) -> _Reader | None:
         if key not in self.data and default is not ...:
             return default
+        return self.section(key)
+
+    def section(self, key: str) -> _Reader:
+        """A required mapping under `key` (missing or not a mapping is an error)."""
         return _Reader(self.source, self.get(key, dict), f"{self.path}.{key}")
 
     def items(self, key: str) -> list[_Reader]:
@@ -174,11 +178,11 @@ def _round(r: _Reader) -> Round:
         number=r.get("number", int),
         name=r.get("name", str),
         description=r.get("description", str),
-        as_of=DayMonth.read(r.child("as_of")),
+        as_of=DayMonth.read(r.section("as_of")),
         deadline=DayMonth.read(deadline) if deadline else None,
         scope_statuses=statuses,
         scope_sources=sources,
-        criterion=_criterion(r.child("criterion")),
+        criterion=_criterion(r.section("criterion")),
         recall=r.get("recall", dict, {}),
         reallocation=r.get("reallocation", dict, {}),
     )

@@ -56,7 +56,7 @@ def _repair(text: str, legacy: str | None) -> str:
 
 
 def _text_column(values, legacy: str | None) -> list[str]:
-    out = []
+    out: list[str] = []
     append = out.append
     repaired: dict[str, str] = {}  # each distinct text is repaired once
     for v in values:
@@ -117,7 +117,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     if layout.disbursed_parts:  # "Tạm ứng" + "Thanh toán KLHT", no total: giải ngân is both
         parsed = [parse_amount_column(transposed[c] if c < width else empty, unit_dong)
                   for c in layout.disbursed_parts]
-        money["disbursed_dong"] = sum(p[0] for p in parsed)
+        money["disbursed_dong"] = sum((p[0] for p in parsed[1:]), parsed[0][0])
         blank["disbursed_dong"] = np.logical_and.reduce([p[1] for p in parsed])
         problems["disbursed_dong"] = [x for p in parsed for x in p[2]]
     has_amount = np.zeros(n, dtype=bool)
@@ -135,7 +135,8 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     src = frame["value"].where(frame["cls"] == "source_group")
     src = src.ffill()
     frame["source_id"] = src.where(src != UNKNOWN_SOURCE)
-    for pos in np.flatnonzero((frame["cls"] == "source_group") & (frame["value"] == UNKNOWN_SOURCE)):
+    for pos in map(int, np.flatnonzero((frame["cls"] == "source_group")
+                                       & (frame["value"] == UNKNOWN_SOURCE))):
         label = texts.get("project_name", empty)[pos] or texts.get("stt", empty)[pos]
         issue("SOURCE-GROUP-UNKNOWN", "warning", first_row + int(pos), "project_name",
               f"group row {label!r} reads as a capital-source group but names no source of the "
@@ -154,7 +155,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
                             f"{len(sheet.uncached)} formula cells were saved without their results; "
                             "simple sums were computed by the engine, the rest are reported per cell"))
     _report_cells(problems, is_line, first_row, issue)
-    for pos in blank_codes:
+    for pos in map(int, blank_codes):
         if is_line[pos]:
             issue("CODE-BLANK", "info", first_row + pos, "project_code",
                   "the project code cell holds only spaces or invisible characters; the line "

@@ -24,7 +24,7 @@ import io
 import os
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from disbursement.errors import InputUnreadable, Issue, OutputError
@@ -174,14 +174,14 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     expected = _value(flag, "expected_dong")
     rule = _value(flag, "rule_id") or "?"
     threshold = info.threshold_pct if info is not None else None
-    title = f"{rule} ({info.name})" if info is not None and getattr(info, "name", "") else rule
+    title = f"{rule} ({info.name})" if info is not None and info.name else rule
     date = f" đến {info.as_of.strftime('%d/%m/%Y')}" if info is not None else ""
     money = f"Kế hoạch: {format_trieu(plan)} triệu đồng; giải ngân{date}: {format_trieu(done)} triệu đồng."
     if threshold is not None or expected is None:
         rate = format_rate(done, plan, threshold)
         limit = f" < ngưỡng {threshold}%" if threshold is not None else ""
         text = f"{title}: tỷ lệ giải ngân {rate}%{limit} kế hoạch vốn{date or ''}.\n{money}"
-        wanted = ("disbursed_dong", "plan_dong", "project_name")
+        wanted: tuple[str, ...] = ("disbursed_dong", "plan_dong", "project_name")
     else:
         how = "dự báo theo tiến độ" if bool(_value(flag, "forecast")) else "dự kiến giải ngân cả năm"
         text = (f"{title}: {how} {format_trieu(int(expected))} triệu đồng < kế hoạch "
@@ -202,6 +202,8 @@ def _note_issue(notes: _Notes, issue: Issue) -> None:
     if not column.isalpha():
         column = "A"
     word = SEVERITY_WORDS.get(issue.severity, issue.severity)
+    if issue.row is None:
+        return
     notes.comment(issue.sheet, int(issue.row), column, f"[{issue.code}] {word}: {issue.message}")
     if issue.severity == "error" and issue.column:
         notes.fill_cell(issue.sheet, int(issue.row), column)
@@ -369,6 +371,6 @@ def _save(workbook, target: Path) -> None:
     normalise_zip(target)
 
 
-def _entry_order(names: Sequence[str]) -> list[str]:
+def _entry_order(names: Iterable[str]) -> list[str]:
     first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in names]
     return first + sorted(n for n in names if n not in first)

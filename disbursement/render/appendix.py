@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_rate
@@ -67,6 +68,7 @@ def _text(value) -> str:
 def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, str]) -> _Row:
     rnd = result.round
     proposal = result.proposal
+    assert proposal is not None, "the appendix is written only for a run with a proposal"
     total = _Row("total", "", words.total)
     groups: dict[str, _Row] = {}
     label_of = {pool.capital_source: pool.capital_source_label for pool in proposal.pools}
@@ -90,7 +92,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
             sub = _Row("subgroup", f"{letter})", label)
             for number, ln in enumerate(mine, start=1):
                 if kind == "decrease":
-                    details = {
+                    details: dict[str, Any] = {
                         "as_of": short_date(rnd.as_of),
                         "rate": format_rate(ln.disbursed_dong, ln.plan_dong, rnd.threshold_pct),
                     }

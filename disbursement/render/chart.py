@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -71,7 +72,7 @@ def render_chart(result: RunResult, env: jinja2.Environment, lang: str) -> bytes
         }
     )
     trieu = number_filters(lang)["trieu"]
-    style = {
+    style: Any = {  # matplotlib types rc keys as literals
         "font.family": "DejaVu Sans",
         "font.size": 9,
         "axes.titlesize": 10,

@@ -12,6 +12,7 @@ import functools
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -159,4 +160,5 @@ def reason_text(
 def override_text(override: dict, lang: str = "vi", *, templates_dir: str | os.PathLike | None = None) -> str:
     """Wording of an applied override (its reason and approver) for the appendix's Ghi chú."""
     module = environment(templates_dir).get_template(REASONS_TEMPLATE).module
-    return squash(module.override_note(lang, dict(override)))
+    note: Any = module  # a template module's macros are attributes jinja2 does not declare
+    return squash(note.override_note(lang, dict(override)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import jinja2
 
@@ -210,7 +211,7 @@ def summary_context(summary: dict) -> dict:
     """The parts of `RunResult.summary` (review.summarise) the memo cites, checked."""
     needed = ("plan_dong", "disbursed_dong", "in_scope", "flagged", "flagged_plan_dong")
     try:
-        out = {key: int(summary[key]) for key in needed}
+        out: dict[str, Any] = {key: int(summary[key]) for key in needed}
         out["by_capital_source"] = [
             {
                 "label": entry["label"],

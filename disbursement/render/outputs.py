@@ -6,15 +6,18 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from disbursement.errors import Issue, OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi", settings=None,
-                  templates_dir=None, date: dt.date | None = None) -> dict[str, Path]:
+def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
+                  settings: str | Path | None = None, templates_dir: str | Path | None = None,
+                  date: dt.date | None = None) -> dict[str, Path]:
     """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, so_theo_doi.xlsx, the memo set, annotated copies.
 
     All or nothing: every file is written into a hidden staging folder inside `out_dir` and
@@ -81,7 +84,7 @@ class _Job:
     them. Without fork (or with one core) the call simply runs here, when its result is asked.
     """
 
-    def __init__(self, call, *args):
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
         self.call, self.args, self.future, self.executor = call, args, None, None
         import multiprocessing
 
@@ -91,7 +94,7 @@ class _Job:
             self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.future = self.executor.submit(call, *args)
 
-    def result(self):
+    def result(self) -> Any:
         if self.future is None:
             return self.call(*self.args)
         try:
@@ -105,7 +108,7 @@ class _Job:
             self.executor = None
 
 
-def _start(call, *args) -> _Job:
+def _start(call: Callable[..., Any], *args: Any) -> _Job:
     return _Job(call, *args)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import io
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pandas as pd
@@ -193,7 +194,7 @@ def write_flags_csv(result: RunResult, path: Path) -> None:
 
 def write_table_xlsx(path: Path, title: str, subtitle: str, headers: list[str], rows: list[list],
                      money_columns: set[int], widths: list[int] | None, created: dt.date, *,
-                     percent_columns: set[int] = frozenset(), nowrap: set[int] = frozenset(),
+                     percent_columns: AbstractSet[int] = frozenset(), nowrap: AbstractSet[int] = frozenset(),
                      sheet_name: str = "Danh sách", unit: str = "Đơn vị: triệu đồng") -> None:
     """A formatted one-sheet working table (render/sheets.py layout); money given in đồng.
 
@@ -258,6 +259,7 @@ PROPOSAL_HEADERS = ["STT", "Loại", "Mã dự án", "Tên dự án", "Nguồn v
 def write_proposal_xlsx(result: RunResult, path: Path) -> None:
     """The proposal as a working table: pools first, then every decrease and increase."""
     proposal = result.proposal
+    assert proposal is not None, "proposal.xlsx is written only for a run with a proposal"
     rows: list[list] = []
     for pool in proposal.pools:
         rows.append(["", "Tổng nhóm", "", pool.capital_source_label, pool.capital_source, pool.pool,

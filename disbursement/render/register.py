@@ -119,7 +119,7 @@ def register_lines(result: RunResult) -> list[RegisterLine]:
         lifecycle = marks.get(key, "")
         if not lifecycle and state != "flagged" and (code_text, source_text) in cleared:
             lifecycle = "cleared"
-        compared = int(disbursed)
+        compared: int | None = int(disbursed)
         if compare_expected:
             compared = None if _text(expected) == "" else int(expected)
         out.append(RegisterLine(

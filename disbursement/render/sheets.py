@@ -9,6 +9,7 @@ already truncated so a spreadsheet's display rounding cannot lift 49,996 % to 50
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from disbursement.money import format_trieu, trieu_float
@@ -36,8 +37,9 @@ def _shown(value, is_money: bool, is_percent: bool) -> str:
     return str(value)
 
 
-def column_widths(headers: list[str], rows: list[list], money: set[int], percent: set[int],
-                  nowrap: set[int] = frozenset()) -> list[tuple[int, bool]]:
+def column_widths(headers: list[str], rows: list[list], money: AbstractSet[int],
+                  percent: AbstractSet[int],
+                  nowrap: AbstractSet[int] = frozenset()) -> list[tuple[int, bool]]:
     """(width, wraps) per column: the longest shown value, capped; headers wrap on words."""
     out = []
     for c, header in enumerate(headers):
@@ -52,8 +54,9 @@ def column_widths(headers: list[str], rows: list[list], money: set[int], percent
 
 
 def write_sheet(book, name: str, title: str, subtitle: str, headers: list[str], rows: list[list],
-                style: SheetStyle, *, money: set[int] = frozenset(), percent: set[int] = frozenset(),
-                nowrap: set[int] = frozenset(), total_last: bool = False):
+                style: SheetStyle, *, money: AbstractSet[int] = frozenset(),
+                percent: AbstractSet[int] = frozenset(),
+                nowrap: AbstractSet[int] = frozenset(), total_last: bool = False):
     """Add one formatted table sheet to an xlsxwriter `book`; money given as integer đồng."""
     sheet = book.add_worksheet(name[:31])
     base = {"font_name": style.font, "font_size": 11, "valign": "top"}
