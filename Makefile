@@ -28,7 +28,7 @@ test: venv
 
 # 220 seeded mutants of the sample workbooks through the real CLI (not part of `make test`).
 fuzz: venv
-	FUZZ=$${FUZZ:-220} $(BIN)/python -m pytest -q -s tests/test_mutations.py -k cli
+	FUZZ=$${FUZZ:-220} $(BIN)/python -m pytest -q -s tests/cli/test_mutations.py -k cli
 
 lint: venv
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@
 #   scripts/render_check.sh [MEMO.docx]
 #
 # Default memo: out/demo/to_trinh.docx (made by `make demo`; run here when missing). If the demo
-# cannot run, the hand-built example of tests/test_render_fixtures.py is rendered instead.
+# cannot run, the hand-built example of tests/render/test_render_fixtures.py is rendered instead.
 # Writes out/render-check/to_trinh.pdf, page-N.png (memo), and phu_luc.pdf / phu_luc-N.png
 # (appendix, when it sits beside the memo). Needs LibreOffice (soffice) and pdftoppm
 # (poppler-utils): apt-get install -y libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils

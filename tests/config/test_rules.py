@@ -12,7 +12,7 @@ import yaml
 from disbursement.config.rules import DEFAULT_RULES, load_rules
 from disbursement.errors import RulesInvalid
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_rules(tmp_path: Path, mutate) -> Path:

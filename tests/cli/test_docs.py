@@ -9,7 +9,7 @@ import click
 
 from disbursement.cli import cli
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def commands(group: click.Group, prefix: str = ""):

@@ -38,7 +38,7 @@ def test_lines_without_a_code_go_through_review_history_and_outputs(tmp_path: Pa
     assert payload["summary"]["lifecycle"]["persisting"] == 2
 
 
-GOLDEN = Path(__file__).parent / "golden" / "refuse"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "refuse"
 REFUSE_CASES = sorted(p.parent for p in GOLDEN.glob("*/case.yaml"))
 
 

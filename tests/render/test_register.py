@@ -17,7 +17,7 @@ from disbursement.render.outputs import write_outputs
 from disbursement.render.register import group_totals, register_lines, write_register
 from disbursement.render.terminal import issues_report
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx",
           3: "son_la_2022_den_30-09.xlsx"}
 

@@ -32,7 +32,7 @@ from tests.audit_backends import (  # noqa: F401 (fixtures)
 )
 from tests.conftest import line
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
 
 

@@ -25,7 +25,7 @@ from disbursement.files import sha256_file
 from tests.audit_backends import backend, fetch, pg_schema_url, store, tamper  # noqa: F401
 from tests.conftest import line
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DECISION = "Quyết định số 1234/QĐ-UBND ngày 15/7/2022"
 
 

@@ -5,7 +5,7 @@ the flags and issues in its `expected.json` (found by glob; one small parametris
 how to run it (round, run options); inputs are built in tmp dirs, never committed. A case
 with `xfail: <reason>` describes behaviour not implemented yet (strict: it fails once it
 passes, so the marker gets removed). After a deliberate change, regenerate with
-`UPDATE_GOLDEN=1 python -m pytest tests/test_read_golden.py` and review the diff.
+`UPDATE_GOLDEN=1 python -m pytest tests/ingest/test_read_golden.py` and review the diff.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from disbursement.pipeline import inspect_files, run_round
 from disbursement.render.records import result_json
 from tests.fixtures_builder import SOFFICE_REASON, build_case, load_case, prefetch_cases, soffice
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASE_DIRS = sorted(p.parent for p in GOLDEN.glob("**/case.yaml"))
 
 

@@ -26,7 +26,7 @@ from disbursement.reallocate.proposal import (
 
 T = 1_000_000  # one triệu đồng
 # Property-test budget: ~2 000 examples in well under 20 s; raise for a soak run, e.g.
-# DISBURSEMENT_PROPERTY_SCALE=10 pytest tests/test_reallocate.py tests/test_overrides.py
+# DISBURSEMENT_PROPERTY_SCALE=10 pytest tests/reallocate/test_reallocate.py tests/reallocate/test_overrides.py
 SCALE = float(os.environ.get("DISBURSEMENT_PROPERTY_SCALE", "1"))
 
 
