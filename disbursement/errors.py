@@ -80,6 +80,24 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str) -> int:
+    """Excel letters → 0-based column index ('A' → 0, 'Z' → 25, 'AA' → 26)."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def cell_ref(row: int, col: int) -> str:
+    """0-based row and column → an A1 reference (0, 27 → 'AB1')."""
+    return f"{column_letter(col)}{row + 1}"
+
+
+def cell_column(ref: str) -> str:
+    """The column letters of an A1 reference ('AB12' → 'AB')."""
+    return ref.rstrip("0123456789")
+
+
 def issue_counts(issues: list[Issue]) -> dict:
     """Counts per severity and code, made from the final records (summary["issues"])."""
     counts: dict[str, dict] = {}

@@ -23,7 +23,7 @@ from disbursement.audit.queries import (
     line_key,
 )
 from disbursement.audit.store import Db, connect, exists, locate
-from disbursement.errors import Issue
+from disbursement.errors import Issue, cell_column
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
 
@@ -118,7 +118,7 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
             cell = (line["cells"] or {}).get("plan_dong", "") if "cells" in plan else ""
             issues.append(Issue(
                 "PLAN-DIFFERS-FROM-APPROVED", "warning", line["file"], line["sheet"],
-                int(line["row"]), cell.rstrip("0123456789") or None,
+                int(line["row"]), cell_column(cell) or None,
                 f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
                 f"export differs from {format_trieu(plan_after)} triệu đồng approved after "
                 f"adjustment by {decision}; update the plan column or check the decision"))

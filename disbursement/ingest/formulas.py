@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from disbursement.errors import column_index
+
 SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 REL_RE = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
@@ -39,11 +41,6 @@ REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
 TERM = re.compile(r"([+-]?)\s*(?:\$?([A-Z]{1,3})\$?(\d+)|(\d+(?:\.\d+)?))")
 
 
-def _col_index(letters: str) -> int:
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index - 1
 
 
 def _unescape(text: bytes) -> str:
@@ -101,14 +98,14 @@ def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, She
                     scan.rows, scan.cols = _extent(data)
                 if b"</f></c>" in data or b"/></c>" in data:
                     scan.uncached = {
-                        (int(row) - 1, _col_index(col.decode())): _unescape(formula or b"")
+                        (int(row) - 1, column_index(col.decode())): _unescape(formula or b"")
                         for col, row, formula in UNCACHED_CELL.findall(data)
                     }
                 if b't="e"' in data:
                     for attrs, body in ERROR_CELL.findall(data):
                         ref, value = CELL_R.search(attrs), ERROR_VALUE.search(body)
                         if ref and value:
-                            key = (int(ref.group(2)) - 1, _col_index(ref.group(1).decode()))
+                            key = (int(ref.group(2)) - 1, column_index(ref.group(1).decode()))
                             scan.errors[key] = _unescape(value.group(1))
                 found[html.unescape(name.decode("utf-8", "replace"))] = scan
     except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, RuntimeError,
@@ -138,14 +135,14 @@ def _extent_bound(data: bytes) -> tuple[int, int] | None:
     found = set(re.findall(rb'<c r="(?:([A-Z]{2,3})[0-9]+|[A-Z][0-9]{%d,})"' % (digits + 1), data))
     if any(len(letters) != 2 for letters in found):
         return None  # a 3-letter column or a longer row number: walk it
-    cols = max((_col_index(c.decode()) + 1 for c in found), default=26)
+    cols = max((column_index(c.decode()) + 1 for c in found), default=26)
     return 10**digits - 1, cols
 
 
 def _extent(data: bytes) -> tuple[int, int]:
     """(rows, cols) from A1 to the farthest cell (an upper bound: styled empty cells count)."""
     letters = {c for c in CELL_LETTERS.findall(data)}
-    cols = max((_col_index(c.decode()) + 1 for c in letters), default=0)
+    cols = max((column_index(c.decode()) + 1 for c in letters), default=0)
     rows = max((int(r) for r in set(CELL_ROW.findall(data))), default=0)
     if data.count(b"<c ") + data.count(b"<c>") > data.count(b'<c r="'):
         # some cells have no r= first (placed by position, or attributes reordered):
@@ -162,7 +159,7 @@ def _extent(data: bytes) -> tuple[int, int]:
                 continue
             ref = CELL_R.search(attrs)
             if ref:
-                row, col = int(ref.group(2)) - 1, _col_index(ref.group(1).decode())
+                row, col = int(ref.group(2)) - 1, column_index(ref.group(1).decode())
             rows, cols = max(rows, row + 1), max(cols, col + 1)
             col += 1
     return rows, cols
@@ -217,7 +214,7 @@ class Evaluator:
                 c0, r0, c1, r1 = ref.groups()
                 c1, r1 = c1 or c0, r1 or r0
                 for row in range(int(r0) - 1, int(r1)):
-                    for col in range(_col_index(c0), _col_index(c1) + 1):
+                    for col in range(column_index(c0), column_index(c1) + 1):
                         nested = self.uncached.get((row, col), "").upper().lstrip("=")
                         if subtotal and nested.startswith("SUBTOTAL"):
                             continue
@@ -234,7 +231,7 @@ class Evaluator:
             if number:  # "=1000+499.999" typed in triệu: exact via Decimal, in the sheet's unit
                 value = int((Decimal(number) * self.unit).to_integral_value(ROUND_HALF_UP))
             else:
-                value = self.value(int(row) - 1, _col_index(col))
+                value = self.value(int(row) - 1, column_index(col))
             if value is None:
                 return None
             total += -value if sign == "-" else value

@@ -114,7 +114,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 sheet.file, sheet.sheet, "read",
                 header_rows=(layout.header_top + 1, layout.header_bottom + 1),
                 ordinal_rows=[r + 1 for r in layout.ordinal_rows],
-                columns={c: {"column": _letter(i), "header": layout.paths[i]}
+                columns={c: {"column": column_letter(i), "header": layout.paths[i]}
                          for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
                 as_of=layout.as_of.isoformat() if layout.as_of else None,
                 legacy_encoding=layout.legacy, candidates=layout.choices)
@@ -251,8 +251,6 @@ def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
     return "trieu", "assumed"
 
 
-def _letter(i: int) -> str:
-    return column_letter(i)
 
 
 def _year_hint(sheet, year: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from disbursement.errors import Issue
+from disbursement.errors import Issue, cell_column
 from disbursement.ingest.schema import BLOCKING_CHECKS, plan_schema
 from disbursement.model import STATUS_OTHER
 from disbursement.money import format_trieu
@@ -88,4 +88,4 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
 
 def _letter(line, column) -> str | None:
     cell = line.cells.get(column) if isinstance(line.cells, dict) and column else None
-    return cell.rstrip("0123456789") if cell else None
+    return cell_column(cell) if cell else None

@@ -33,7 +33,7 @@ import pandas as pd
 
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
-from disbursement.errors import Issue
+from disbursement.errors import Issue, cell_column
 from disbursement.model import PoolResult, Proposal, ProposalLine, SourceRef
 from disbursement.reallocate.allocation import (
     INELIGIBLE_TEXT,
@@ -168,7 +168,7 @@ def _note(row: dict, code: str, message: str, column: str | None = None) -> Issu
     cells = given if isinstance(given, dict) else {}
     letter = cells.get(column, "") if column else ""
     return Issue(code, "info", _text(row.get("file")), _text(row.get("sheet"), None),
-                 int(row["row"]), letter.rstrip("0123456789") or None, message)
+                 int(row["row"]), cell_column(letter) or None, message)
 
 
 def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: AllocationPolicy,

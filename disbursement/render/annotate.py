@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from disbursement.errors import InputUnreadable, Issue, OutputError
+from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column, column_letter
 from disbursement.files import atomic_path, normalise_zip
 from disbursement.money import format_rate, format_trieu
 
@@ -152,7 +152,7 @@ def _split_cell(ref) -> tuple[str, int] | None:
     """"J14" → ("J", 14); a reference into another file ("kbnn.xlsx:KBNN!F8") → None."""
     if not isinstance(ref, str) or not ref or "!" in ref or ":" in ref:
         return None
-    letters = ref.rstrip("0123456789")
+    letters = cell_column(ref)
     digits = ref[len(letters):]
     if not letters.isalpha() or not digits:
         return None
@@ -273,7 +273,7 @@ def _values_workbook(src: Path):
         for c in range(1, max((len(r) for r in cells[:200]), default=0) + 1):
             longest = max((len(str(r[c - 1])) for r in cells[:200] if len(r) >= c and r[c - 1] != ""),
                           default=0)
-            ws.column_dimensions[_letter(c)].width = min(max(8, longest * 0.9), 60)
+            ws.column_dimensions[column_letter(c - 1)].width = min(max(8, longest * 0.9), 60)
         if hidden:
             ws.sheet_state = "hidden"
     if not book.worksheets:
@@ -291,10 +291,6 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index)
 
 
 def _anchor(ws, ref: str):

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from disbursement.errors import cell_ref
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_rate
 from disbursement.render.env import override_text, reason_text, roman, short_date
@@ -39,10 +40,6 @@ class _Row:
     children: list[_Row] = field(default_factory=list)
     note: str = ""
     index: int = -1  # 0-based sheet row
-
-
-def _cell(row: int, col: int) -> str:
-    return f"{chr(65 + col)}{row + 1}"
 
 
 def _trieu(dong: int) -> float:
@@ -242,12 +239,12 @@ def write_appendix(
                 continue
             if kind == "line":  # AFTER: plan − decrease + increase
                 r = row.index
-                formula = f"={_cell(r, PLAN)}-{_cell(r, DEC)}+{_cell(r, INC)}"
+                formula = f"={cell_ref(r, PLAN)}-{cell_ref(r, DEC)}+{cell_ref(r, INC)}"
             elif kind == "subgroup":
                 first, last = row.children[0].index, row.children[-1].index
-                formula = f"=SUM({_cell(first, col)}:{_cell(last, col)})"
+                formula = f"=SUM({cell_ref(first, col)}:{cell_ref(last, col)})"
             else:
-                formula = "=" + "+".join(_cell(child.index, col) for child in row.children)
+                formula = "=" + "+".join(cell_ref(child.index, col) for child in row.children)
             sheet.write_formula(row.index, col, formula, f_money[kind], value)
         r = row.index
         plan, disb = row.sums[PLAN], row.sums[DISB]
@@ -255,7 +252,7 @@ def write_appendix(
         sheet.write_formula(
             r,
             RATE,
-            f"=IF({_cell(r, PLAN)}=0,0,{_cell(r, DISB)}/{_cell(r, PLAN)}*100)",
+            f"=IF({cell_ref(r, PLAN)}=0,0,{cell_ref(r, DISB)}/{cell_ref(r, PLAN)}*100)",
             f_rate[kind],
             rate,
         )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from disbursement.config.rules import Round, Rules
-from disbursement.errors import Issue
+from disbursement.errors import Issue, cell_column
 from disbursement.model import RoundInfo
 from disbursement.money import format_pct
 
@@ -87,7 +87,7 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
                 issues.append(Issue(
                     "EXPECTED-MISSING", "warning", str(out["file"].iloc[i]),
                     str(out["sheet"].iloc[i]), int(out["row"].iloc[i]),
-                    cell.rstrip("0123456789") or None,
+                    cell_column(cell) or None,
                     f"no expected disbursement figure (blank cell) and no proposed decrease: the "
                     f"line was not evaluated by {rnd.id}"))
         elif decrease is not None and gives_back.any():
