@@ -49,11 +49,8 @@ class ReviewOptions:
     date: dt.date | None = None  # the memo's date (default: the as-of date)
 
     def recorded(self) -> dict[str, Any]:
-        """The options as the audit store keeps them (the same keys and order every time)."""
-        return {"round": self.round, "year": self.year, "unit": self.unit, "as_of": self.as_of,
-                "rules_path": self.rules_path, "overrides": self.overrides, "lang": self.lang,
-                "settings": self.settings, "templates_dir": self.templates_dir,
-                "date": self.date}
+        """The options as the audit store keeps them: every field, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_recorded(cls, recorded: Mapping[str, Any]) -> tuple[ReviewOptions, list[str]]:

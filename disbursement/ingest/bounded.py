@@ -78,17 +78,20 @@ def run_bounded(name: str, call: Callable[..., T], *args: Any,
     child.start()
     sender.close()
     data = None
+    timed_out = False
     try:
         if receiver.poll(timeout):
             with contextlib.suppress(EOFError, OSError):
                 data = receiver.recv_bytes()
+        else:
+            timed_out = True
     finally:
         receiver.close()
         if child.is_alive():
             child.kill()
         child.join(5)
     if data is None:
-        if child.exitcode is None or child.exitcode == -9:
+        if timed_out:
             why = f"reading it took longer than {timeout:g} s"
         else:
             why = f"the reader stopped (exit code {child.exitcode})"

@@ -76,3 +76,10 @@ def test_all_names_every_public_name():
     import disbursement
 
     assert set(disbursement.__all__) == {"__version__", *disbursement._PUBLIC}
+
+
+def test_recorded_options_keep_the_keys_the_audit_store_has_always_held():
+    """Replay of runs recorded earlier depends on these names and this order."""
+    assert list(ReviewOptions(round=1).recorded()) == [
+        "round", "year", "unit", "as_of", "rules_path", "overrides", "lang", "settings",
+        "templates_dir", "date"]

@@ -85,3 +85,13 @@ def test_a_legacy_xls_with_a_zeroed_tail_ends_in_one_error_line(make_workbook, t
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and "ke_hoach.xls" in lines[0]
     assert xls.read_bytes() == before
+
+
+def _killed() -> None:
+    os.kill(os.getpid(), 9)
+
+
+def test_a_reader_killed_from_outside_is_not_called_slow():
+    with pytest.raises(InputUnreadable, match=r"exit code -9") as caught:
+        run_bounded("plan.xls", _killed, timeout=30)
+    assert "longer than" not in str(caught.value)
