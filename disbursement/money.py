@@ -8,8 +8,9 @@ triệu đồng. Decisions never use floats:
   cell they could not read exactly instead of raising.
 * :func:`below_pct` is the exact threshold test ``numerator / denominator < pct %``
   ("dưới 50%" is strictly below; R-CALC-4).
-* :func:`format_trieu`, :func:`format_dong`, :func:`format_pct` render vi-VN text
-  ("17.410,437", "49,99") with integer arithmetic, rounding half away from zero.
+* :func:`format_trieu`, :func:`format_dong` render vi-VN amounts ("17.410,437") with integer
+  arithmetic, rounding half away from zero; rates ("49,99") are truncated, never rounded up
+  (:func:`rate_scaled`, the one rate display policy).
 
 Number notation (R-PARSE-2). vi-VN writes "1.234.567" and "12.345,5"; en-US "1,234,567.5".
 A string that is valid in only one notation is read in that notation. A string valid in
@@ -50,10 +51,13 @@ __all__ = [
     "detect_unit",
     "format_dong",
     "format_pct",
+    "format_rate",
+    "format_rates",
     "format_trieu",
     "infer_style",
     "parse_amount",
     "parse_amount_column",
+    "rate_scaled",
     "trieu_float",
 ]
 
@@ -663,29 +667,59 @@ def format_dong(dong: int) -> str:
     return ("-" if dong < 0 else "") + _group(abs(dong))
 
 
-def format_pct(num: int, den: int, decimals: int = 2) -> str:
-    """``num / den`` as a vi-VN percentage without the sign: (4_999, 10_000) → "49,99".
+def rate_scaled(num: int, den: int, decimals: int = 2) -> int | None:
+    """The one rate display policy: ``num / den`` in percent, scaled by ``10**decimals`` and
+    truncated toward zero, in integers; ``None`` when ``den == 0`` (rate undefined, R-CALC-2).
 
-    Integer arithmetic, half away from zero; ``den == 0`` gives "" (rate undefined,
-    R-CALC-2). Display only: decisions use :func:`below_pct`.
+    Truncation, never rounding up, is what keeps a line under a threshold from ever reading as
+    the threshold (499.960.000 of 1.000.000.000 is "49,99", not "50,00"): every output that
+    shows a rate (terminal, JSON display strings, flags, register, memo, appendix) goes
+    through this function.
     """
     num, den = int(num), int(den)
     if den == 0:
-        return ""
+        return None
     if den < 0:
         num, den = -num, -den
-    return _decimal_text(_round_div(num * 100 * 10**decimals, den), decimals)
+    scaled = abs(num) * 100 * 10**decimals // den
+    return -scaled if num < 0 else scaled
+
+
+def format_pct(num: int, den: int, decimals: int = 2) -> str:
+    """``num / den`` as a vi-VN percentage without the sign: (4_999, 10_000) → "49,99";
+    (499_960, 1_000_000) → "49,99" (truncated by :func:`rate_scaled`, never rounded up).
+
+    ``den == 0`` gives "" (rate undefined, R-CALC-2). Display only: decisions use
+    :func:`below_pct`.
+    """
+    scaled = rate_scaled(num, den, decimals)
+    return "" if scaled is None else _decimal_text(scaled, decimals)
 
 
 def format_rate(disbursed: int, plan: int, threshold_pct: int | None = None) -> str:
-    """A rate for documents: two decimals, more when two would round a rate below the
-    threshold up to it (49,996% must not read "50,00%" on a line flagged for < 50%)."""
-    text = format_pct(disbursed, plan)
-    if threshold_pct is not None and plan and disbursed * 100 < threshold_pct * plan:
-        decimals = 2
-        while text == format_pct(threshold_pct, 100, decimals) and decimals < 12:
-            decimals += 2
-            text = format_pct(disbursed, plan, decimals)
+    """A line's rate for documents, the same text as everywhere (:func:`format_pct`).
+
+    ``threshold_pct`` is accepted for older callers and ignored: truncation alone keeps a rate
+    below the threshold from reading as the threshold.
+    """
+    return format_pct(disbursed, plan)
+
+
+def format_rates(disbursed: np.ndarray, plan: np.ndarray) -> list[str]:
+    """:func:`format_pct` of each line (two decimals), vectorised; "" where plan ≤ 0 (a line
+    with no plan has no rate: not applicable)."""
+    import numpy as np
+
+    disbursed = np.asarray(disbursed, dtype=np.int64)
+    plan = np.asarray(plan, dtype=np.int64)
+    text = [""] * len(plan)
+    fast = (plan > 0) & (np.abs(disbursed) < 9 * 10**14)  # ×10^4 stays inside int64
+    scaled = np.abs(disbursed[fast]) * 10_000 // plan[fast]
+    for i, h, negative in zip(np.flatnonzero(fast).tolist(), scaled.tolist(),
+                              (disbursed[fast] < 0).tolist(), strict=True):
+        text[i] = _decimal_text(-h if negative else h, 2)
+    for i in np.flatnonzero(~fast & (plan > 0)).tolist():
+        text[i] = format_pct(int(disbursed[i]), int(plan[i]))
     return text
 
 

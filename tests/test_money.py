@@ -280,8 +280,8 @@ def test_seed_round_oracle_499_999_vs_500_000():
     assert (below, exactly) == (499_999_000, 500_000_000)
     assert below_pct(below, plan, 50) is True
     assert below_pct(exactly, plan, 50) is False
-    # display rounds to 50,00 but the decision is exact (R-CALC-4)
-    assert format_pct(below, plan) == "50,00"
+    # the display truncates (one rate policy): a line below 50 % never reads "50,00"
+    assert format_pct(below, plan) == "49,99"
     assert format_pct(exactly, plan) == "50,00"
     assert below_pct(0, plan, 60) is True
 
@@ -295,8 +295,8 @@ def test_t3_published_totals_do_not_add_up():
 
 def test_rate_oracles():
     assert format_pct(1_297, 6_626) == "19,57"  # T2
-    assert format_pct(1_297, 6_133) == "21,15"
-    assert format_pct(1_872, 6_133) == "30,52"  # source prints 30,51: ±0,01 tolerance
+    assert format_pct(1_297, 6_133) == "21,14"  # 21,1478…: the source rounds to 21,15; we truncate
+    assert format_pct(1_872, 6_133) == "30,52"  # 30,5234…; the source prints 30,51
     assert format_pct(20_168_3, 40_300_7) == "50,04"  # T4
     assert format_pct(600_000, 6_599_735) == "9,09"  # T1
 
@@ -466,10 +466,12 @@ def test_format_dong_and_float():
     [
         (4_999, 10_000, 2, "49,99"),
         (1, 8, 2, "12,50"),
-        (1, 800, 2, "0,13"),  # half up
-        (-1, 800, 2, "-0,13"),  # half away from zero
+        (1, 800, 2, "0,12"),  # 0,125: truncated, never rounded up
+        (-1, 800, 2, "-0,12"),  # toward zero, as a spreadsheet's TRUNC
         (1, 3, 2, "33,33"),
-        (2, 3, 0, "67"),
+        (2, 3, 0, "66"),
+        (499_960, 1_000_000, 2, "49,99"),  # 49,996 reads 49,99, not 50,00
+        (999_999, 1_000_000, 0, "99"),
         (1, -3, 2, "-33,33"),
         (5, 0, 2, ""),
         (0, 5, 2, "0,00"),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column, column_letter
 from disbursement.files import atomic_path, normalise_zip
-from disbursement.money import format_rate, format_trieu
+from disbursement.money import format_pct, format_trieu
 
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FLAG_FILL = "FFFFE699"  # amber: a flagged project row
@@ -178,7 +178,7 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     date = f" đến {info.as_of.strftime('%d/%m/%Y')}" if info is not None else ""
     money = f"Kế hoạch: {format_trieu(plan)} triệu đồng; giải ngân{date}: {format_trieu(done)} triệu đồng."
     if threshold is not None or expected is None:
-        rate = format_rate(done, plan, threshold)
+        rate = format_pct(done, plan)  # truncated: never reads as the threshold
         limit = f" < ngưỡng {threshold}%" if threshold is not None else ""
         text = f"{title}: tỷ lệ giải ngân {rate}%{limit} kế hoạch vốn{date or ''}.\n{money}"
         wanted: tuple[str, ...] = ("disbursed_dong", "plan_dong", "project_name")

@@ -4,8 +4,10 @@ Layout (domain.md §3): title block, unit line, a two-row merged header, a colum
 then TỔNG SỐ → capital source (I, II, …) → a) decreases / b) increases → project lines. Amounts
 are triệu đồng (đồng ÷ 10⁶, so exact to the đồng), shown with three decimals. Every total, every
 rate and every "plan after" is a live formula that also carries its computed value, so viewers
-that do not recalculate show the right figure. All text goes through `write_string`: a project
-name starting with "=" is text, never a formula. Only the proposal's lines are listed.
+that do not recalculate show the right figure; a rate is truncated to the hundredths shown
+(never rounded up to a threshold), in the formula as in the stored value. All text goes through
+`write_string`: a project name starting with "=" is text, never a formula.
+Only the proposal's lines are listed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from disbursement.errors import cell_ref
 from disbursement.model import ProposalLine, RunResult
-from disbursement.money import format_rate
+from disbursement.money import format_pct, rate_scaled
 from disbursement.render.env import override_text, reason_text, roman, short_date
 
 # Columns: A STT, B name, C investor, D code, E plan, F disbursed, G rate, H decrease,
@@ -47,6 +49,20 @@ def _trieu(dong: int) -> float:
 
     return trieu_float(int(dong))
 
+
+
+def rate_formula(disbursed: str, plan: str) -> str:
+    """The rate cell's formula: the amounts back in whole đồng (ROUND of triệu × 10⁶, exact),
+    then TRUNC of the hundredths, so a spreadsheet shows the truncated rate of
+    :func:`~disbursement.money.rate_scaled` (49,996 % reads 49,99, never 50,00) and a float
+    quotient such as 0,5 stored as 0,49999… does not lose a hundredth."""
+    return (f"=IF({plan}=0,0,TRUNC(ROUND({disbursed}*1000000,0)*10000"
+            f"/ROUND({plan}*1000000,0))/100)")
+
+
+def rate_cell_value(disbursed_dong: int, plan_dong: int) -> float:
+    """The value stored beside :func:`rate_formula`: the same truncated hundredths, ÷ 100."""
+    return (rate_scaled(disbursed_dong, plan_dong) or 0) / 100
 
 
 def _height(texts: dict[int, str]) -> float:
@@ -91,7 +107,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
                 if kind == "decrease":
                     details: dict[str, Any] = {
                         "as_of": short_date(rnd.as_of),
-                        "rate": format_rate(ln.disbursed_dong, ln.plan_dong, rnd.threshold_pct),
+                        "rate": format_pct(ln.disbursed_dong, ln.plan_dong),
                     }
                     if rnd.threshold_pct is not None:
                         details["threshold"] = rnd.threshold_pct
@@ -248,14 +264,8 @@ def write_appendix(
             sheet.write_formula(row.index, col, formula, f_money[kind], value)
         r = row.index
         plan, disb = row.sums[PLAN], row.sums[DISB]
-        rate = _trieu(disb) / _trieu(plan) * 100 if plan else 0
-        sheet.write_formula(
-            r,
-            RATE,
-            f"=IF({cell_ref(r, PLAN)}=0,0,{cell_ref(r, DISB)}/{cell_ref(r, PLAN)}*100)",
-            f_rate[kind],
-            rate,
-        )
+        sheet.write_formula(r, RATE, rate_formula(cell_ref(r, DISB), cell_ref(r, PLAN)),
+                            f_rate[kind], rate_cell_value(disb, plan))
         sheet.write_string(r, NOTE, _text(row.note), f_text[kind])
         texts = {1: _text(row.name), NOTE: _text(row.note)}
         if line is not None:

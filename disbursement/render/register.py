@@ -18,6 +18,7 @@ import pandas as pd
 
 from disbursement.files import atomic_path, normalise_zip
 from disbursement.model import RunResult
+from disbursement.money import rate_scaled
 from disbursement.render.sheets import SheetStyle, write_sheet
 
 REGISTER_NAME = "so_theo_doi.xlsx"
@@ -144,7 +145,7 @@ class GroupTotal:
 
     @property
     def rate_hundredths(self) -> int | None:
-        return self.disbursed_dong * 10_000 // self.plan_dong if self.plan_dong > 0 else None
+        return rate_scaled(self.disbursed_dong, self.plan_dong) if self.plan_dong > 0 else None
 
 
 def group_totals(lines: Iterable[RegisterLine], key: Callable[[RegisterLine], str],
@@ -191,7 +192,7 @@ def summary_rows(groups: list[GroupTotal], total_word: str) -> list[list]:
     plan = sum(g.plan_dong for g in groups)
     disbursed = sum(g.disbursed_dong for g in groups)
     rows.append(["", total_word, sum(g.lines for g in groups), plan, disbursed,
-                 rate_fraction(disbursed * 10_000 // plan if plan > 0 else None),
+                 rate_fraction(rate_scaled(disbursed, plan) if plan > 0 else None),
                  sum(g.flagged for g in groups), sum(g.recalled_dong for g in groups),
                  sum(g.received_dong for g in groups)])
     return rows

@@ -14,7 +14,7 @@ import pandas as pd
 from disbursement.config.rules import Round, Rules
 from disbursement.errors import Issue, cell_column
 from disbursement.model import RoundInfo
-from disbursement.money import format_pct
+from disbursement.money import format_pct, format_rates
 
 REASON_BY_CRITERION = {"rate_below": "RATE_BELOW_THRESHOLD", "expected_below_plan": "UNABLE_TO_DISBURSE"}
 
@@ -112,27 +112,8 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
     out["rule_id"] = pd.array(np.where(flagged, rnd.id, MISSING), dtype="string")
     reason = np.where(forecast, "FORECAST_SHORTFALL", REASON_BY_CRITERION[crit.type])
     out["reason"] = pd.array(np.where(flagged, reason, MISSING), dtype="string")
-    out["rate_pct"] = rate_display(disbursed, plan_dong)
+    out["rate_pct"] = format_rates(disbursed, plan_dong)  # truncated (money.rate_scaled)
     return out
-
-
-def rate_display(disbursed: np.ndarray, plan: np.ndarray) -> list[str]:
-    """Rates as vi-VN text with two decimals, truncated (not rounded).
-
-    Truncation keeps a line under a threshold from ever reading as the threshold
-    (49,9999% shows "49,99", not "50,00"). Plan 0 gives "" (rate undefined).
-    """
-    safe = (disbursed < 9 * 10**14) & (disbursed >= 0)  # ×10^4 stays inside int64
-    hundredths = np.zeros(len(plan), dtype=np.int64)
-    ok = safe & (plan > 0)
-    hundredths[ok] = disbursed[ok] * 10_000 // plan[ok]
-    text = [f"{h // 100},{h % 100:02d}" for h in hundredths.tolist()]
-    for i in np.flatnonzero(~safe & (plan > 0)):
-        h = int(disbursed[i]) * 10_000 // int(plan[i])
-        text[i] = f"{'-' if h < 0 else ''}{abs(h) // 100},{abs(h) % 100:02d}"
-    for i in np.flatnonzero(plan <= 0):
-        text[i] = ""
-    return text
 
 
 def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:

@@ -62,7 +62,7 @@ def test_flagged_rows_are_filled_and_the_disbursed_cell_says_why(tmp_path):
     comment = sheet[first.cells["disbursed_dong"]].comment
     assert comment is not None and comment.author == "disbursement"
     # Rule id, a rate that does not read as the threshold, the threshold and the data date.
-    for part in ("SL79-R1", "49,9999%", "< ngưỡng 50%", "30/06/2022", "1.000,000 triệu đồng"):
+    for part in ("SL79-R1", "49,99%", "< ngưỡng 50%", "30/06/2022", "1.000,000 triệu đồng"):
         assert part in comment.text
     unflagged = result.plan[result.plan["project_code"] == "7900002"].iloc[0]
     assert all(fill(c) is None for c in sheet[int(unflagged.row)])

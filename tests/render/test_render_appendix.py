@@ -105,8 +105,10 @@ def test_line_amounts_are_exact_and_plan_after_is_a_formula(formulas, values, re
         assert dong(values[f"{col}{r}"].value) == line.amount_dong
         assert formulas[f"J{r}"].value == f"=E{r}-H{r}+I{r}"
         assert dong(values[f"J{r}"].value) == line.plan_after_dong
-        assert formulas[f"G{r}"].value == f"=IF(E{r}=0,0,F{r}/E{r}*100)"
-        assert values[f"G{r}"].value == pytest.approx(line.disbursed_dong / line.plan_dong * 100)
+        assert formulas[f"G{r}"].value == (
+            f"=IF(E{r}=0,0,TRUNC(ROUND(F{r}*1000000,0)*10000/ROUND(E{r}*1000000,0))/100)")
+        # the stored value is the truncated rate, exactly the hundredths the flags show
+        assert values[f"G{r}"].value == line.disbursed_dong * 10_000 // line.plan_dong / 100
         assert formulas[f"E{r}"].number_format == "#,##0.000"
 
 
@@ -157,11 +159,13 @@ def test_english_appendix(result, tmp_path):
 
 
 def test_a_rate_just_below_the_threshold_never_reads_as_the_threshold():
+    """One policy (truncation) instead of extra decimals: the note reads 49,99 like the flags."""
     from disbursement.money import format_rate
 
-    assert format_rate(499_960_000, 1_000_000_000, 50) == "49,9960"
-    assert format_rate(499_999_999, 1_000_000_000, 50) == "49,99999990"
-    assert format_rate(499_960_000, 1_000_000_000, None) == "50,00"
+    assert format_rate(499_960_000, 1_000_000_000, 50) == "49,99"
+    assert format_rate(499_999_999, 1_000_000_000, 50) == "49,99"
+    assert format_rate(499_960_000, 1_000_000_000, None) == "49,99"
+    assert format_rate(500_000_000, 1_000_000_000, 50) == "50,00"
     assert format_rate(1, 3, 50) == "33,33"
 
 

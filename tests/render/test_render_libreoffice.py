@@ -11,7 +11,7 @@ import zipfile
 
 import openpyxl
 import pytest
-from test_render_fixtures import make_result
+from test_render_fixtures import LINES, OTHER_LINES, _build, make_result
 
 from disbursement.render import render_outputs
 
@@ -78,9 +78,39 @@ def test_recalculated_appendix_equals_the_stored_values(rendered, tmp_path):
             mine = stored[cell.coordinate].value
             theirs = recalculated[cell.coordinate].value
             assert theirs is not None, cell.coordinate
-            if cell.column_letter == "G":
-                assert theirs == pytest.approx(mine, abs=1e-9), cell.coordinate
+            if cell.column_letter == "G":  # the truncated rate: the very same number
+                assert theirs == mine, cell.coordinate
             else:  # money: equal to the đồng
                 assert round(theirs * 1_000_000) == round(mine * 1_000_000), cell.coordinate
             checked += 1
     assert checked > 40
+
+
+# (plan, disbursed) in đồng at the edges of the rate policy: 49,996 %, just under 50 % by one
+# đồng of a large plan, exactly 17,06 % where the triệu float quotient falls just below,
+# a third, and a plan not a whole triệu.
+EDGE_RATES = [(1_000_000_000, 499_960_000), (200_000_000_000, 99_999_999_999),
+              (9_548_040_000, 1_628_895_624), (3_000_000, 1_000_000),
+              (123_456_789_011, 61_728_394_505), (700_000_000_001, 350_000_000_000)]
+
+
+def test_recalculated_rates_at_the_edges_are_truncated_like_the_flags(tmp_path):
+    lines = [(*line[:4], plan, disbursed, *line[6:])
+             for line, (plan, disbursed) in zip(LINES, EDGE_RATES, strict=False)]
+    written = render_outputs(_build(lines, OTHER_LINES), tmp_path / "out")
+    bare = tmp_path / "bare" / "phu_luc.xlsx"
+    bare.parent.mkdir()
+    strip_cached_values(written["xlsx"], bare)
+    convert(bare, "xlsx", tmp_path / "recalc", tmp_path / "profile")
+    stored = openpyxl.load_workbook(written["xlsx"], data_only=True).active
+    recalculated = openpyxl.load_workbook(tmp_path / "recalc" / "phu_luc.xlsx", data_only=True).active
+    shown = {}
+    for r in range(8, stored.max_row + 1):
+        plan, disbursed = stored[f"E{r}"].value, stored[f"F{r}"].value
+        if isinstance(plan, (int, float)) and plan:
+            assert recalculated[f"G{r}"].value == stored[f"G{r}"].value, r
+            shown[(round(plan * 1_000_000), round(disbursed * 1_000_000))] = stored[f"G{r}"].value
+    assert shown[(1_000_000_000, 499_960_000)] == 49.99
+    assert shown[(200_000_000_000, 99_999_999_999)] == 49.99
+    assert shown[(9_548_040_000, 1_628_895_624)] == 17.06  # F/E*10000 is 1705,999…
+    assert shown[(3_000_000, 1_000_000)] == 33.33
