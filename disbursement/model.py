@@ -145,3 +145,5 @@ class RunResult:
     proposal: Proposal | None = None
     inputs: tuple = ()  # input paths as given
     rules_path: str = ""
+    replies: list | None = None  # the investors' answered figures that changed a line (JSON)
+    reply_files: list = field(default_factory=list)  # investors.replies.Reply, as read

@@ -19,6 +19,7 @@ from disbursement.errors import InputUnreadable, Issue, NothingToReview, issue_c
 from disbursement.ingest.load import LoadResult, SheetReport, load_plan
 from disbursement.ingest.required import requirement_for
 from disbursement.ingest.validate import validate
+from disbursement.investors.review import ReplySource, answered_plan
 from disbursement.model import RunResult
 from disbursement.reallocate import proposal as reallocate
 from disbursement.reallocate.overrides import apply_overrides, read_overrides
@@ -52,18 +53,27 @@ def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
 def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | None = None,
               rules_path: str | Path | None = None, as_of: dt.date | None = None,
               unit: str | None = None, propose: bool = True,
-              overrides: str | Path | None = None) -> RunResult:
-    """Run one review round over the input workbooks; bad data ends up in `issues`."""
+              overrides: str | Path | None = None,
+              replies: ReplySource | None = None) -> RunResult:
+    """Run one review round over the input workbooks; bad data ends up in `issues`.
+
+    With `replies`, the investors' answered figures replace the workbook's before the round's
+    criterion is decided (`investors.review.answered_plan`)."""
     rules = load_rules(rules_path)
     rnd = rules.round(round_number)
     if not paths:
         raise InputUnreadable("no input file given")
-    loaded, year = _load_for_year(paths, year, rules, unit, requirement_for(rnd, as_of))
+    requirement = requirement_for(rnd, as_of, answered=bool(replies))
+    loaded, year = _load_for_year(paths, year, rules, unit, requirement)
     _refuse_if_nothing_to_review(loaded, paths)
     issues = loaded.issues
     info = round_info(rules, rnd, year, as_of)
     _cross_check_as_of(loaded.sheets, info.as_of, as_of is not None, issues)
     trusted = validate(loaded.plan, issues)
+    applied = None
+    if replies:
+        trusted, applied, reply_files = answered_plan(trusted, info, replies)
+        issues.extend(applied.issues)
     evaluated = evaluate(trusted, rnd, info, issues)
     flags = evaluated[evaluated["flagged"]].copy()
     summary = summarise(evaluated, info)
@@ -73,6 +83,9 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
         entry["label"] = official.get(entry["capital_source"], entry["label"])
     result = RunResult(info, evaluated, flags, issues, summary,
                        inputs=tuple(str(p) for p in paths), rules_path=rules.path)
+    if applied is not None:
+        result.replies, result.reply_files = applied.changes, reply_files
+        result.summary["replies"] = applied.summary()
     result.summary["sheets"] = [{"file": s.file, "sheet": s.sheet, "status": s.status,
                                  "lines": s.lines} for s in loaded.sheets]
     if propose or overrides:

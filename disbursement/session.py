@@ -23,7 +23,8 @@ from disbursement.audit.history import compare_with_history
 from disbursement.audit.location import ENV_VAR, Location, locate
 from disbursement.audit.record import record_run
 from disbursement.audit.store import check_store
-from disbursement.errors import Issue, issue_counts
+from disbursement.errors import DisbursementError, Issue, issue_counts
+from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
@@ -47,6 +48,9 @@ class ReviewOptions:
     settings: str | Path | None = None
     templates_dir: str | Path | None = None
     date: dt.date | None = None  # the memo's date (default: the as-of date)
+    replies: str | Path | None = None  # a folder of investors' returned request workbooks
+    received: dt.date | None = None  # the date those replies were received
+    use_recorded_replies: bool = False  # also the replies kept in the audit store for the year
 
     def recorded(self) -> dict[str, Any]:
         """The options as the audit store keeps them: every field, in declaration order."""
@@ -113,9 +117,14 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
     5. the record in the audit store (unless `record` is false, as in a replay).
     """
     audit = audit if audit is not None else AuditTarget(None)
+    if options.use_recorded_replies and audit.store is None:
+        raise DisbursementError("--use-recorded-replies reads the replies kept in the audit "
+                                "store: it cannot be used with --no-audit")
+    replies = ReplySource((str(options.replies),) if options.replies else (), options.received,
+                          audit.store, options.use_recorded_replies)
     result = run_round(list(paths), options.round, year=options.year,
                        rules_path=options.rules_path, as_of=options.as_of, unit=options.unit,
-                       overrides=options.overrides)
+                       overrides=options.overrides, replies=replies)
     if audit.unwritable_default:
         result.issues.append(Issue(
             "AUDIT-NOT-RECORDED", "warning", str(Path.cwd()), None, None, None,
@@ -131,6 +140,12 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
         written = write_outputs(result, out_dir, lang=options.lang, settings=options.settings,
                                 templates_dir=options.templates_dir, date=options.date)
     run_id = None
+    if audit.store is not None and record and result.reply_files:
+        from disbursement.audit.replies import record_replies
+        from disbursement.audit.store import connect
+
+        with connect(audit.store, create=True) as conn:
+            record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
         run_id = record_run(audit.store, result, reviewer=reviewer, input_paths=list(paths),
                             output_paths=written, options=options.recorded())

@@ -17,7 +17,8 @@ from disbursement.audit.store import AuditStoreError, Db, connect, locate
 
 # Parents before children (foreign keys); every table of the schema but the bookkeeping ones.
 TABLES = ("rules_texts", "names", "runs", "inputs", "sheets", "lines", "flags", "proposal_lines",
-          "issues", "overrides", "outputs", "decisions", "decision_lines")
+          "issues", "overrides", "outputs", "decisions", "decision_lines", "requests", "replies",
+          "reply_answers")
 
 
 def copy_store(source: Db, target: Db) -> dict[str, Any]:
@@ -37,7 +38,8 @@ def copy_store(source: Db, target: Db) -> dict[str, Any]:
             tables[table] = ([d[0] for d in cursor.description], cursor.fetchall())
         shas = [r[0] for r in reader.execute(
             "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
-            "WHERE file_sha256 IS NOT NULL ORDER BY 1").fetchall()]
+            "WHERE file_sha256 IS NOT NULL UNION SELECT sha256 FROM replies ORDER BY 1"
+        ).fetchall()]
         files = [blobs.checked(reader, sha, sha) for sha in shas]
     with connect(dst, create=True) as writer, writer.transaction():
         held = writer.scalar("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM decisions)")

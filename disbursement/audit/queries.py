@@ -14,6 +14,7 @@ from typing import Any
 
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
+from disbursement.audit.replies import reply_history
 from disbursement.audit.store import AuditStoreError, Db, connect
 from disbursement.money import format_pct
 from disbursement.text import fold
@@ -154,6 +155,10 @@ def project_history(db: Db, code: str) -> list[Record]:
                 "dl JOIN decisions d ON d.seq = dl.decision_seq WHERE d.run_seq = ? AND "
                 "dl.project_code = ? AND dl.capital_source = ? ORDER BY d.seq",
                 [line["seq"], code, line["capital_source"]])
+        answers = reply_history(conn, code)
+        for line in lines:  # what the investors answered for this line, in received order
+            line["replies"] = [a for a in answers if a["capital_source"] == line["capital_source"]
+                               and a["year"] == line["year"]]
         years = sorted({line["year"] for line in lines})
         seen = {line["seq"] for line in lines}
         missing = conn.rows("SELECT seq, run_id, recorded_at, year, round, rule_id, as_of "

@@ -24,8 +24,8 @@ from disbursement.render.records import flag_records, proposal_json
 from disbursement.version import __version__
 
 FILE_OPTIONS = ("overrides", "settings")  # options naming a file the run read: kept like inputs
-DIR_OPTIONS = ("templates_dir",)  # options naming a folder: every file in it is kept
-DATE_OPTIONS = ("as_of", "date")  # recorded as ISO text
+DIR_OPTIONS = ("templates_dir", "replies")  # options naming a folder: every file in it is kept
+DATE_OPTIONS = ("as_of", "date", "received")  # recorded as ISO text
 # Test-only: a file path; the writer creates it once the run's rows are written (before
 # COMMIT) and waits, so a test can kill it mid-record. Never set in use.
 PAUSE_ENV = "DISBURSEMENT_AUDIT_TEST_PAUSE"

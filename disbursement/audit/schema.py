@@ -33,6 +33,26 @@ def _table(name: str, columns: str, key: str, rowid: bool = True) -> str:
     return f"CREATE TABLE {name} ({columns}, PRIMARY KEY ({key})){'' if rowid else ' WITHOUT ROWID'}"
 
 
+_REPLIES = (
+    """CREATE TABLE requests (request_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL, year INTEGER NOT NULL, round INTEGER NOT NULL,
+    rule_id TEXT NOT NULL, as_of TEXT NOT NULL, deadline TEXT, investor TEXT NOT NULL,
+    unit TEXT NOT NULL, file_name TEXT NOT NULL, lines TEXT NOT NULL)""",
+    "CREATE INDEX requests_year_round ON requests(year, round)",
+    """CREATE TABLE replies (seq INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE,
+    request_id TEXT NOT NULL REFERENCES requests(request_id), investor TEXT NOT NULL,
+    file_name TEXT NOT NULL, size INTEGER NOT NULL, received TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, lines_answered INTEGER NOT NULL,
+    lines_unanswered INTEGER NOT NULL)""",
+    """CREATE TABLE reply_answers (reply_seq INTEGER NOT NULL REFERENCES replies(seq),
+    answer_no INTEGER NOT NULL, token TEXT NOT NULL, project_code TEXT,
+    capital_source TEXT NOT NULL, field TEXT NOT NULL, was_dong INTEGER, now_dong INTEGER,
+    text TEXT, sheet TEXT NOT NULL, row INTEGER NOT NULL, col TEXT NOT NULL,
+    PRIMARY KEY (reply_seq, answer_no))""",
+    "CREATE INDEX reply_answers_code ON reply_answers(project_code)",
+)
+
+
 _RUN = "run_seq INTEGER NOT NULL REFERENCES runs(seq)"
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001-runs-decisions-and-their-rows", (
@@ -97,6 +117,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003-input-copies-in-the-database", (
         "CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL)",
     ), backends=("postgresql",)),
+    # Investor requests and their replies (audit/replies.py): dated evidence per answered cell.
+    Migration("0004-investor-requests-and-replies", _REPLIES),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 KNOWN = [m.name for m in MIGRATIONS]

@@ -1,10 +1,10 @@
 """Command line: click lives only in this package; each command makes one library call.
 
-`app` holds the group and the error model; `review` (review, inspect, whatif) and `audit`
-(audit …, decide) register their commands on it when imported here.
+`app` holds the group and the error model; `review` (review, inspect, whatif), `investors`
+(requests, replies) and `audit` (audit …, decide) register their commands on it when imported here.
 """
 
-from disbursement.cli import audit, review
+from disbursement.cli import audit, investors, review
 from disbursement.cli.app import cli, main
 
-__all__ = ["audit", "cli", "main", "review"]
+__all__ = ["audit", "cli", "investors", "main", "review"]

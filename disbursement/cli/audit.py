@@ -129,6 +129,32 @@ def audit_project(code, audit_db, as_json, xlsx_path):
             "; ".join(f"{p['kind']} {format_trieu(p['amount_dong'])}" for p in r.get("proposal", [])),
             "; ".join(d["decision"] for d in r.get("decisions", []))] for r in rows],
           {7, 8}, as_json, xlsx_path)
+    if not as_json:
+        _echo_replies(rows)
+
+
+def _echo_replies(rows: list[dict]) -> None:
+    """The line's reply history: "was X, now Y, from <investor>, received <date>"."""
+    from disbursement.money import format_trieu
+
+    seen, lines = set(), []
+    for r in rows:
+        for a in r.get("replies", []):
+            key = (a["received"], a["file_name"], a["capital_source"], a["field"], a["sheet"],
+                   a["row"])
+            if key in seen:
+                continue
+            seen.add(key)
+            was = "—" if a["was_dong"] is None else format_trieu(a["was_dong"])
+            now = (f"\"{a['text']}\"" if a["text"] is not None else
+                   "—" if a["now_dong"] is None else format_trieu(a["now_dong"]))
+            lines.append(f"  {a['received']} {a['capital_source']} {a['field']}: was {was}, "
+                         f"now {now}, from {a['investor']}, received {a['received']} "
+                         f"({a['file_name']} {a['sheet']}!{a['col']}{a['row']})")
+    if lines:
+        click.echo("Investor replies (triệu đồng):")
+        for line in lines:
+            click.echo(line)
 
 
 @audit_group.command("flagged")

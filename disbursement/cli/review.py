@@ -31,9 +31,16 @@ from disbursement.cli.app import AUDIT_DB_HELP, _date, _Echo, cli, input_options
               help="Folder of templates searched before the built-in ones.")
 @click.option("--date", "memo_date", callback=_date,
               help="Date printed on the memo (default: derived from the round, never the clock).")
+@click.option("--replies", "replies_dir", type=click.Path(file_okay=False, exists=True),
+              help="Folder of investors' returned request workbooks: their answers are used.")
+@click.option("--received", callback=_date,
+              help="Date those replies were received (DD/MM/YYYY); else the one recorded.")
+@click.option("--use-recorded-replies", is_flag=True,
+              help="Also use the replies kept in the audit store for the plan year.")
 @click.option("--debug", is_flag=True, hidden=True)
 def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json, no_audit,
-           audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date, debug):
+           audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date,
+           replies_dir, received, use_recorded_replies, debug):
     """Run review round N over FILES and list the flagged project lines."""
     from disbursement.render.records import result_json, write_json
     from disbursement.render.terminal import terminal_report
@@ -42,7 +49,9 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
 
     options = ReviewOptions(round=round_number, year=year, unit=unit, as_of=as_of,
                             rules_path=rules_path, overrides=overrides, lang=lang,
-                            settings=settings_path, templates_dir=templates_dir, date=memo_date)
+                            settings=settings_path, templates_dir=templates_dir, date=memo_date,
+                            replies=replies_dir, received=received,
+                            use_recorded_replies=use_recorded_replies)
     target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
     outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
     if as_json:

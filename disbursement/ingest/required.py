@@ -51,9 +51,16 @@ class Requirement:
         return out
 
 
-def requirement_for(rnd: Round, as_of: dt.date | None = None) -> Requirement:
-    """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed)."""
+def requirement_for(rnd: Round, as_of: dt.date | None = None, *,
+                    answered: bool = False) -> Requirement:
+    """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed).
+
+    `answered`: the investors' replies bring the expected figures, so a round-3 sheet needs
+    only its plan and disbursement (lines no reply answers are reported, not guessed)."""
     criterion = rnd.criterion
+    if criterion is not None and criterion.type == "expected_below_plan" and answered:
+        return Requirement(one_of=("expected_dong", "decrease_dong", "disbursed_dong"),
+                           as_of=as_of, round_as_of=rnd.as_of)
     if criterion is not None and criterion.type == "expected_below_plan":
         evidence = ("expected_dong", "decrease_dong")  # a proposed decrease is evidence too
         return Requirement(one_of=(*evidence, "disbursed_dong") if criterion.forecast

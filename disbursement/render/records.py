@@ -64,6 +64,7 @@ def flag_records(result: RunResult) -> list[dict]:
                 for v in flags[name].astype(object).tolist()]
 
     lifecycle = flags["lifecycle"].tolist() if "lifecycle" in flags else None
+    evidence = flags["evidence"].tolist() if "evidence" in flags else None
     columns = zip(texts("project_code"), texts("project_name"), texts("capital_source"),
                   texts("capital_source_label"), texts("rule_id"), texts("reason"),
                   ints("plan_dong"), ints("disbursed_dong"), ints("expected_dong"),
@@ -84,6 +85,8 @@ def flag_records(result: RunResult) -> list[dict]:
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
             record["lifecycle"] = lifecycle[i]
+        if evidence is not None and evidence[i] is not None:  # figures an investor's reply gave
+            record["reply"] = evidence[i]
         records.append(record)
     return records
 
@@ -119,6 +122,8 @@ def result_json(result: RunResult) -> dict:
     }
     if result.proposal is not None:
         out["proposal"] = proposal_json(result.proposal)
+    if result.replies is not None:  # only when the review was given investors' replies
+        out["replies"] = result.replies
     return out
 
 

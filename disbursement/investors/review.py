@@ -1,0 +1,83 @@
+"""`answered_plan`: the replies a review was given, read, dated and put into its plan.
+
+Used by `pipeline.run_round` between validation and the round's criterion, so the flags are
+decided on the answered figures. Where a reply's request is known neither from its hidden
+sheet nor from the audit store, its lines are matched against the plan being reviewed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from disbursement.audit.location import Location
+from disbursement.investors.apply import Applied, apply_replies, date_replies
+from disbursement.investors.replies import Reply, read_replies
+from disbursement.investors.requests import line_tokens
+from disbursement.investors.spec import MONEY_FIELDS, Request, RequestLine, load_spec
+from disbursement.model import RoundInfo
+from disbursement.text import fold
+
+
+@dataclass(frozen=True)
+class ReplySource:
+    """Where a review's replies come from: folders or files, their received date, the store."""
+
+    paths: tuple[str, ...] = ()
+    received: dt.date | None = None
+    store: Location | None = None
+    use_recorded: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.paths) or self.use_recorded
+
+
+def _value(value) -> str | None:
+    return None if value is None or value is pd.NA or value != value else str(value)
+
+
+def plan_request(plan: pd.DataFrame, info: RoundInfo, investor: str | None) -> Request | None:
+    """A request made from the reviewed plan's own lines of one investor (keys lost)."""
+    tokens = line_tokens(plan)
+    wanted = fold(investor or "")
+    lines = []
+    for token, row in zip(tokens, plan.itertuples(index=False), strict=True):
+        if wanted and fold(_value(getattr(row, "investor", None)) or "") != wanted:
+            continue
+        lines.append(RequestLine(
+            token=token, project_code=_value(row.project_code),
+            capital_source=_value(row.capital_source) or "UNKNOWN",
+            capital_source_label=_value(row.capital_source_label) or "",
+            project_name=_value(row.project_name) or "", plan_dong=int(row.plan_dong),
+            disbursed_dong=int(row.disbursed_dong),
+            figures={f: None if _value(getattr(row, f, None)) is None else int(getattr(row, f))
+                     for f in MONEY_FIELDS}))
+    if not lines:
+        return None
+    return Request("", investor or "", info.year, info.number, info.rule_id, info.as_of, None,
+                   load_spec().unit, "", tuple(lines))
+
+
+def answered_plan(plan: pd.DataFrame, info: RoundInfo,
+                  source: ReplySource) -> tuple[pd.DataFrame, Applied, list[Reply]]:
+    spec = load_spec()
+    replies: list[Reply] = []
+    if source.store is not None:
+        from disbursement.audit.replies import recorded_replies, view
+
+        with view(source.store) as store:
+            replies = read_replies(source.paths, spec, lookup=store.request,
+                                   fallback=lambda who: plan_request(plan, info, who))
+            date_replies(replies, source.received, store.received)
+            if source.use_recorded:
+                given = {r.sha256 for r in replies}
+                replies += [r for r in recorded_replies(store.conn, info.year)
+                            if r.sha256 not in given]
+    else:
+        replies = read_replies(source.paths, spec,
+                               fallback=lambda who: plan_request(plan, info, who))
+        date_replies(replies, source.received)
+    answered, applied = apply_replies(plan, replies, info)
+    return answered, applied, replies
