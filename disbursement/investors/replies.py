@@ -286,7 +286,7 @@ def _match(value, by_token: dict[str, RequestLine], request: Request, reply: Rep
         if line is None:
             reply.warn("REPLY-LINE-UNMATCHED", f"the row's key {token!r} is not a line of "
                        f"request {request.request_id}: the row is not used", sheet, row,
-                       column_letter(col_of["key"] or 1))
+                       column_letter((col_of["key"] or 1) - 1))
         return line
     code, label = _clean(value("project_code")), fold(_clean(value("capital_source_label")))
     name = fold(_clean(value("project_name")))
@@ -327,7 +327,7 @@ def _unchanged(value, line: RequestLine, unit: int, reply: Reply, sheet: str, ro
         col = col_of[name] or 1
         reply.refuse("REPLY-ALTERED", f"a locked cell was changed: it shows "
                      f"{shown.get(name)!r} where the request said {want!r}", sheet, row,
-                     column_letter(col))
+                     column_letter(col - 1))
         return False
     return True
 

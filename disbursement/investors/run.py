@@ -89,8 +89,10 @@ def _write_letter(result, requests: list[Request], spec, path: Path,
     template = env.get_template("vi/cong_van_yeu_cau.j2")
     module = template.make_module(vars={**context, **collector.functions(),
                                         **number_filters("vi")})
-    write_docx(collector.blocks, path, title=str(module.title)  # type: ignore[attr-defined], author=settings.for_lang("vi")[
-        "issuer"]["name"], date=date, lang="vi", images={})
+    title = str(module.title)  # type: ignore[attr-defined]
+    author = settings.for_lang("vi")["issuer"]["name"]
+    write_docx(collector.blocks, path, title=title, author=author, date=date, lang="vi",
+               images={})
     normalise_zip(path)
 
 

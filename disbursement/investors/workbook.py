@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from disbursement.files import atomic_path, normalise_zip
+from disbursement.files import atomic_path
 from disbursement.investors.spec import MONEY_FIELDS, Request, Spec
 from disbursement.version import __version__
 
@@ -56,6 +56,8 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.utils import get_column_letter
+
+    from disbursement.render.annotate import save_workbook
 
     values = texts_for(request, spec)
     book = Workbook()
@@ -162,5 +164,4 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     book.properties.modified = stamp
     book.properties.title = spec.texts["title"].format_map(values)
     with atomic_path(path) as tmp:
-        book.save(tmp)
-        normalise_zip(tmp)
+        save_workbook(book, tmp)  # without openpyxl's clock stamp: same request, same bytes

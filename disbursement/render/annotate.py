@@ -89,7 +89,7 @@ def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flag
         props.title = f"{src.name} (bản sao có đánh dấu)"
         props.creator = AUTHOR
     with atomic_path(dst) as tmp:
-        _save(workbook, tmp)
+        save_workbook(workbook, tmp)
     return dst
 
 
@@ -350,7 +350,7 @@ def _apply(workbook, notes: _Notes, names: dict[str, str]) -> None:
             cell.comment = Comment(body, AUTHOR, height=min(60 + 15 * lines, 600), width=360)
 
 
-def _save(workbook, target: Path) -> None:
+def save_workbook(workbook, target: Path) -> None:
     """openpyxl's writer without its clock stamp, zip entries in a canonical order."""
     from openpyxl.writer.excel import ExcelWriter
 

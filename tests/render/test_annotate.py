@@ -119,7 +119,7 @@ def test_the_copy_is_byte_stable_and_the_write_atomic(tmp_path, monkeypatch):
         Path(target).write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(module, "_save", broken)
+    monkeypatch.setattr(module, "save_workbook", broken)
     with pytest.raises(OSError, match="disk full"):
         annotate(src, one)
     assert one.read_bytes() == two.read_bytes()
