@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from disbursement.errors import column_letter
 from disbursement.files import atomic_path
 from disbursement.investors.spec import MONEY_FIELDS, Request, Spec
 from disbursement.version import __version__
@@ -26,6 +27,15 @@ LINE_COLUMNS = ("token", "project_code", "capital_source", "capital_source_label
                 "project_name", "plan_dong", "disbursed_dong", "flagged", "reason",
                 *MONEY_FIELDS)
 MONEY_FORMAT = "#,##0.000"
+WRAPPED = (3, 4, 9)  # name, capital source, reason: 1-based columns whose text wraps
+
+
+def _height(cells: list[Any], widths: list[int]) -> float:
+    """A row tall enough for its wrapped texts (spreadsheets do not grow rows written by a
+    library), in points: 15 per line at ~1 character per width unit."""
+    lines = max((-(-len(str(cells[c - 1])) // max(widths[c - 1] - 1, 1))
+                 for c in WRAPPED if cells[c - 1]), default=1)
+    return 15.0 * max(lines, 1)
 
 
 def texts_for(request: Request, spec: Spec) -> dict[str, str]:
@@ -55,7 +65,6 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     """Write one request workbook atomically, byte-identical for the same request."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-    from openpyxl.utils import get_column_letter
 
     from disbursement.render.annotate import save_workbook
 
@@ -89,6 +98,7 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
         cell.border = box
     first_answer = len(locked) + 1
+    widths = [6, 11, 40, 24, 13, 13, 9, 10, 32, *([14] * (len(spec.fields) - 1)), 30, 14]
     unit = spec.unit_dong
     for n, line in enumerate(request.lines, start=1):
         row = HEADER_ROW + n
@@ -100,7 +110,7 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
         for col, value in enumerate(cells, start=1):
             cell = _put(data, row, col, value)
             cell.border = box
-            cell.alignment = Alignment(wrap_text=col in (3, 9), vertical="top")
+            cell.alignment = Alignment(wrap_text=col in WRAPPED, vertical="top")
             if col in (5, 6):
                 cell.number_format = MONEY_FORMAT
             elif col == 7:
@@ -115,14 +125,14 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
             else:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         _put(data, row, len(headers), line.token)
-    widths = [6, 12, 44, 26, 14, 14, 10, 11, 36, *([16] * (len(spec.fields) - 1)), 36, 14]
+        data.row_dimensions[row].height = _height(cells, widths)
     for col, width in enumerate(widths, start=1):
-        data.column_dimensions[get_column_letter(col)].width = width
-    data.column_dimensions[get_column_letter(len(headers))].hidden = True
+        data.column_dimensions[column_letter(col - 1)].width = width
+    data.column_dimensions[column_letter(len(headers) - 1)].hidden = True
     data.row_dimensions[HEADER_ROW].height = 60
     data.freeze_panes = data.cell(row=HEADER_ROW + 1, column=4)
     last = HEADER_ROW + max(len(request.lines), 1)
-    data.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(headers))}{last}"
+    data.auto_filter.ref = f"A{HEADER_ROW}:{column_letter(len(headers) - 1)}{last}"
     data.protection.sheet = True
     data.protection.sort = False
     data.protection.autoFilter = False

@@ -79,7 +79,8 @@ def test_all_names_every_public_name():
 
 
 def test_recorded_options_keep_the_keys_the_audit_store_has_always_held():
-    """Replay of runs recorded earlier depends on these names and this order."""
+    """Replay of runs recorded earlier depends on these names and this order; new options are
+    only ever appended (the investor replies: folder, received date, recorded replies)."""
     assert list(ReviewOptions(round=1).recorded()) == [
         "round", "year", "unit", "as_of", "rules_path", "overrides", "lang", "settings",
-        "templates_dir", "date"]
+        "templates_dir", "date", "replies", "received", "use_recorded_replies"]
