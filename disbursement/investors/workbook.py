@@ -16,6 +16,7 @@ from typing import Any
 from disbursement.errors import column_letter
 from disbursement.files import atomic_path
 from disbursement.investors.spec import MONEY_FIELDS, Request, Spec
+from disbursement.money import rate_scaled
 from disbursement.version import __version__
 
 MARKER = "disbursement-request"
@@ -102,7 +103,7 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     unit = spec.unit_dong
     for n, line in enumerate(request.lines, start=1):
         row = HEADER_ROW + n
-        rate = line.disbursed_dong * 10_000 // line.plan_dong if line.plan_dong > 0 else None
+        rate = rate_scaled(line.disbursed_dong, line.plan_dong) if line.plan_dong > 0 else None
         cells = [n, line.project_code or "", line.project_name, line.capital_source_label,
                  line.plan_dong / unit, line.disbursed_dong / unit,
                  None if rate is None else rate / 10_000,
