@@ -109,14 +109,16 @@ def record_replies(conn: Connection, replies: Iterable[Reply], *,
 def recorded_replies(conn: Connection, year: int) -> list[Reply]:
     """The replies kept for plan `year`, rebuilt for a review (`--use-recorded-replies`)."""
     out = []
-    for row in conn.rows("SELECT p.seq, p.sha256, p.file_name, p.received, q.* FROM replies p "
+    for row in conn.rows("SELECT q.*, p.seq AS reply_seq, p.sha256 AS reply_sha256, "
+                         "p.file_name AS reply_file, p.received AS reply_received FROM replies p "
                          "JOIN requests q ON q.request_id = p.request_id WHERE q.year = ? "
                          "ORDER BY p.seq", [year]):
         request = _request(row)
-        reply = Reply(f"(audit store) {row['file_name']}", row["sha256"], request,
-                      request.investor, dt.date.fromisoformat(row["received"]))
+        reply = Reply(f"{conn.location} › {row['reply_file']}", row["reply_sha256"],
+                      request, request.investor,
+                      dt.date.fromisoformat(row["reply_received"]), file_name=row["reply_file"])
         for a in conn.rows("SELECT * FROM reply_answers WHERE reply_seq = ? ORDER BY answer_no",
-                           [row["seq"]]):
+                           [row["reply_seq"]]):
             line = request.line(a["token"])
             if line is not None:
                 reply.answers.append(Answer(line, a["field"], a["now_dong"], a["text"],

@@ -60,10 +60,11 @@ class Reply:
     unanswered: list[RequestLine] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     applicable: bool = True
+    file_name: str | None = None  # when read back from the audit store (no path on disk)
 
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        return self.file_name or Path(self.path).name
 
     @property
     def lines_answered(self) -> int:

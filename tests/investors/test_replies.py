@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.audit_backends import backend, fetch, pg_schema_url, store  # noqa: F401 (fixtures)
 from tests.investors.conftest import (
     EXPECTED,
     EXPLANATION,
@@ -32,10 +33,10 @@ def flagged_codes(data) -> set[str]:
     return {f["project_code"] for f in data["flags"]}
 
 
-def test_done_when_sorted_reply_clears_the_flag_and_is_audited(tmp_path, request_dir):
+def test_done_when_sorted_reply_clears_the_flag_and_is_audited(tmp_path, request_dir,
+                                                                store):  # noqa: F811
     """The issue's 'done when': a sorted reply filling the full plan unflags the line, the
-    JSON records was/now, and `audit project` shows the change."""
-    store = tmp_path / "audit.sqlite"
+    JSON records was/now, and `audit project` shows the change (SQLite and PostgreSQL)."""
     recorded = run("requests", SAMPLE_0930, *ROUND3, "--out", tmp_path / "yeu_cau",
                    "--deadline", "15/10/2022", "--audit-db", store)
     assert recorded.exit_code == 0, recorded.output
@@ -171,8 +172,7 @@ def test_reply_for_another_request_is_reported_not_applied(tmp_path):
     assert FLAGGED_CODE in flagged_codes(data) and data["replies"] == []
 
 
-def test_hidden_sheet_edited_against_the_store_is_refused(tmp_path):
-    store = tmp_path / "audit.sqlite"
+def test_hidden_sheet_edited_against_the_store_is_refused(tmp_path, store):  # noqa: F811
     made = run("requests", SAMPLE_0930, *ROUND3, "--out", tmp_path / "yeu_cau", "--audit-db", store)
     assert made.exit_code == 0, made.output
 
@@ -191,15 +191,21 @@ def test_hidden_sheet_edited_against_the_store_is_refused(tmp_path):
     assert reply["issues"][0]["code"] == "REPLY-ALTERED"
 
 
-def test_two_replies_later_received_wins_both_recorded(tmp_path):
-    store = tmp_path / "audit.sqlite"
-    run("requests", SAMPLE_0930, *ROUND3, "--out", tmp_path / "yeu_cau", "--audit-db", store)
+def test_two_replies_later_received_wins_both_recorded(tmp_path, store):  # noqa: F811
+    """On SQLite and PostgreSQL: both replies are kept with their dates; the review takes the
+    dates from the store and the later reply wins."""
+    made = run("requests", SAMPLE_0930, *ROUND3, "--out", tmp_path / "yeu_cau", "--audit-db", store)
+    assert made.exit_code == 0, made.output
     source = tmp_path / "yeu_cau" / YEN_CHAU
     first = fill_reply(source, tmp_path / "back" / "b_first.xlsx", {FLAGGED_CODE: {EXPECTED: "9.000"}})
     second = fill_reply(source, tmp_path / "back" / "a_second.xlsx",
                         {FLAGGED_CODE: {EXPECTED: PLAN_9360}})
     assert run("replies", first, "--received", "05/10/2022", "--audit-db", store).exit_code == 0
     assert run("replies", second, "--received", "12/10/2022", "--audit-db", store).exit_code == 0
+    again = run("replies", first, "--received", "20/10/2022", "--audit-db", store, "--json")
+    assert json.loads(again.output)["replies"][0]["status"] == "already recorded"
+    assert fetch(store, "SELECT file_name, received FROM replies ORDER BY seq") == [
+        ("b_first.xlsx", "2022-10-05"), ("a_second.xlsx", "2022-10-12")]
     data = review_json("--replies", tmp_path / "back", "--audit-db", store)  # dates from the store
     assert FLAGGED_CODE not in flagged_codes(data)
     assert [(c["file"], c["now_dong"]) for c in data["replies"]] == [("a_second.xlsx", 9_360_000_000)]
@@ -208,6 +214,13 @@ def test_two_replies_later_received_wins_both_recorded(tmp_path):
     answers = {(a["file_name"], a["now_dong"]) for r in json.loads(history.output)
                for a in r["replies"]}
     assert answers == {("b_first.xlsx", 9_000_000_000), ("a_second.xlsx", 9_360_000_000)}
+    recorded = review_json("--use-recorded-replies", "--audit-db", store)
+    assert recorded["replies"] == data["replies"]
+    status = run("requests", "--status", tmp_path / "yeu_cau", "--audit-db", store, "--on",
+                 "20/10/2022", "--json")
+    by_file = {r["file"]: r for r in json.loads(status.output)["requests"]}
+    assert by_file[YEN_CHAU]["lines_not_answered"] == 3 and by_file[YEN_CHAU]["overdue"] is False
+    assert by_file["Cong_an_tinh.xlsx"]["received"] is None
 
 
 def test_same_received_date_file_name_decides(tmp_path, request_dir):
