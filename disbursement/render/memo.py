@@ -254,7 +254,29 @@ def build_context(result: RunResult, settings: Settings, lang: str, date: dt.dat
         "proposal": proposal_context(proposal),
         "priority": priority_context(policy, lang),
         "recall_policy": recall.get("policy") if isinstance(recall, dict) else None,
+        "replies": replies_context(result),
     }
+
+
+def replies_context(result: RunResult) -> dict | None:
+    """Who replied (investor, latest received date), out of how many asked; None without
+    --replies. Made from the replies the review used, so the memo matches `summary.replies`."""
+    if result.replies is None:
+        return None
+    latest: dict[str, dt.date] = {}
+    for reply in result.reply_files:
+        request = reply.request
+        if request is None or not reply.applicable or reply.received is None:
+            continue
+        if request.investor not in latest or reply.received > latest[request.investor]:
+            latest[request.investor] = reply.received
+    plan = result.plan
+    scoped = plan[plan["in_scope"].to_numpy(dtype=bool)] if "in_scope" in plan else plan
+    asked = int(scoped["investor"].dropna().nunique()) if "investor" in scoped else len(latest)
+    summary = result.summary.get("replies", {})
+    return {"investors": [{"investor": k, "received": latest[k]} for k in sorted(latest)],
+            "asked": asked, "lines_answered": summary.get("lines_answered", 0),
+            "changes": summary.get("changes", 0)}
 
 
 def render_blocks(env: jinja2.Environment, context: dict) -> tuple[list, dict]:

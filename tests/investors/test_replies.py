@@ -257,3 +257,18 @@ def test_unreadable_reply_is_a_located_refusal(tmp_path, content):
     assert result.exit_code == 0, result.output
     (reply,) = json.loads(result.output)["replies"]
     assert not reply["applicable"] and reply["issues"][0]["code"] == "REPLY-UNREADABLE"
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("vi", "Đến nay đã nhận được báo cáo của 1/18 chủ đầu tư (UBND huyện Yên Châu, nhận ngày "
+           "10/10/2022)"),
+    ("en", "Replies were received from 1 of 18 investors (UBND huyện Yên Châu, received "
+           "10/10/2022)"),
+])
+def test_memo_states_who_replied(tmp_path, request_dir, lang, said):
+    fill_reply(request_dir / YEN_CHAU, tmp_path / "back" / YEN_CHAU, {FLAGGED_CODE: {EXPECTED: PLAN_9360}})
+    result = run("review", SAMPLE_0930, *ROUND3, "--replies", tmp_path / "back", "--received",
+                 "10/10/2022", "--no-audit", "--out", tmp_path / "out", "--lang", lang)
+    assert result.exit_code == 0, result.output
+    memo = " ".join((tmp_path / "out" / "to_trinh.md").read_text(encoding="utf-8").split())
+    assert said in memo
