@@ -17,7 +17,7 @@ from typing import Any
 
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
-from disbursement.audit.store import Db, connect, current_user, utc_now
+from disbursement.audit.store import Db, connect, current_user, exists, locate, utc_now
 from disbursement.investors.replies import Answer, Reply
 from disbursement.investors.spec import Request, RequestLine
 
@@ -137,8 +137,21 @@ def reply_history(conn: Connection, code: str) -> list[dict[str, Any]]:
         "p.file_name, a.answer_no", [code])
 
 
+class _NoStore:
+    """A store not created yet: it knows no request and no reply."""
+
+    def request(self, request_id: str) -> Request | None:
+        return None
+
+    def received(self, sha256: str) -> dt.date | None:
+        return None
+
+
 @contextlib.contextmanager
-def view(db: Db) -> Iterator[StoreView]:
-    """A `StoreView` over an open store."""
+def view(db: Db) -> Iterator[StoreView | _NoStore]:
+    """A `StoreView` over an open store (reads only; a store not yet created knows nothing)."""
+    if not exists(locate(db)):
+        yield _NoStore()
+        return
     with connect(db) as conn:
         yield StoreView(conn)

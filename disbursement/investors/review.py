@@ -65,13 +65,13 @@ def answered_plan(plan: pd.DataFrame, info: RoundInfo,
     spec = load_spec()
     replies: list[Reply] = []
     if source.store is not None:
-        from disbursement.audit.replies import recorded_replies, view
+        from disbursement.audit.replies import StoreView, recorded_replies, view
 
         with view(source.store) as store:
             replies = read_replies(source.paths, spec, lookup=store.request,
                                    fallback=lambda who: plan_request(plan, info, who))
             date_replies(replies, source.received, store.received)
-            if source.use_recorded:
+            if source.use_recorded and isinstance(store, StoreView):
                 given = {r.sha256 for r in replies}
                 replies += [r for r in recorded_replies(store.conn, info.year)
                             if r.sha256 not in given]

@@ -272,3 +272,18 @@ def test_memo_states_who_replied(tmp_path, request_dir, lang, said):
     assert result.exit_code == 0, result.output
     memo = " ".join((tmp_path / "out" / "to_trinh.md").read_text(encoding="utf-8").split())
     assert said in memo
+
+
+def test_a_run_with_replies_replays_byte_identical(tmp_path, request_dir):
+    """The reply files are kept with the run (like the inputs): a fresh store is created by the
+    review itself, and the replay from it gives the same outputs."""
+    fill_reply(request_dir / YEN_CHAU, tmp_path / "back" / YEN_CHAU, {FLAGGED_CODE: {EXPECTED: PLAN_9360}})
+    store = tmp_path / "new" / "audit.sqlite"
+    result = run("review", SAMPLE_0930, *ROUND3, "--replies", tmp_path / "back", "--received",
+                 "10/10/2022", "--audit-db", store, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    replay = run("audit", "replay", "latest", "--audit-db", store, "--json")
+    assert replay.exit_code == 0, replay.output
+    data = json.loads(replay.output)
+    assert data["ok"], data
+    assert fetch(store, "SELECT count(*) FROM inputs WHERE role = 'replies'") == [(1,)]
