@@ -174,8 +174,19 @@ def _flag_rows(result: RunResult) -> list[list]:
                      rec["capital_source_label"] or rec["capital_source"],
                      STATUS_VI.get(rec["status"], rec["status"]), rec["plan_dong"],
                      rec["disbursed_dong"], rec["rate_pct"], rec["rule_id"],
-                     f"{Path(src['file']).name} / {src['sheet']} / dòng {src['row']}"])
+                     f"{Path(src['file']).name} / {src['sheet']} / dòng {src['row']}"
+                     + _reply_where(rec.get("reply"))])
     return rows
+
+
+def _reply_where(reply: dict | None) -> str:
+    """The investor's reply a flag's figures came from: file, cells, received date."""
+    if not reply:
+        return ""
+    cells = ", ".join(reply["cells"][k] for k in sorted(reply["cells"]))
+    received = dt.date.fromisoformat(reply["received"]).strftime("%d/%m/%Y")
+    return (f"; báo cáo của chủ đầu tư: {reply['file']} / {reply['sheet']} / ô {cells}, "
+            f"nhận ngày {received}")
 
 
 def csv_safe(value):

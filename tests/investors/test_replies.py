@@ -278,12 +278,22 @@ def test_a_run_with_replies_replays_byte_identical(tmp_path, request_dir):
     """The reply files are kept with the run (like the inputs): a fresh store is created by the
     review itself, and the replay from it gives the same outputs."""
     fill_reply(request_dir / YEN_CHAU, tmp_path / "back" / YEN_CHAU, {FLAGGED_CODE: {EXPECTED: PLAN_9360}})
-    store = tmp_path / "new" / "audit.sqlite"
+    new_store = tmp_path / "new" / "audit.sqlite"
     result = run("review", SAMPLE_0930, *ROUND3, "--replies", tmp_path / "back", "--received",
-                 "10/10/2022", "--audit-db", store, "--out", tmp_path / "out")
+                 "10/10/2022", "--audit-db", new_store, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    replay = run("audit", "replay", "latest", "--audit-db", store, "--json")
+    replay = run("audit", "replay", "latest", "--audit-db", new_store, "--json")
     assert replay.exit_code == 0, replay.output
     data = json.loads(replay.output)
     assert data["ok"], data
-    assert fetch(store, "SELECT count(*) FROM inputs WHERE role = 'replies'") == [(1,)]
+    assert fetch(new_store, "SELECT count(*) FROM inputs WHERE role = 'replies'") == [(1,)]
+
+
+def test_flags_table_cites_the_reply(tmp_path, request_dir):
+    fill_reply(request_dir / YEN_CHAU, tmp_path / "back" / YEN_CHAU, {FLAGGED_CODE: {EXPECTED: "9.000"}})
+    result = run("review", SAMPLE_0930, *ROUND3, "--replies", tmp_path / "back", "--received",
+                 "10/10/2022", "--no-audit", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "flags.csv").read_text(encoding="utf-8-sig")
+    (row,) = [r for r in text.splitlines() if FLAGGED_CODE in r]
+    assert f"báo cáo của chủ đầu tư: {YEN_CHAU} / Số liệu / ô J6, nhận ngày 10/10/2022" in row
