@@ -86,6 +86,9 @@ class RoundInfo:
     legal_basis: str
     threshold_pct: int | None = None
     scope: str = ""
+    # The round's own date when the workbook's figures are as of another day (`as_of` is then
+    # the workbook's date: no output states a data date the data does not have).
+    round_as_of: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
@@ -20,7 +20,7 @@ from disbursement.ingest.load import LoadResult, SheetReport, load_plan
 from disbursement.ingest.required import requirement_for
 from disbursement.ingest.validate import validate
 from disbursement.investors.review import ReplySource, answered_plan
-from disbursement.model import RunResult
+from disbursement.model import RoundInfo, RunResult
 from disbursement.reallocate import proposal as reallocate
 from disbursement.reallocate.overrides import apply_overrides, read_overrides
 from disbursement.reallocate.proposal import whatif as whatif_table
@@ -69,6 +69,7 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     issues = loaded.issues
     info = round_info(rules, rnd, year, as_of)
     _cross_check_as_of(loaded.sheets, info.as_of, as_of is not None, issues)
+    info = _data_date(loaded.sheets, info, as_of is not None)
     trusted = validate(loaded.plan, issues)
     applied = None
     if replies:
@@ -77,6 +78,8 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     evaluated = evaluate(trusted, rnd, info, issues)
     flags = evaluated[evaluated["flagged"]].copy()
     summary = summarise(evaluated, info)
+    if info.round_as_of is not None:  # the round's date was not met by the data
+        summary["round_as_of"] = info.round_as_of.isoformat()
     official = {s.id: s.label for s in rules.capital_sources}
     for entry in summary["by_capital_source"]:  # the rules' official label for known sources
         entry["label_as_written"] = entry["label"]
@@ -184,11 +187,27 @@ def _cross_check_as_of(sheets: list[SheetReport], as_of: dt.date, overridden: bo
     for report in sheets:
         if report.status != "read" or not report.as_of or report.as_of == as_of.isoformat():
             continue
+        then = ("--as-of stands as you gave it" if overridden else
+                "the outputs state the workbook's date; pass --as-of to review as of another")
         source = "--as-of" if overridden else "the round"
         issues.append(Issue("ASOF-MISMATCH", "warning", report.file, report.sheet, None, None,
                             f"the sheet's figures are as of {_vn(report.as_of)} but {source} is "
-                            f"as of {as_of.strftime('%d/%m/%Y')}; check you exported the right "
-                            "date (use --as-of to state the data date)"))
+                            f"as of {as_of.strftime('%d/%m/%Y')}: {then}; check you exported "
+                            "the right date"))
+
+
+def _data_date(sheets: list[SheetReport], info: RoundInfo, overridden: bool) -> RoundInfo:
+    """The round as the data allows: when every dated sheet says one date other than the
+    round's (and --as-of did not state the user's intent), the review is as of that date and
+    the round's date is kept as `round_as_of`, which the summary and the memo state."""
+    dates = {s.as_of for s in sheets if s.status == "read" and s.as_of}
+    if overridden or len(dates) != 1:
+        return info
+    (date,) = dates
+    found = dt.date.fromisoformat(date)
+    if found == info.as_of:
+        return info
+    return replace(info, as_of=found, round_as_of=info.as_of)
 
 
 def _vn(iso: str) -> str:

@@ -96,3 +96,16 @@ def test_readme_layout_names_every_stage_folder_and_top_module():
     names += [p.name for p in PACKAGE.glob("*.py") if p.name != "__main__.py"]
     missing = [n for n in names if f"  {n}" not in layout]
     assert missing == [], f"README 'Layout' does not name {missing}"
+
+
+def test_every_package_ships_in_the_wheel():
+    """pyproject lists the packages explicitly (the defaults' package-dir map needs it): a new
+    stage folder left out of the list installs a wheel that cannot import it."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts)
+             for p in (root / "disbursement").rglob("__init__.py")}
+    assert found - listed == set()

@@ -245,6 +245,7 @@ def build_context(result: RunResult, settings: Settings, lang: str, date: dt.dat
             "year": rnd.year,
             "as_of": rnd.as_of,
             "as_of_text": short_date(rnd.as_of),
+            "round_as_of_text": short_date(rnd.round_as_of) if rnd.round_as_of else None,
             "description": rnd.description,
             "legal_basis": rnd.legal_basis,
             "threshold_pct": rnd.threshold_pct,
