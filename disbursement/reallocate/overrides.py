@@ -43,6 +43,8 @@ _ALIASES = {
     "amount": ("amount", "so tien", "so von", "gia tri", "so tien dieu chinh"),
     "reason": ("reason", "ly do", "ghi chu"),
     "approver": ("approver", "approved by", "nguoi phe duyet", "nguoi duyet", "phe duyet"),
+    # optional: names a line that has no project code yet (new starts, preparation)
+    "project_name": ("project name", "ten du an", "ten da", "ten cong trinh", "ten"),
 }
 _KINDS = {
     "decrease": "decrease", "giam": "decrease", "dieu chinh giam": "decrease",
@@ -70,6 +72,11 @@ class OverrideRow:
     reason: str
     approver: str
     columns: dict  # field → column letter in the overrides file
+    project_name: str = ""  # for a line without a code: matched by its name and source
+
+    @property
+    def label(self) -> str:
+        return self.project_code or f"\"{self.project_name}\""
 
     def issue(self, code: str, message: str, field: str | None = None) -> Issue:
         return Issue(code, "error", self.file, self.sheet, self.row,
@@ -145,8 +152,9 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
 
         kind = _KINDS.get(fold(text["kind"]))
         parsed = parse_amount(values["amount"], unit, style)
-        if not text["project_code"]:
-            bad("project_code", "project code is empty")
+        if not text["project_code"] and not text.get("project_name"):
+            bad("project_code", "project code is empty (for a line without a code, give its "
+                                "name in a 'Tên dự án' column)")
         elif not text["capital_source"]:
             bad("capital_source", "capital source is empty")
         elif kind is None:
@@ -169,7 +177,8 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
                 bad("amount", f"amount {text['amount']!r}: {parsed.problem}", "warning")
             out.append(OverrideRow(str(path), sheet, i, text["project_code"],
                                    text["capital_source"], kind, int(parsed.dong),
-                                   text["reason"], text["approver"], letters))
+                                   text["reason"], text["approver"], letters,
+                                   text.get("project_name", "")))
     return out, issues
 
 
@@ -217,6 +226,7 @@ def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideR
         plan["file"].to_numpy(dtype=object), plan["sheet"].to_numpy(dtype=object),
         plan["row"].to_numpy(), strict=True))}
     codes = plan["project_code"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    names = plan["project_name"].astype("string").fillna("").map(fold).to_numpy(dtype=object)
     ids = plan["capital_source"].astype("string").fillna("").map(fold).to_numpy(dtype=object)
     labels = (plan["capital_source_label"].astype("string").fillna("").map(fold)
               .to_numpy(dtype=object) if "capital_source_label" in plan else ids)
@@ -243,13 +253,17 @@ def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideR
     resolved = []
     for ov in rows:
         source = fold(ov.capital_source)
-        hits = np.flatnonzero((codes == ov.project_code) & ((ids == source) | (labels == source)))
+        same = (codes == ov.project_code) if ov.project_code else (
+            (codes == "") & (names == fold(ov.project_name)))  # a code-less line: by its name
+        hits = np.flatnonzero(same & ((ids == source) | (labels == source)))
         if len(hits) != 1:
             what = "no line" if not len(hits) else f"{len(hits)} lines"
+            named = (f"project code {ov.project_code}" if ov.project_code else
+                     f"no project code and the name \"{ov.project_name}\"")
             issues.append(ov.issue("OVERRIDE-LINE-NOT-FOUND" if not len(hits)
                                    else "OVERRIDE-LINE-AMBIGUOUS",
-                                   f"{what} with project code {ov.project_code} and capital "
-                                   f"source {ov.capital_source!r} in the plan", "project_code"))
+                                   f"{what} with {named} and capital source "
+                                   f"{ov.capital_source!r} in the plan", "project_code"))
             continue
         pos = int(hits[0])
         if (pos, ov.kind) in seen:
@@ -293,7 +307,7 @@ def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideR
         applied += 1
         issues.append(Issue("OVERRIDE-APPLIED", "info", ov.file, ov.sheet, ov.row,
                             ov.columns.get("amount"),
-                            f"{ov.kind} of {ov.project_code} ({pool}) set to "
+                            f"{ov.kind} of {ov.label} ({pool}) set to "
                             f"{ov.amount_dong:,} đồng (computed: {current:,}); approved by "
                             f"{ov.approver}"))
     tier_of = recv["tier"].to_numpy()

@@ -270,3 +270,26 @@ def test_overrides_never_break_a_limit(case):
     for p in result.pools:
         assert p.unallocated_dong == balance[p.pool] >= 0
         assert p.recalled_dong == p.allocated_dong + p.unallocated_dong
+
+
+def test_a_line_without_a_code_is_overridden_by_its_name(tmp_path):
+    """Code-less lines (new starts, preparation) are first-class: an override names them by
+    'Tên dự án' and capital source; a name that fits two code-less lines is refused."""
+    plan = plan_2022()
+    plan.loc[0, "project_code"] = pd.NA  # the flagged line has no code yet
+    plan.loc[0, "project_name"] = "Chuẩn bị đầu tư đường Chiềng Sinh"
+    proposal, _ = propose(plan, RecallPolicy(), ALLOC, LAW39, as_of=dt.date(2022, 6, 30),
+                          year=2022)
+    path = tmp_path / "dieu-chinh.csv"
+    path.write_text("Mã dự án,Tên dự án,Nguồn vốn,Loại,Số tiền (triệu đồng),Lý do,Người phê duyệt\n"
+                    ",Chuẩn bị đầu tư đường Chiềng Sinh,NSDP_CAN_DOI,giảm,2500,Đề nghị,Lò Văn Bình\n"
+                    ",Không có dự án này,NSDP_CAN_DOI,giảm,100,Đề nghị,Lò Văn Bình\n"
+                    ",,NSDP_CAN_DOI,giảm,100,Đề nghị,Lò Văn Bình\n", encoding="utf-8")
+    rows, read_issues = read_overrides(path)
+    assert [(i.code, i.row, i.column) for i in read_issues] == [("OVERRIDE-INVALID", 4, "A")]
+    result, issues = apply_overrides(proposal, plan, rows, ALLOC, LAW39, year=2022)
+    codes = [(i.code, i.row) for i in issues]
+    assert ("OVERRIDE-APPLIED", 2) in codes and ("OVERRIDE-LINE-NOT-FOUND", 3) in codes
+    (decrease,) = result.decreases
+    assert decrease.project_code is None and decrease.amount_dong == 2_500 * T
+    assert decrease.override["row"] == 2
