@@ -169,6 +169,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
         issues.append(Issue("PLAN-MISSING", "error", treasury[0]["file"].iloc[0], None, None, None,
                             "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
+    _check_uncoded_duplicates(plan, issues)
     return LoadResult(plan, issues, reports, no_plan)
 
 
@@ -303,3 +304,34 @@ def _check_duplicates(plan, issues: list[Issue]) -> None:
                             int(rows[first]), letter,
                             f"project code {code} appears {len(members)} times under the same "
                             f"capital source (rows {where}); each line is reviewed separately"))
+
+
+def _check_uncoded_duplicates(plan, issues: list[Issue]) -> None:
+    """Lines without a code are told apart by name, capital source and investor (their
+    identity in the audit store and in replies): two such lines alike are an issue too."""
+    uncoded = plan[plan["project_code"].isna()]
+    if len(uncoded) < 2:
+        return
+    keys = list(zip(uncoded["project_name"].fillna("").map(fold).tolist(),
+                    uncoded["capital_source"].fillna("").tolist(),
+                    uncoded["investor"].fillna("").map(fold).tolist(), strict=True))
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key[0]:
+            groups.setdefault(key, []).append(i)
+    files, sheets, rows = (uncoded["file"].tolist(), uncoded["sheet"].tolist(),
+                           uncoded["row"].tolist())
+    names = uncoded["project_name"].tolist()
+    cells = uncoded["cells"].tolist()
+    for _key, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        first = members[0]
+        where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
+        letter = re.sub(r"\d+$", "", cells[first].get("project_name", "")) or None
+        issues.append(Issue("DUPLICATE-LINE", "warning", files[first], sheets[first],
+                            int(rows[first]), letter,
+                            f"\"{names[first]}\" has no project code and appears "
+                            f"{len(members)} times under the same capital source and investor "
+                            f"(rows {where}): each line is reviewed separately, but a reply or "
+                            "an override cannot tell them apart — give them codes"))
