@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from disbursement.ingest.statuses import load_statuses
 from disbursement.ingest.tokens import canonical
 from disbursement.text import fold
 
@@ -37,21 +38,7 @@ PLACE_DATE = re.compile(r"^([^\d,;:]{2,40},\s*)?ngay\b[\s\d./…-]*thang\b[\s\d.
 GROUP_TAIL = re.compile(r"^(cac|nhung|nam|sang|giai doan|khac|va |thuoc|cua|tu |den |\(|-|:)|"
                         r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan|ban giao|"
                         r"dua vao su dung)\b")
-STATUS_PHRASES = (
-    (re.compile(r"^((cac )?du an |da )?(du kien )?(chuyen tiep|thuc hien chuyen tiep)\b"), "continuing"),
-    (re.compile(r"^((cac )?du an |da )?(du kien )?(khoi cong moi|kcm|moi khoi cong|mo moi)\b"), "new"),
-    (re.compile(r"^((cac )?du an |da )?(du kien |da )?(hoan thanh|quyet toan)\b"), "completed"),
-    (re.compile(r"^((cac )?du an |da )?(chuan bi dau tu|thuc hien du an)\b"), "other"),
-    (re.compile(r"^(thanh toan |tra )no (dong )?(xdcb|xay dung co ban)\b|^thu hoi (cac khoan )?(von )?ung"),
-     "other"),
-)
-STATUS_VALUES = {
-    "chuyen tiep": "continuing", "ct": "continuing", "da chuyen tiep": "continuing",
-    "continuing": "continuing", "khoi cong moi": "new", "kcm": "new", "moi": "new",
-    "new": "new", "hoan thanh": "completed", "da hoan thanh": "completed", "ht": "completed",
-    "completed": "completed", "du an ct": "continuing", "du an ht": "completed",
-    "da ct": "continuing", "da ht": "completed",
-}
+STATUS_PHRASES, STATUS_VALUES, NOTE_STATUS = load_statuses()
 UNKNOWN_SOURCE = "?"  # value of a source group row whose label names no source of the rules
 SOURCE_START = re.compile(r"^(von|nguon|ngan sach|ns|chuong trinh|ct)")
 SECTOR_START = re.compile(r"^(linh vuc|nganh)\b")
@@ -100,15 +87,6 @@ def status_from_text(text: str) -> str | None:
         if pattern.match(text):
             return status
     return None
-
-
-# Status words a note may hold anywhere in its text. "Hoàn thành" alone is not one: "dự kiến
-# hoàn thành năm 2023" is a schedule, not a completed project.
-NOTE_STATUS = (
-    (re.compile(r"\b(du an |da )?chuyen tiep\b"), "continuing"),
-    (re.compile(r"\b(khoi cong moi|kcm|du an mo moi|mo moi)\b"), "new"),
-    (re.compile(r"\b(da hoan thanh|hoan thanh,? (da )?ban giao|da quyet toan)\b"), "completed"),
-)
 
 
 def status_in_note(text: str) -> str | None:
