@@ -29,10 +29,16 @@ from disbursement.review.rounds import evaluate, round_info, summarise
 
 def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
                   rules_path: str | Path | None = None, unit: str | None = None,
-                  first_rows: int = 5) -> dict:
-    """How each sheet was understood: header rows, columns, unit, as-of, row classes, samples."""
+                  first_rows: int = 5, round_number: int | None = None,
+                  as_of: dt.date | None = None) -> dict:
+    """How each sheet was understood: header rows, columns, unit, as-of, row classes, samples.
+
+    With `round_number` (and `as_of`), the sheets are read as that round reads them: dated
+    candidates ranked against its date, and refused where it lacks the figure it compares."""
     rules = load_rules(rules_path)
-    loaded, year = _load_for_year(paths, year, rules, unit)  # the year the headers name
+    requirement = (requirement_for(rules.round(round_number), as_of)
+                   if round_number is not None else None)
+    loaded, year = _load_for_year(paths, year, rules, unit, requirement)  # the headers' year
     plan = loaded.plan
     sheets = []
     for report in loaded.sheets:
@@ -47,7 +53,11 @@ def inspect_files(paths: Sequence[str | Path], *, year: int | None = None,
             for x in part.head(first_rows).itertuples()
         ]
         sheets.append(entry)
-    return {"year": year, "sheets": sheets, "issues": [i.to_dict() for i in loaded.issues]}
+    out = {"year": year, "sheets": sheets, "issues": [i.to_dict() for i in loaded.issues]}
+    if requirement is not None:
+        out["round"] = round_number
+        out["as_of"] = (requirement.as_of_in(year) or dt.date(year, 12, 31)).isoformat()
+    return out
 
 
 def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | None = None,

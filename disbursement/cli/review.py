@@ -73,12 +73,18 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
 @input_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--rows", "first_rows", default=5, show_default=True, help="Project rows to show per sheet.")
-def inspect(files, year, rules_path, unit, as_json, first_rows):
+@click.option("--round", "round_number", type=int,
+              help="Read the sheets as round N does (its date ranks dated columns).")
+@click.option("--as-of", callback=_date, help="With --round: the data date (DD/MM/YYYY).")
+def inspect(files, year, rules_path, unit, as_json, first_rows, round_number, as_of):
     """Show how each sheet of FILES was understood (header, columns, unit, row classes)."""
     from disbursement.pipeline import inspect_files
     from disbursement.render.terminal import inspect_report
 
-    data = inspect_files(files, year=year, rules_path=rules_path, unit=unit, first_rows=first_rows)
+    if as_of is not None and round_number is None:
+        raise click.UsageError("--as-of needs --round")
+    data = inspect_files(files, year=year, rules_path=rules_path, unit=unit, first_rows=first_rows,
+                         round_number=round_number, as_of=as_of)
     click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else inspect_report(data))
 
 

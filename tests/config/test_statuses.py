@@ -25,6 +25,6 @@ def test_shipped_vocabulary_reads_the_officers_words():
 def test_a_bad_entry_names_the_file_and_the_entry(tmp_path, text, why):
     path = tmp_path / "statuses.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(RulesInvalid, match="statuses.yaml") as caught:
+    with pytest.raises(RulesInvalid, match=r"statuses\.yaml") as caught:
         load_statuses(str(path))
     assert why in str(caught.value)

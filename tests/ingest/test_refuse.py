@@ -95,3 +95,26 @@ def test_a_file_name_with_a_newline_is_shown_escaped(tmp_path: Path) -> None:
     assert outcome.exit_code == 1
     assert outcome.stderr.count("\n") == 1 and outcome.stderr.startswith("Error: ")
     assert "ke\\nhoach\\r.csv" in outcome.stderr
+
+
+def test_inspect_reads_the_sheets_as_the_round_does(tmp_path: Path) -> None:
+    """`inspect --round N --as-of D` ranks dated disbursement columns against D, as review does."""
+    import json
+
+    from click.testing import CliRunner
+
+    from disbursement.cli import cli
+
+    paths = build_case(load_case(GOLDEN / "disbursed_dated_text"), tmp_path / "in")
+
+    def chosen(*args: str) -> tuple[str | None, str]:
+        result = CliRunner().invoke(cli, ["inspect", *map(str, paths), "--json", *args])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        return data.get("as_of"), data["sheets"][0]["columns"]["disbursed_dong"]["header"]
+
+    assert chosen("--round", "1") == ("2022-06-30", "Giải ngân đến 30/6/2022")
+    assert chosen("--round", "1", "--as-of", "31/05/2022") == ("2022-05-31",
+                                                              "Giải ngân đến 31/5/2022")
+    refused = CliRunner().invoke(cli, ["inspect", *map(str, paths), "--as-of", "31/05/2022"])
+    assert refused.exit_code == 2 and "--as-of needs --round" in refused.output
