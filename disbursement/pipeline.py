@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
 from disbursement.config.rules import load_rules
 from disbursement.errors import InputUnreadable, Issue, NothingToReview, issue_counts
@@ -157,8 +158,7 @@ def _load_for_year(paths, year: int | None, rules, unit,
         return loaded, rules.plan_year
     (found,) = named
     reloaded = load_plan(paths, year=found, rules=rules, unit=unit, requirement=requirement)
-    reloaded.issues.insert(0, Issue(
-        "YEAR-FROM-HEADER", "info", str(paths[0]), None, None, None,
+    reloaded.issues.insert(0, issue("YEAR-FROM-HEADER", str(paths[0]), None, None, None,
         f"no --year given and the headers name plan year {found} (the rules' default is "
         f"{rules.plan_year}); the workbook was read and reviewed as plan year {found}"))
     return reloaded, found
@@ -200,7 +200,7 @@ def _cross_check_as_of(sheets: list[SheetReport], as_of: dt.date, overridden: bo
         then = ("--as-of stands as you gave it" if overridden else
                 "the outputs state the workbook's date; pass --as-of to review as of another")
         source = "--as-of" if overridden else "the round"
-        issues.append(Issue("ASOF-MISMATCH", "warning", report.file, report.sheet, None, None,
+        issues.append(issue("ASOF-MISMATCH", report.file, report.sheet, None, None,
                             f"the sheet's figures are as of {_vn(report.as_of)} but {source} is "
                             f"as of {as_of.strftime('%d/%m/%Y')}: {then}; check you exported "
                             "the right date"))

@@ -23,7 +23,8 @@ from disbursement.audit.history import compare_with_history
 from disbursement.audit.location import ENV_VAR, Location, locate
 from disbursement.audit.record import record_run
 from disbursement.audit.store import check_store
-from disbursement.errors import DisbursementError, Issue, issue_counts
+from disbursement.config.issues import issue
+from disbursement.errors import DisbursementError, issue_counts
 from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
@@ -126,8 +127,7 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
                        rules_path=options.rules_path, as_of=options.as_of, unit=options.unit,
                        overrides=options.overrides, replies=replies)
     if audit.unwritable_default:
-        result.issues.append(Issue(
-            "AUDIT-NOT-RECORDED", "warning", str(Path.cwd()), None, None, None,
+        result.issues.append(issue("AUDIT-NOT-RECORDED", str(Path.cwd()), None, None, None,
             "the default audit store cannot be created in this folder (read-only?); the run was "
             f"not recorded — pass --audit-db PATH or set {ENV_VAR}"))
     if audit.store is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.errors import Issue
 from disbursement.money import format_trieu
 from disbursement.text import fold
@@ -119,7 +120,7 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
         cells[i] = {**cells[i], "disbursed_dong": f"{Path(src.file).name}:{src.sheet}!{cell}"}
         if len(rows) > 1:
             line = plan.iloc[i]
-            issues.append(Issue("TREASURY-DUPLICATE-CODE", "warning", src.file, src.sheet,
+            issues.append(issue("TREASURY-DUPLICATE-CODE", src.file, src.sheet,
                                 int(src.row), None, f"{len(rows)} Treasury rows for code "
                                 f"{_shown(line.project_code)} (rows "
                                 f"{', '.join(str(int(t['row'][j])) for j in rows)}) were summed "
@@ -127,7 +128,7 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
         known = [int(t_plan[j]) for j in rows if not pd.isna(t_plan[j])]
         if known and sum(known) != int(plan["plan_dong"].iloc[i]):
             line = plan.iloc[i]
-            issues.append(Issue("TREASURY-PLAN-DIFFERS", "warning", src.file, src.sheet,
+            issues.append(issue("TREASURY-PLAN-DIFFERS", src.file, src.sheet,
                                 int(src.row), None, f"the Treasury's plan for "
                                 f"{_shown(line.project_code)} is {format_trieu(sum(known))} triệu "
                                 f"đồng, the plan workbook's is "
@@ -139,7 +140,7 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
         disbursed[~covered] = 0
         labels = [f"{c or '(no code)'} ({s}!{r})" for c, s, r in
                   zip(missing["project_code"].fillna(""), missing["sheet"], missing["row"], strict=True)]
-        issues.append(Issue("TREASURY-MISSING", "warning", missing.iloc[0].file, None, None, None,
+        issues.append(issue("TREASURY-MISSING", missing.iloc[0].file, None, None, None,
                             f"{len(missing)} plan lines have no Treasury row and are taken as 0 "
                             f"disbursed: {_listed(labels)}"))
     for j in range(len(t)):
@@ -147,13 +148,13 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
             continue
         row = t.iloc[j]
         source = f" under {t_source[j]}" if t_source[j] else ""
-        issues.append(Issue("TREASURY-UNKNOWN-CODE", "warning", row.file, row.sheet, int(row.row),
+        issues.append(issue("TREASURY-UNKNOWN-CODE", row.file, row.sheet, int(row.row),
                             None, f"Treasury row {_shown(row.project_code)}{source} "
                             f"({row.project_name!s}, {format_trieu(int(t_disbursed[j]))} triệu đồng "
                             "disbursed) matches no plan line; its figure is not used"))
     plan["disbursed_dong"] = disbursed
     plan["cells"] = cells
-    issues.append(Issue("TREASURY-JOINED", "info", ", ".join(files), None, None, None,
+    issues.append(issue("TREASURY-JOINED", ", ".join(files), None, None, None,
                         f"disbursement of {int(covered.sum())} of {len(plan)} plan lines taken from "
                         "the Treasury export (joined on code, and capital source where both "
                         "sides give one)"))
@@ -178,7 +179,7 @@ def _name_matches(plan, treasury, matched, used_keys, issues) -> dict[int, str]:
             continue
         found[int(i)] = keys[best[2]]
         line = plan.iloc[i]
-        issues.append(Issue("TREASURY-NAME-MATCH", "warning", line.file, line.sheet, int(line.row),
+        issues.append(issue("TREASURY-NAME-MATCH", line.file, line.sheet, int(line.row),
                             None, f"no Treasury row with code {_shown(line.project_code)}; "
                             f"matched by name to Treasury code {keys[best[2]]} "
                             f"({free['project_name'].iloc[best[2]]!r}, similarity {best[1]:.0f}%) "

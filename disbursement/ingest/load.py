@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.errors import Issue, column_letter
 from disbursement.ingest.header import find_layout, load_vocabulary
 from disbursement.ingest.join import is_treasury_export, join_treasury
@@ -80,7 +81,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
             if (print_ := _fingerprint(sheet)) in seen:
                 why = (f"same cells as {seen[print_]}: the same table given twice is refused, "
                        "never summed — give each workbook once")
-                issues.append(Issue("INPUT-DUPLICATE", "error", sheet.file, sheet.sheet, None,
+                issues.append(issue("INPUT-DUPLICATE", sheet.file, sheet.sheet, None,
                                     None, why))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "refused", why))
                 continue
@@ -93,7 +94,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                     layout, reason = None, hint
             if layout is None:
                 reason = _year_hint(sheet, year) or reason
-                issues.append(Issue("SHEET-SKIPPED", "info", sheet.file, sheet.sheet, None, None,
+                issues.append(issue("SHEET-SKIPPED", sheet.file, sheet.sheet, None, None,
                                     f"sheet skipped: {reason}"))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
                 continue
@@ -133,7 +134,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 sheet_unit, unit_source = layout.unit, layout.unit_text or ""
             if sheet_unit is None:
                 sheet_unit, unit_source = _guess_unit(sheet, layout, sources)
-                issues.append(Issue("UNIT-ASSUMED", "warning", sheet.file, sheet.sheet, None, None,
+                issues.append(issue("UNIT-ASSUMED", sheet.file, sheet.sheet, None, None,
                                     "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
                                     f"as {UNIT_LABEL[sheet_unit]} ({unit_source}) — pass --unit if "
                                     "that is wrong"))
@@ -144,8 +145,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                     result.lines["plan_dong"].astype("Int64") if "plan_dong" in layout.columns
                     else pd.array([pd.NA] * len(result.lines), dtype="Int64"))
                 if treasury_why:
-                    issues.append(Issue(
-                        "TREASURY-RECOGNISED", "info", sheet.file, sheet.sheet, None, None,
+                    issues.append(issue("TREASURY-RECOGNISED", sheet.file, sheet.sheet, None, None,
                         f"read as a State Treasury (KBNN) export because {treasury_why}"
                         + ("; its plan column only cross-checks the plan workbook"
                            if "plan_dong" in layout.columns else "")))
@@ -166,7 +166,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     if treasury and plans:
         plan = join_treasury(plan, pd.concat(treasury, ignore_index=True), issues)
     elif treasury:
-        issues.append(Issue("PLAN-MISSING", "error", treasury[0]["file"].iloc[0], None, None, None,
+        issues.append(issue("PLAN-MISSING", treasury[0]["file"].iloc[0], None, None, None,
                             "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
     _check_uncoded_duplicates(plan, issues)
@@ -188,8 +188,7 @@ def _note_choices(sheet, layout, issues: list[Issue]) -> None:
         chosen = next(x for x in choice["candidates"] if x["column"] == choice["chosen"])
         passed = "; ".join(f"{x['column']} “{x['header']}”" for x in choice["candidates"]
                            if x["passed_over_by"])
-        issues.append(Issue(
-            "COLUMN-CHOSEN", "info", sheet.file, sheet.sheet, layout.header_top + 1,
+        issues.append(issue("COLUMN-CHOSEN", sheet.file, sheet.sheet, layout.header_top + 1,
             chosen["column"], f"{WORDS.get(canonical, canonical)}: column {chosen['column']} "
             f"“{chosen['header']}” chosen by {choice['rule']} ({choice['says']}); passed over: "
             f"{passed}"))
@@ -234,7 +233,7 @@ def _foreign_unit(sheet, layout) -> tuple[str, int] | None:
 
 def _refuse(report: SheetReport, why: str, issues: list[Issue], row: int | None) -> None:
     report.status, report.reason, report.lines = "refused", why, 0
-    issues.append(Issue("SHEET-REFUSED", "error", report.file, report.sheet, row, None, why))
+    issues.append(issue("SHEET-REFUSED", report.file, report.sheet, row, None, why))
 
 
 def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
@@ -300,7 +299,7 @@ def _check_duplicates(plan, issues: list[Issue]) -> None:
         first = members[0]
         where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
         letter = re.sub(r"\d+$", "", cells[first].get("project_code", "")) or None
-        issues.append(Issue("DUPLICATE-CODE", "warning", files[first], sheets[first],
+        issues.append(issue("DUPLICATE-CODE", files[first], sheets[first],
                             int(rows[first]), letter,
                             f"project code {code} appears {len(members)} times under the same "
                             f"capital source (rows {where}); each line is reviewed separately"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.errors import Issue, column_letter
 from disbursement.ingest.header import SheetLayout
 from disbursement.ingest.read import RawSheet
@@ -93,9 +94,9 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         index = layout.columns.get(canonical)
         return transposed[index] if index is not None and index < width else None
 
-    def issue(code, severity, row, canonical, message):
+    def report(code, row, canonical, message):
         letter = column_letter(layout.columns[canonical]) if canonical in layout.columns else None
-        issues.append(Issue(code, severity, sheet.file, sheet.sheet, row, letter, message))
+        issues.append(issue(code, sheet.file, sheet.sheet, row, letter, message))
 
     n = len(rows)
     empty = [""] * n
@@ -138,7 +139,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     for pos in map(int, np.flatnonzero((frame["cls"] == "source_group")
                                        & (frame["value"] == UNKNOWN_SOURCE))):
         label = texts.get("project_name", empty)[pos] or texts.get("stt", empty)[pos]
-        issue("SOURCE-GROUP-UNKNOWN", "warning", first_row + int(pos), "project_name",
+        report("SOURCE-GROUP-UNKNOWN", first_row + int(pos), "project_name",
               f"group row {label!r} reads as a capital-source group but names no source of the "
               "rules; its lines are reviewed with source UNKNOWN and kept out of reallocation")
     block = (frame["cls"] == "source_group").cumsum()
@@ -151,20 +152,20 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
 
     is_line = frame["cls"].eq("project").to_numpy()
     if sheet.uncached:
-        issues.append(Issue("FORMULA-NO-RESULT", "info", sheet.file, sheet.sheet, None, None,
+        issues.append(issue("FORMULA-NO-RESULT", sheet.file, sheet.sheet, None, None,
                             f"{len(sheet.uncached)} formula cells were saved without their results; "
                             "simple sums were computed by the engine, the rest are reported per cell"))
-    _report_cells(problems, is_line, first_row, issue)
+    _report_cells(problems, is_line, first_row, report)
     for pos in map(int, blank_codes):
         if is_line[pos]:
-            issue("CODE-BLANK", "info", first_row + pos, "project_code",
+            report("CODE-BLANK", first_row + pos, "project_code",
                   "the project code cell holds only spaces or invisible characters; the line "
                   "is read as having no code")
     for canonical, why in layout.inferred.items():
-        issue("COLUMN-INFERRED", "info", layout.header_top + 1, canonical,
+        report("COLUMN-INFERRED", layout.header_top + 1, canonical,
               f"{canonical} column recognised by its content: {why}")
     if merged:
-        _report_merged_money(merged, layout, is_line, first_row, issue)
+        _report_merged_money(merged, layout, is_line, first_row, report)
     _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
     counts = frame["cls"].value_counts().to_dict()
 
@@ -255,7 +256,7 @@ def _status_from_notes(lines: pd.DataFrame, status: list, sheet: RawSheet, first
              if new and not (isinstance(old, str) and old)]
     if taken:
         row = first_row + int(lines.index[taken[0]])
-        issues.append(Issue("STATUS-FROM-NOTE", "info", sheet.file, sheet.sheet, row,
+        issues.append(issue("STATUS-FROM-NOTE", sheet.file, sheet.sheet, row,
                             None, f"{len(taken)} lines without a status group row or status column "
                             "take their status from the note column (e.g. 'dự án chuyển tiếp')"))
     return found
@@ -283,7 +284,7 @@ def _spread_merged_text(cells, layout, transposed, merged) -> None:
                     column[r - start] = cells[r0][c0]
 
 
-def _report_merged_money(merged, layout, is_line, first_row, issue) -> None:
+def _report_merged_money(merged, layout, is_line, first_row, report) -> None:
     """An amount merged over several lines is read once, on its first row (AMOUNT-MERGED)."""
     start = first_row - 1
     for canonical in MONEY_COLUMNS:
@@ -297,7 +298,7 @@ def _report_merged_money(merged, layout, is_line, first_row, issue) -> None:
                 continue
             cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
             shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
-            issue("AMOUNT-MERGED", "warning", r0 + 1, canonical,
+            report("AMOUNT-MERGED", r0 + 1, canonical,
                   f"the amount is merged over rows {r0 + 1}–{r1 + 1} ({cells}): it is read once, "
                   f"on row {r0 + 1}, and row {shown} reads as blank; unmerge it and give each "
                   "line its own figure")
@@ -342,17 +343,17 @@ def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> lis
     return problems
 
 
-def _report_cells(problems, is_line, first_row, issue) -> None:
+def _report_cells(problems, is_line, first_row, report) -> None:
     for canonical, found in problems.items():
         for position, message in found:
             if not is_line[position]:
                 continue
             required = canonical in ("plan_dong", "disbursed_dong")
             unreadable = required and not message.startswith(("fractional", "ambiguous"))
-            severity = "error" if unreadable else "warning"
             suffix = "; line excluded from the review" if unreadable else ""
-            issue("AMOUNT-UNREADABLE" if unreadable else "AMOUNT-DOUBTFUL", severity,
-                  first_row + position, canonical, f"{message}{suffix}")
+            # AMOUNT-UNREADABLE is an error, AMOUNT-DOUBTFUL a warning (rules/issues.yaml)
+            report("AMOUNT-UNREADABLE" if unreadable else "AMOUNT-DOUBTFUL",
+                   first_row + position, canonical, f"{message}{suffix}")
 
 
 def _unparseable_required(problems, first_row) -> set[int]:
@@ -388,15 +389,13 @@ def _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, iss
                 # group row simply left blank states nothing, so there is nothing to check.
                 if len(children) and (layout.data_start + i, layout.columns[canonical]) in (
                         sheet.uncached):
-                    issues.append(Issue(
-                        "SUBTOTAL-UNCHECKED", "info", sheet.file, sheet.sheet, first_row + i,
+                    issues.append(issue("SUBTOTAL-UNCHECKED", sheet.file, sheet.sheet, first_row + i,
                         letter, "group row holds a formula saved without its result that the "
                         f"engine cannot compute; its project rows sum to {format_trieu(summed)} "
                         "triệu đồng"))
                 continue
             if stated != summed and not (stated == 0 and len(children) == 0):
-                issues.append(Issue(
-                    "SUBTOTAL-MISMATCH", "warning", sheet.file, sheet.sheet, first_row + i,
+                issues.append(issue("SUBTOTAL-MISMATCH", sheet.file, sheet.sheet, first_row + i,
                     letter,
                     f"group row states {format_trieu(stated)} triệu đồng but its "
                     f"{len(children)} project rows sum to {format_trieu(summed)} "

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbursement.config.issues import issue
 from disbursement.errors import InputUnreadable, Issue
 from disbursement.ingest.bounded import run_bounded
 
@@ -204,7 +205,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
-            issues.append(Issue("SHEET-HIDDEN", "info", name, meta.name, None, None,
+            issues.append(issue("SHEET-HIDDEN", name, meta.name, None, None,
                                 "hidden sheet skipped"))
             continue
         if str(meta.typ).split(".")[-1] != "WorkSheet":
@@ -213,8 +214,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         if scan is not None and scan.rows * scan.cols > limits.max_cells:
             from disbursement.errors import column_letter
 
-            issues.append(Issue(
-                "SHEET-UNREADABLE", "error", name, meta.name, scan.rows, column_letter(scan.cols - 1),
+            issues.append(issue("SHEET-UNREADABLE", name, meta.name, scan.rows, column_letter(scan.cols - 1),
                 f"the sheet's cells reach row {scan.rows:,} and column {column_letter(scan.cols - 1)} "
                 f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
                 "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
@@ -227,7 +227,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         except BaseException as exc:
             if not _parser_failed(exc):
                 raise
-            issues.append(Issue("SHEET-UNREADABLE", "error", name, meta.name, None, None,
+            issues.append(issue("SHEET-UNREADABLE", name, meta.name, None, None,
                                 f"sheet cannot be read ({_short(exc)}); it was skipped"))
             continue
         if scan is not None:

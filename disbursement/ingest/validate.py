@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.errors import Issue, cell_column
 from disbursement.ingest.schema import BLOCKING_CHECKS, plan_schema
 from disbursement.model import STATUS_OTHER
@@ -56,22 +57,22 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
                 message = MESSAGES.get(check, f"check {check} failed: {case.failure_case!r}")
                 column = case.column
             letter = _letter(line, column)
-            severity = "error" if check in BLOCKING_CHECKS else "warning"
-            issues.append(Issue(f"CHECK-{check.upper().replace('_', '-')}", severity, line.file,
-                                line.sheet, int(line.row), letter, message))
+            # blocking checks are errors, the others warnings (rules/issues.yaml)
+            issues.append(issue(check_code(check), line.file, line.sheet, int(line.row), letter,
+                                message))
             if check in BLOCKING_CHECKS:
                 blocked[i] = True
     unknown = plan["capital_source"].isna().to_numpy()
     for i in unknown.nonzero()[0]:
         line = plan.iloc[i]
         label = line.capital_source_label if pd.notna(line.capital_source_label) else "(none)"
-        issues.append(Issue("SOURCE-UNKNOWN", "warning", line.file, line.sheet, int(line.row),
+        issues.append(issue("SOURCE-UNKNOWN", line.file, line.sheet, int(line.row),
                             None, f"capital source {label!r} is not in the rules vocabulary; the "
                             "line is reviewed but kept out of reallocation (source UNKNOWN)"))
     if unknown.any():
         first = plan[unknown].iloc[0]
         total = int(plan.loc[unknown, "plan_dong"].sum())
-        issues.append(Issue("SOURCE-UNKNOWN-TOTAL", "warning", first.file, None, None, None,
+        issues.append(issue("SOURCE-UNKNOWN-TOTAL", first.file, None, None, None,
                             f"{int(unknown.sum())} lines with {format_trieu(total)} triệu đồng of "
                             "plan have no known capital source: reviewed, but neither recalled "
                             "nor given capital"))
@@ -79,11 +80,16 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
     other = (plan["status"] == STATUS_OTHER).to_numpy()
     if other.any():
         first = plan[other].iloc[0]
-        issues.append(Issue("STATUS-UNKNOWN", "info", first.file, first.sheet, int(first.row), None,
+        issues.append(issue("STATUS-UNKNOWN", first.file, first.sheet, int(first.row), None,
                             f"{int(other.sum())} lines have no status (chuyển tiếp / khởi công mới "
                             "/ hoàn thành) from a group row or column; rounds scoped by status "
                             "skip them"))
     return plan[~blocked].reset_index(drop=True)
+
+
+def check_code(check: str) -> str:
+    """The registered issue code of a schema check: "plan_not_negative" → CHECK-PLAN-NOT-NEGATIVE."""
+    return f"CHECK-{check.upper().replace('_', '-')}"
 
 
 def _letter(line, column) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy
 from disbursement.config.priority import PriorityList
 from disbursement.errors import Issue
@@ -160,8 +161,7 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
         missing = np.flatnonzero(candidate & ~ok)
         _, first = np.unique(groups[missing], return_index=True)
         for pos in missing[np.sort(first)]:
-            notes.append(Issue(
-                "ELIGIBILITY-NOT-CHECKED", "warning", _file(plan, pos), _sheet(plan, pos),
+            notes.append(issue("ELIGIBILITY-NOT-CHECKED", _file(plan, pos), _sheet(plan, pos),
                 None, None,
                 f"no {column} values in this sheet: eligibility filter '{filter_name}' "
                 "was not applied to its lines"))

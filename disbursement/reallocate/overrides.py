@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import InputUnreadable, Issue, column_letter
@@ -79,7 +80,7 @@ class OverrideRow:
         return self.project_code or f"\"{self.project_name}\""
 
     def issue(self, code: str, message: str, field: str | None = None) -> Issue:
-        return Issue(code, "error", self.file, self.sheet, self.row,
+        return issue(code, self.file, self.sheet, self.row,
                      self.columns.get(field) if field else None, message)
 
 
@@ -147,8 +148,8 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
             continue
 
         def bad(field: str, message: str, severity: str = "error", row: int = i) -> None:
-            issues.append(Issue("OVERRIDE-INVALID", severity, str(path), sheet, row,
-                                letters[field], message))
+            issues.append(issue("OVERRIDE-INVALID", str(path), sheet, row, letters[field],
+                                message, severity=severity))
 
         kind = _KINDS.get(fold(text["kind"]))
         parsed = parse_amount(values["amount"], unit, style)
@@ -305,7 +306,7 @@ def apply_overrides(proposal: Proposal, plan: pd.DataFrame, rows: list[OverrideR
                         priority.tiers[tier].id if ov.kind == "increase" and tier >= 0 else None)
             lines[key] = dataclasses.replace(new, override=mark)
         applied += 1
-        issues.append(Issue("OVERRIDE-APPLIED", "info", ov.file, ov.sheet, ov.row,
+        issues.append(issue("OVERRIDE-APPLIED", ov.file, ov.sheet, ov.row,
                             ov.columns.get("amount"),
                             f"{ov.kind} of {ov.label} ({pool}) set to "
                             f"{ov.amount_dong:,} đồng (computed: {current:,}); approved by "

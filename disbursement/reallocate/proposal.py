@@ -31,6 +31,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import Issue, cell_column
@@ -167,7 +168,7 @@ def _note(row: dict, code: str, message: str, column: str | None = None) -> Issu
     given = row.get("cells")
     cells = given if isinstance(given, dict) else {}
     letter = cells.get(column, "") if column else ""
-    return Issue(code, "info", _text(row.get("file")), _text(row.get("sheet"), None),
+    return issue(code, _text(row.get("file")), _text(row.get("sheet"), None),
                  int(row["row"]), cell_column(letter) or None, message)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.config.rules import Round, Rules
 from disbursement.errors import Issue, cell_column
 from disbursement.model import RoundInfo
@@ -84,8 +85,7 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
             for i in np.flatnonzero(in_scope & ~known & ~gives_back):
                 cell = (out["cells"].iloc[i] or {}).get("expected_dong", "") if "cells" in out \
                     else ""
-                issues.append(Issue(
-                    "EXPECTED-MISSING", "warning", str(out["file"].iloc[i]),
+                issues.append(issue("EXPECTED-MISSING", str(out["file"].iloc[i]),
                     str(out["sheet"].iloc[i]), int(out["row"].iloc[i]),
                     cell_column(cell) or None,
                     f"no expected disbursement figure (blank cell) and no proposed decrease: the "
@@ -99,8 +99,7 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
             forecast = flagged.copy()
         else:
             flagged = np.zeros(len(out), dtype=bool)
-            issues.append(Issue(
-                "EXPECTED-COLUMN-MISSING", "warning", "", None, None, None,
+            issues.append(issue("EXPECTED-COLUMN-MISSING", "", None, None, None,
                 f"{rnd.id} needs the investors' expected disbursement for the year (a column such "
                 "as 'Dự kiến giải ngân đến 31/01' or 'Khả năng giải ngân cả năm'); none was found, "
                 "so nothing was flagged. Add the column, or enable `forecast: true` in the rules.",
