@@ -11,11 +11,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
-from disbursement.config.rules import RULES_DIR
+from disbursement.config.rules import RULES_DIR, _Reader
+from disbursement.errors import RulesInvalid
+from disbursement.files import read_yaml
 from disbursement.ingest import tokens
 from disbursement.ingest.candidates import decide
 from disbursement.ingest.read import RawSheet
@@ -56,27 +55,50 @@ class Vocabulary:
 
 @lru_cache(maxsize=8)
 def load_vocabulary(year: int, path: str | None = None) -> Vocabulary:
-    """Compile rules/columns.yaml for a plan year ({year}, {prev}, {next} substituted)."""
-    data = yaml.safe_load(Path(path or RULES_DIR / "columns.yaml").read_text(encoding="utf-8"))
+    """Compile rules/columns.yaml for a plan year ({year}, {prev}, {next} substituted).
 
-    def compile_(pattern: str) -> re.Pattern:
-        text = pattern.replace("{year}", str(year)).replace("{prev}", str(year - 1))
-        return re.compile(text.replace("{next}", str(year + 1)))
+    Read by the one strict YAML reader: an unknown key, a missing `match`, a score that is not
+    a number or a pattern that is not a regular expression is refused with the file and the
+    key path (`columns.plan_dong.match[1].re: …`), never skipped.
+    """
+    source = str(path or RULES_DIR / "columns.yaml")
+    top = _Reader(source, read_yaml(source, "column vocabulary", RulesInvalid), "")
+    top.allow("not_money", "header_keywords", "columns")
+
+    def compile_(pattern: object, where: str) -> re.Pattern:
+        if not isinstance(pattern, str):
+            top.fail(f"expected a regular expression (text), got {pattern!r}", where)
+        text = str(pattern).replace("{year}", str(year)).replace("{prev}", str(year - 1))
+        try:
+            return re.compile(text.replace("{next}", str(year + 1)))
+        except re.error as exc:
+            top.fail(f"not a valid regular expression ({exc}): {pattern!r}", where)
+            raise  # pragma: no cover - fail() raises
+
+    def patterns(reader: _Reader, key: str, default: object = ...) -> tuple[re.Pattern, ...]:
+        values = reader.get(key, list, default)
+        where = f"{reader.path}.{key}".lstrip(".")
+        return tuple(compile_(v, f"{where}[{i}]") for i, v in enumerate(values))
 
     rules = []
-    for canonical, spec in data["columns"].items():
-        rules.append(ColumnRule(
-            canonical,
-            bool(spec.get("money", False)),
-            tuple((compile_(m["re"]), int(m["score"])) for m in spec["match"]),
-            tuple(compile_(x) for x in spec.get("exclude", [])),
-        ))
-    return Vocabulary(
-        year,
-        tuple(rules),
-        tuple(compile_(x) for x in data["not_money"]),
-        tuple(compile_(x) for x in data["header_keywords"]),
-    )
+    columns = top.section("columns")
+    for canonical in columns.data:
+        spec = columns.section(str(canonical))
+        spec.allow("money", "match", "exclude", "examples")
+        for i, example in enumerate(spec.get("examples", list, [])):  # ingest.required reads them
+            if not isinstance(example, str):
+                spec.fail(f"expected a header text, got {example!r}", f"examples[{i}]")
+        matches = []
+        for m in spec.items("match"):
+            m.allow("re", "score")
+            matches.append((compile_(m.get("re", str), f"{m.path}.re".lstrip(".")),
+                            m.get("score", int)))
+        if not matches:
+            spec.fail("needs at least one pattern", "match")
+        rules.append(ColumnRule(str(canonical), spec.get("money", bool, False), tuple(matches),
+                                patterns(spec, "exclude", [])))
+    return Vocabulary(year, tuple(rules), patterns(top, "not_money"),
+                      patterns(top, "header_keywords"))
 
 
 @dataclass
