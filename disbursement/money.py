@@ -45,9 +45,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MAX_DONG",
     "UNITS",
+    "UNIT_KEYS",
+    "UNIT_TABLE",
     "ParsedAmount",
+    "Unit",
     "below_pct",
     "below_pct_array",
+    "detect_foreign_unit",
     "detect_unit",
     "format_dong",
     "format_pct",
@@ -59,9 +63,9 @@ __all__ = [
     "parse_amount_column",
     "rate_scaled",
     "trieu_float",
+    "unit_in_header",
+    "unit_label",
 ]
-
-UNITS: dict[str, int] = {"dong": 1, "nghin": 1_000, "trieu": 1_000_000, "ty": 1_000_000_000}
 
 #: Largest amount accepted, in đồng (fits int64 with room for sums of a few columns).
 MAX_DONG = 10**18
@@ -72,31 +76,58 @@ _FAST_LIMIT = 10**15  # |đồng| below this: float64 round trips are provably e
 _MAX_TEXT = 80  # longer strings are not amounts
 
 # --- units ---------------------------------------------------------------------------------
-_CUR = r"(?:dong|vnd|d)"
-_MULT_WORDS = {
-    "ty": r"ty|billion|bn",
-    "trieu": r"trieu|tr|million|mn",
-    "nghin": r"nghin|ngan|thousand|(?<![\d.,])1[.,]?000",
-}
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit an amount column may be written in: the one unit table (R-PARSE-1).
+
+    ``key`` is the ``--unit`` value; ``dong`` the đồng per unit; ``vi`` / ``en`` how a document
+    names it; ``bare`` the folded words that name it alone ("(Tr.đ)", "ĐVT: đồng");
+    ``multiple`` the words of its multiple before a currency word ("triệu đồng", "1.000 đồng");
+    ``english`` the English multiple after the currency ("VND million").
+    """
+
+    key: str
+    dong: int
+    vi: str
+    en: str
+    bare: tuple[str, ...]
+    multiple: str = ""
+    english: str = ""
+
+
+#: The units of amounts, smallest first. Units in another currency (USD, EUR …) are not in the
+#: table and are refused, never read as đồng (:func:`detect_foreign_unit`).
+UNIT_TABLE: tuple[Unit, ...] = (
+    Unit("dong", 1, "đồng", "VND", ("dong", "vnd", "d")),
+    Unit("nghin", 1_000, "nghìn đồng", "VND thousand", ("nghin", "ngan"),
+         r"nghin|ngan|thousand|(?<![\d.,])1[.,]?000", "thousand"),
+    Unit("trieu", 1_000_000, "triệu đồng", "VND million", ("trieu", "tr"),
+         r"trieu|tr|million|mn", "million|mn"),
+    Unit("ty", 1_000_000_000, "tỷ đồng", "VND billion", ("ty",), r"ty|billion|bn", "billion|bn"),
+)
+UNITS: dict[str, int] = {u.key: u.dong for u in UNIT_TABLE}
+UNIT_KEYS: tuple[str, ...] = tuple(UNITS)  # the CLI's --unit choices
+_BY_KEY = {u.key: u for u in UNIT_TABLE}
+
+
+def unit_label(key: str, lang: str = "vi") -> str:
+    """How a document names a unit of :data:`UNIT_TABLE`: "trieu" → "triệu đồng" / "VND million"."""
+    unit = _BY_KEY[key]
+    return unit.en if lang == "en" else unit.vi
+
+
+_LARGEST_FIRST = tuple(reversed(UNIT_TABLE))
+_CUR = "(?:" + "|".join(_BY_KEY["dong"].bare) + ")"
 _MULT_CUR = [
-    (name, re.compile(rf"(?<![a-z])(?:{words})\s*\.?\s*{_CUR}(?![a-z])"))
-    for name, words in _MULT_WORDS.items()
+    (u.key, re.compile(rf"(?<![a-z])(?:{u.multiple})\s*\.?\s*{_CUR}(?![a-z])"))
+    for u in _LARGEST_FIRST if u.multiple
 ]
 _CUR_ENGLISH = [
-    (name, re.compile(rf"(?<![a-z]){_CUR}\s*(?:{words})(?![a-z])"))
-    for name, words in (("ty", "billion|bn"), ("trieu", "million|mn"), ("nghin", "thousand"))
+    (u.key, re.compile(rf"(?<![a-z]){_CUR}\s*(?:{u.english})(?![a-z])"))
+    for u in _LARGEST_FIRST if u.english
 ]
-_BARE = {
-    "ty": "ty",
-    "trieu": "trieu",
-    "tr": "trieu",
-    "nghin": "nghin",
-    "ngan": "nghin",
-    "dong": "dong",
-    "vnd": "dong",
-    "d": "dong",
-}
-_BARE_RE = r"(ty|trieu|tr|nghin|ngan|dong|vnd|d)(?![a-z])"
+_BARE = {word: u.key for u in _LARGEST_FIRST for word in u.bare}
+_BARE_RE = "(" + "|".join(_BARE) + r")(?![a-z])"
 _LABEL = re.compile(r"(?<![a-z])(?:don vi tinh|don vi|dvt)(?![a-z])\s*[:.]?\s*\(?\s*" + _BARE_RE)
 _PAREN = re.compile(r"\(\s*" + _BARE_RE + r"\s*\)")
 _WHOLE = re.compile(r"[\s(\[]*" + _BARE_RE + r"[\s.)\]:]*")
@@ -124,8 +155,10 @@ def detect_foreign_unit(text: str, header: bool = False) -> str | None:
     return m[0]
 
 
-def detect_unit(text: str) -> str | None:
-    """Find the unit in a unit line or header text; a key of :data:`UNITS` or ``None``.
+def unit_in_header(text: str) -> str | None:
+    """The unit a unit line or header text names, a key of :data:`UNIT_TABLE`, or ``None``:
+    the one unit detector (sheet unit lines, amount headers, the overrides and approved-figures
+    tables, the words in a cell).
 
     Accepts "Đơn vị: triệu đồng", "ĐVT: đồng", "Đơn vị tính: tỷ đồng", "nghìn đồng",
     "ngàn đồng", "1.000 đồng" (nghìn), "(triệu đồng)", "Tr.đ", "trđ", "VNĐ", "VND", "đồng",
@@ -133,9 +166,9 @@ def detect_unit(text: str) -> str | None:
     "Giá trị hợp đồng" have no unit. "nghìn tỷ đồng" (10¹² đồng) is not a unit of
     :data:`UNITS` and gives ``None`` rather than a wrong "tỷ".
 
-    >>> detect_unit("Đơn vị tính: Triệu đồng")
+    >>> unit_in_header("Đơn vị tính: Triệu đồng")
     'trieu'
-    >>> detect_unit("Tỷ lệ giải ngân (%)") is None
+    >>> unit_in_header("Tỷ lệ giải ngân (%)") is None
     True
     """
     if not isinstance(text, str) or not text.strip():
@@ -162,15 +195,18 @@ _CELL_TRILLION = re.compile(rf"(?:(?:nghin|ngan)\s*ty|trillion)\s*{_CUR}?|{_CUR}
 _CELL_ENGLISH = {"billion": "ty", "bn": "ty", "million": "trieu", "mn": "trieu", "thousand": "nghin"}
 
 
+detect_unit = unit_in_header  # the former name, kept for callers
+
+
 def _cell_multiplier(text: str) -> int | None:
     """đồng per unit named by the words written next to a number in a cell, or None.
 
-    Besides the :func:`detect_unit` units, a cell may say "nghìn tỷ" / "trillion" (10¹²).
+    Besides the :func:`unit_in_header` units, a cell may say "nghìn tỷ" / "trillion" (10¹²).
     """
     f = fold(text).strip(" .()")
     if _CELL_TRILLION.fullmatch(f):
         return 10**12
-    unit = detect_unit(text) or _CELL_ENGLISH.get(f)
+    unit = unit_in_header(text) or _CELL_ENGLISH.get(f)
     return UNITS[unit] if unit else None
 
 

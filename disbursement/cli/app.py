@@ -15,9 +15,10 @@ import warnings
 
 import click
 
+from disbursement.money import UNIT_KEYS, UNIT_TABLE
 from disbursement.version import __version__
 
-UNITS = ("dong", "nghin", "trieu", "ty")
+UNITS = UNIT_KEYS  # the one unit table (money.UNIT_TABLE)
 AUDIT_DB_HELP = ("Audit store: an SQLite file or postgresql://host/database (default: "
                  "$DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
 
@@ -132,7 +133,8 @@ def cli(debug):
 def input_options(f):
     """Options shared by every command that reads workbooks."""
     f = click.option("--unit", type=click.Choice(UNITS),
-                     help="Unit of the amounts when the sheet's unit line is missing or wrong.")(f)
+                     help="Unit of the amounts when the sheet's unit line is missing or wrong: "
+                     + ", ".join(f"{u.key} ({u.vi})" for u in UNIT_TABLE) + ".")(f)
     f = click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
                      help="Rules file (default: rules/son-la-2022.yaml).")(f)
     f = click.option("--year", type=click.IntRange(2000, 2100),

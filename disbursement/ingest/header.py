@@ -18,7 +18,7 @@ from disbursement.files import read_yaml
 from disbursement.ingest import tokens
 from disbursement.ingest.candidates import decide
 from disbursement.ingest.read import RawSheet
-from disbursement.money import detect_unit
+from disbursement.money import unit_in_header
 from disbursement.text import detect_legacy, fold, repair_text
 
 HEADER_SCAN_ROWS = 40
@@ -194,7 +194,7 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary,
         inferred["project_code"] = "header cell blank; the column holds project codes"
     unit, unit_text = None, None
     for text in title_texts + paths:
-        found = detect_unit(text)
+        found = unit_in_header(text)
         if found:
             unit, unit_text = found, text
             break

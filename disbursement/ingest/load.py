@@ -24,10 +24,8 @@ from disbursement.ingest.read import read_file
 from disbursement.ingest.required import WORDS, Requirement, refusal_reason
 from disbursement.ingest.rows import SourceMatcher
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, TEXT_COLUMNS
-from disbursement.money import detect_foreign_unit
+from disbursement.money import detect_foreign_unit, unit_label
 from disbursement.text import fold
-
-UNIT_LABEL = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
 
 
 @dataclass
@@ -136,7 +134,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 sheet_unit, unit_source = _guess_unit(sheet, layout, sources)
                 issues.append(issue("UNIT-ASSUMED", sheet.file, sheet.sheet, None, None,
                                     "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
-                                    f"as {UNIT_LABEL[sheet_unit]} ({unit_source}) — pass --unit if "
+                                    f"as {unit_label(sheet_unit)} ({unit_source}) — pass --unit if "
                                     "that is wrong"))
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
             result.lines.attrs["has_plan"] = not treasury_only

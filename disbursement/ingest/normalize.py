@@ -30,7 +30,6 @@ from disbursement.money import UNITS, format_trieu, parse_amount_column
 from disbursement.text import _UNICODE_ONLY, repair_text
 
 GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
-UNIT_NAMES = {"dong": "đồng", "nghin": "nghìn đồng", "trieu": "triệu đồng", "ty": "tỷ đồng"}
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from disbursement.errors import InputUnreadable, column_letter
 from disbursement.ingest.read import read_small_table
-from disbursement.money import UNITS, ParsedAmount, detect_unit, parse_amount
+from disbursement.money import UNITS, ParsedAmount, detect_foreign_unit, parse_amount, unit_in_header
 from disbursement.text import fold
 
 _APPROVED = {
@@ -53,6 +53,15 @@ def _approved_header(table: list[list[Any]]) -> tuple[int, dict[str, int]] | Non
     return None
 
 
+def amount_unit(header: str, where: str) -> int:
+    """đồng per unit of an officer table's amount column, from its header (triệu đồng when it
+    names none); a header in another currency ("Số tiền (nghìn USD)") is refused."""
+    if detect_foreign_unit(header, header=True):
+        raise InputUnreadable(f"{where}: the amount column is in another currency ({header!r}); "
+                              "the engine reads only đồng amounts")
+    return UNITS[unit_in_header(header) or "trieu"]
+
+
 def read_approved_figures(path: str | os.PathLike[str]) -> ApprovedTable:
     """The data rows of an approved-figures file (blank rows left out)."""
     path = Path(path)
@@ -64,7 +73,7 @@ def read_approved_figures(path: str | os.PathLike[str]) -> ApprovedTable:
                               "điều chỉnh (project code, capital source, plan after) in the "
                               "first 10 rows")
     head, cols = found
-    unit = UNITS[detect_unit(str(table[head][cols["plan_after"]])) or "trieu"]
+    unit = amount_unit(str(table[head][cols["plan_after"]]), where)
     rows = []
     for r, cells in enumerate(table[head + 1:], start=head + 2):
         def cell(name: str, cells: list[Any] = cells) -> Any:

@@ -30,8 +30,9 @@ from disbursement.config.policies import AllocationPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
 from disbursement.errors import InputUnreadable, Issue, column_letter
 from disbursement.ingest.read import read_small_table
+from disbursement.ingest.tables import amount_unit
 from disbursement.model import Proposal, ProposalLine
-from disbursement.money import UNITS, infer_style, parse_amount
+from disbursement.money import infer_style, parse_amount
 from disbursement.reallocate.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
 from disbursement.reallocate.proposal import _LINE_COLUMNS, _line, build_pools
 from disbursement.text import fold as fold_text
@@ -84,18 +85,6 @@ class OverrideRow:
                      self.columns.get(field) if field else None, message)
 
 
-def _unit_of(header: str) -> str:
-    words = fold(header).split()
-    if "ty" in words:
-        return "ty"
-    if "trieu" in words:
-        return "trieu"
-    if "nghin" in words:
-        return "nghin"
-    return "dong" if ("dong" in words or "vnd" in words) else "trieu"
-
-
-
 def _header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int]]:
     for i, cells in enumerate(rows[:10]):
         found: dict[str, int] = {}
@@ -135,7 +124,7 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
     path = Path(path)
     sheet, rows = read_small_table(path, "the overrides file")
     head, cols = _header(rows, path)
-    unit = UNITS[_unit_of(str(rows[head][cols["amount"]]))]
+    unit = amount_unit(str(rows[head][cols["amount"]]), str(path))
     body = rows[head + 1:]
     style = infer_style(r[cols["amount"]] for r in body if cols["amount"] < len(r))
     letters = {f: column_letter(j) for f, j in cols.items()}
