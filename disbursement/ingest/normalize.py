@@ -8,7 +8,6 @@ set context (capital source, status, sector) for the project rows under them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +23,10 @@ from disbursement.ingest.rows import (
     classify,
     status_from_text,
     status_in_note,
+    text_column,
 )
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
 from disbursement.money import UNITS, format_trieu, parse_amount_column
-from disbursement.text import _UNICODE_ONLY, repair_text
 
 GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
 
@@ -37,42 +36,6 @@ class SheetResult:
     lines: pd.DataFrame
     row_classes: dict[str, int]
     unit: str
-
-
-# A letter only Unicode Vietnamese has (ă, đ, ơ, ư, ạ …): such text is never legacy mojibake.
-_UNICODE_ONLY_RE = re.compile("[" + re.escape("".join(sorted(_UNICODE_ONLY))) + "]")
-
-
-def _repair(text: str, legacy: str | None) -> str:
-    """`repair_text` of a stripped cell text, without its per-cell legacy detection when the
-    text is ASCII or (in NFC) holds a Unicode-only letter: repair_text returns it as is."""
-    if not legacy:
-        if text.isascii():
-            return text
-        nfc = unicodedata.normalize("NFC", text)
-        if _UNICODE_ONLY_RE.search(nfc):
-            return nfc
-    return repair_text(text, legacy)
-
-
-def _text_column(values, legacy: str | None) -> list[str]:
-    out: list[str] = []
-    append = out.append
-    repaired: dict[str, str] = {}  # each distinct text is repaired once
-    for v in values:
-        if v is None or v == "":
-            append("")
-        elif type(v) is str:
-            text = repaired.get(v)
-            if text is None:
-                text = repaired[v] = _repair(v.strip(), legacy)
-            append(text)
-        elif isinstance(v, float):
-            append(str(int(v)) if v.is_integer() else repr(v))
-        else:
-            text = str(v).strip()
-            append(repair_text(text, legacy) if legacy or not text.isascii() else text)
-    return out
 
 
 def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher, unit: str,
@@ -99,7 +62,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
 
     n = len(rows)
     empty = [""] * n
-    texts = {c: _text_column(column(c) or empty, layout.legacy) for c in TEXT_COLUMNS
+    texts = {c: text_column(column(c) or empty, layout.legacy) for c in TEXT_COLUMNS
              if c in layout.columns}
     unit_dong = UNITS[unit]
     money: dict[str, np.ndarray] = {}

@@ -9,10 +9,11 @@ status and sector; subtotals are checked against their children, never trusted.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from disbursement.ingest.statuses import load_statuses
 from disbursement.ingest.tokens import canonical
-from disbursement.text import fold
+from disbursement.text import _UNICODE_ONLY, fold, repair_text
 
 ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 LETTER = re.compile(r"^[a-h]$")
@@ -213,3 +214,41 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
         classes.append(kind)
         values.append(value)
     return classes, values
+
+
+# A letter only Unicode Vietnamese has (ă, đ, ơ, ư, ạ …): such text is never legacy mojibake.
+_UNICODE_ONLY_RE = re.compile("[" + re.escape("".join(sorted(_UNICODE_ONLY))) + "]")
+
+
+def _repair(text: str, legacy: str | None) -> str:
+    """`repair_text` of a stripped cell text, without its per-cell legacy detection when the
+    text is ASCII or (in NFC) holds a Unicode-only letter: repair_text returns it as is."""
+    if not legacy:
+        if text.isascii():
+            return text
+        nfc = unicodedata.normalize("NFC", text)
+        if _UNICODE_ONLY_RE.search(nfc):
+            return nfc
+    return repair_text(text, legacy)
+
+
+def text_column(values, legacy: str | None) -> list[str]:
+    """The cells of a text column as clean Unicode text (legacy encodings repaired, numbers as
+    officers read them); each distinct text is repaired once."""
+    out: list[str] = []
+    append = out.append
+    repaired: dict[str, str] = {}  # each distinct text is repaired once
+    for v in values:
+        if v is None or v == "":
+            append("")
+        elif type(v) is str:
+            text = repaired.get(v)
+            if text is None:
+                text = repaired[v] = _repair(v.strip(), legacy)
+            append(text)
+        elif isinstance(v, float):
+            append(str(int(v)) if v.is_integer() else repr(v))
+        else:
+            text = str(v).strip()
+            append(repair_text(text, legacy) if legacy or not text.isascii() else text)
+    return out
