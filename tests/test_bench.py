@@ -16,15 +16,17 @@ def test_bench_runs_and_writes_the_table(tmp_path, capsys):
                    encoding="utf-8")
 
     assert bench.main(["--sizes", "200", "--repeat", "1", "--cache", str(tmp_path / "cache"),
-                       "--doc", str(doc)]) == 0
+                       "--doc", str(doc), "--writers"]) == 0
 
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nNotes kept.")
     assert text.rstrip().endswith("Tail.")
     assert "old" not in text
-    for step in ("(a) raw read", "(b) review --json", "(c) review --out + audit", "--help"):
+    for step in ("(a) raw read", "(b) review --json (audited)", "(c) review --json --no-audit",
+                 "(d) review --out + audit", "--help"):
         assert step in text
-    assert "provincial 200" in text and "Targets:" in text and "Machine: " in text
+    assert "provincial 200" in text and "Targets (issue #16):" in text and "Machine: " in text
+    assert "provincial 200 round with all outputs" in text and "Load average" in text
     assert "flags.xlsx" in capsys.readouterr().out
     # The workbook is cached: a second run does not generate it again.
     assert (tmp_path / "cache" / "province-200.json").exists()
