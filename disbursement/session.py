@@ -29,6 +29,7 @@ from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
+from disbursement.render.records import flag_records, proposal_json
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class ReviewOutcome:
     written: dict[str, Path] = field(default_factory=dict)
     run_id: str | None = None
     store: Location | None = None
+    # flag_records / proposal_json of the final result when the record made them: `--json`
+    # prints the same records instead of making them again
+    flag_records: list[dict[str, Any]] | None = None
+    proposal: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
     if out_dir is not None:
         written = write_outputs(result, out_dir, lang=options.lang, settings=options.settings,
                                 templates_dir=options.templates_dir, date=options.date)
-    run_id = None
+    run_id = records = proposal = None
     if audit.store is not None and record and result.reply_files:
         from disbursement.audit.replies import record_replies
         from disbursement.audit.store import connect
@@ -147,6 +152,9 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
+        records = flag_records(result)
+        proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(audit.store, result, reviewer=reviewer, input_paths=list(paths),
-                            output_paths=written, options=options.recorded())
-    return ReviewOutcome(result, written, run_id, audit.store)
+                            output_paths=written, options=options.recorded(),
+                            flag_list=records, proposal_data=proposal)
+    return ReviewOutcome(result, written, run_id, audit.store, records, proposal)

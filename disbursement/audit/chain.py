@@ -5,7 +5,10 @@ record's full content)`, its content read back from the tables in a fixed order 
 on both back ends), so the hash is the same function of the same content on SQLite and
 PostgreSQL and a copied store verifies with the hashes it was written with. What a hash covers
 is frozen per `hash_version`: 1 (no database role), 2 (1 + `db_role`, written where the
-back end has roles). `verify` checks every version written so far.
+back end has roles), 3 (runs only: the lean rows of migration 0004 — `db_role` always, each
+sheet's cell-letter map, per-row records without what the row's columns hold — hashed from the
+rows in memory as they are written, canonical JSON by orjson). `verify` checks every version
+written so far, each with the canonical form it was written with.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
 from disbursement.audit.store import Db, connect
@@ -22,6 +27,7 @@ from disbursement.audit.store import Db, connect
 GENESIS = "0" * 64
 HASH_VERSION = 1  # without a database role
 HASH_VERSION_WITH_ROLE = 2
+RUN_HASH_VERSION = 3  # lean rows (schema 0005-lean-run-rows), with or without a role
 
 _RUN_V1 = ("seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
            "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
@@ -29,7 +35,7 @@ _RUN_V1 = ("seq, run_id, recorded_at, reviewer, engine_version, year, round, rul
 _DECISION_V1 = ("seq, decision_id, run_seq, recorded_at, recorded_by, decision, basis, "
                 "file_name, file_sha256, hash_version")
 COLUMNS: dict[str, dict[int, str]] = {
-    "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role"},
+    "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role", 3: _RUN_V1 + ", db_role"},
     "decision": {1: _DECISION_V1, 2: _DECISION_V1 + ", db_role"},
 }
 _RUN_PARTS = {
@@ -53,6 +59,9 @@ _RUN_PARTS = {
                  "approver, record FROM overrides WHERE run_seq = ? ORDER BY override_no",
     "outputs": "SELECT name, path, size, sha256 FROM outputs WHERE run_seq = ? ORDER BY name",
 }
+# Version 3: a sheet row carries its cell-letter map (the record columns hold lean records).
+_RUN_PARTS_V3 = {**_RUN_PARTS, "sheets": "SELECT sheet_no, file, sheet, cells FROM sheets "
+                 "WHERE run_seq = ? ORDER BY sheet_no"}
 _DECISION_PARTS = {
     "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq "
               "WHERE d.seq = ?",
@@ -64,8 +73,45 @@ CHILD_TABLES = ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues"
 
 
 def canonical_json(value: Any) -> str:
+    """The canonical form of hash versions 1 and 2 (and of the JSON text columns)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                       default=_jsonable)
+
+
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def canonical_bytes(value: Any, *, floats: bool = True) -> bytes:
+    """`canonical_json(value)` as UTF-8, written by orjson (~10× faster on a run's rows).
+
+    Byte for byte the same text for text, integers, None, booleans, dates, lists and dicts
+    with text keys (tests/audit/test_canonical.py). orjson writes floats its own way (1e+16,
+    NaN), so a value holding one goes through the stdlib — unless the caller says it holds
+    none (`floats=False`: rows whose columns were made int / str / None); so does anything
+    else orjson refuses (non-text keys, integers past 64 bits).
+    """
+    if floats and _has_float(value):
+        return canonical_json(value).encode("utf-8")
+    try:
+        return orjson.dumps(value, default=_jsonable, option=_ORJSON)
+    except (orjson.JSONEncodeError, TypeError):
+        return canonical_json(value).encode("utf-8")
+
+
+def _has_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(type(v) is float or (type(v) in _NESTED and _has_float(v))
+                   for v in value.values())
+    if kind is list or kind is tuple:
+        return any(type(v) is float or (type(v) in _NESTED and _has_float(v)) for v in value)
+    return kind not in _SCALARS and isinstance(value, float | dict | list | tuple)
+
+
+_NESTED = {dict, list, tuple}
+_SCALARS = {str, int, bool, type(None)}
 
 
 def _jsonable(value: Any) -> Any:
@@ -79,7 +125,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def hash_version(role: str | None) -> int:
-    """The hash version a new record is written with."""
+    """The hash version a new decision is written with (runs: `RUN_HASH_VERSION`)."""
     return HASH_VERSION if role is None else HASH_VERSION_WITH_ROLE
 
 
@@ -97,6 +143,8 @@ def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
     version = int(conn.scalar(f"SELECT hash_version FROM {table} WHERE seq = ?", (seq,)))
     if version not in COLUMNS[kind]:
         raise ValueError(f"hash version {version} is unknown to this engine")
+    if kind == "run" and version >= RUN_HASH_VERSION:
+        parts = _RUN_PARTS_V3
     cursor = conn.execute(f"SELECT {COLUMNS[kind][version]} FROM {table} WHERE seq = ?", (seq,))
     names = [d[0] for d in cursor.description]
     content: dict[str, Any] = {kind: dict(zip(names, cursor.fetchone(), strict=True))}
@@ -106,13 +154,25 @@ def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
     return content
 
 
-def record_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
+def record_hash(prev_hash: str, content: dict[str, Any], version: int | None = None) -> str:
+    """sha256(prev_hash + canonical JSON of `content`), in the form of hash `version`
+    (default: the one its record says)."""
+    if version is None:
+        version = int(content["run"]["hash_version"]) if "run" in content else 0
+    if version >= RUN_HASH_VERSION:  # rows of int / str / None (record.py makes them so)
+        text = prev_hash.encode("utf-8") + canonical_bytes(content, floats=False)
+    else:
+        text = (prev_hash + canonical_json(content)).encode("utf-8")
+    return hashlib.sha256(text).hexdigest()
 
 
-def seal(conn: Connection, kind: str, seq: int, prev_hash: str) -> str:
-    """Compute and store the hash of a record just inserted (inside its transaction)."""
-    digest = record_hash(prev_hash, record_content(conn, kind, seq))
+def seal(conn: Connection, kind: str, seq: int, prev_hash: str,
+         content: dict[str, Any] | None = None) -> str:
+    """Compute and store the hash of a record just inserted (inside its transaction): from
+    `content` when the writer has it in memory (exactly what `record_content` reads back),
+    otherwise read back from the tables."""
+    digest = record_hash(prev_hash, content if content is not None
+                         else record_content(conn, kind, seq))
     table = "runs" if kind == "run" else "decisions"
     conn.execute(f"UPDATE {table} SET record_hash = ? WHERE seq = ?", (digest, seq))
     return digest

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from disbursement.audit import blobs
+from disbursement.audit import rows as stored
 from disbursement.audit.backends import Connection
 from disbursement.audit.replies import reply_history
 from disbursement.audit.store import AuditStoreError, Db, connect
@@ -104,15 +105,12 @@ def show_run(db: Db, ref: str) -> Record:
             item["stored_copy"] = blobs.where(conn, item["sha256"])
         run["outputs"] = conn.rows("SELECT name, path, size, sha256 FROM outputs "
                                "WHERE run_seq = ? ORDER BY name", [seq])
-        run["flags"] = [json.loads(r) for (r,) in conn.execute(
-            "SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", [seq])]
-        run["proposal"] = [{"kind": k, **json.loads(r)} for k, r in conn.execute(
-            "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no", [seq])]
+        run["flags"] = stored.flags(conn, seq)
+        run["proposal"] = stored.proposal(conn, seq)
         run["issue_records"] = conn.rows("SELECT code, severity, file, sheet, row, col AS "
                                      "column, message FROM issues WHERE run_seq = ? "
                                      "ORDER BY issue_no", [seq])
-        run["overrides"] = [json.loads(r) for (r,) in conn.execute(
-            "SELECT record FROM overrides WHERE run_seq = ? ORDER BY override_no", [seq])]
+        run["overrides"] = stored.overrides(conn, seq)
         run["decision_records"] = decision_records(conn, "d.run_seq = ?", [seq])
     return run
 
@@ -182,17 +180,14 @@ def flagged(db: Db, year: int, round_number: int | None = None, *,
             runs = list({r["round"]: r for r in runs}.values())
         out = []
         for run in sorted(runs, key=lambda r: (r["round"], r["seq"])):
-            for (record,) in conn.execute("SELECT record FROM flags WHERE run_seq = ? "
-                                          "ORDER BY flag_no", [run["seq"]]):
-                out.append({"run_id": run["run_id"], "round": run["round"], **json.loads(record)})
+            for record in stored.flags(conn, run["seq"]):
+                out.append({"run_id": run["run_id"], "round": run["round"], **record})
     return out
 
 
 def flag_map(conn: Connection, seq: int) -> dict[Key, Record]:
     out = {}
-    for (record,) in conn.execute("SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no",
-                                  [seq]):
-        r = json.loads(record)
+    for r in stored.flags(conn, seq):
         src = r["source"]
         out[line_key(r["project_code"], r["capital_source"], src["file"], src["sheet"],
                      src["row"], r.get("project_name"), r.get("investor"))] = r

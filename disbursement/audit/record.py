@@ -1,5 +1,8 @@
 """Recording one review run: its rows in every table and its link in the chain, in one
-transaction (so a writer killed half way leaves nothing), on either back end."""
+transaction (so a writer killed half way leaves nothing), on either back end.
+
+The rows are made once, in memory, with the column types they are stored with (int / str /
+None), and the record hash is computed from them (hash version 3): nothing is read back."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from disbursement.audit import blobs
+from disbursement.audit import rows as lean_rows
 from disbursement.audit.backends import Connection
-from disbursement.audit.chain import canonical_json, chain_head, hash_version, seal
+from disbursement.audit.chain import RUN_HASH_VERSION, canonical_bytes, chain_head, seal
 from disbursement.audit.store import Db, connect, current_user, new_id, utc_now
 from disbursement.files import sha256_file
 from disbursement.model import RunResult
@@ -38,7 +42,9 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
                rules_text: str | None = None, input_paths: Iterable[Any] | None = None,
                output_paths: Mapping[str, str | os.PathLike[str]] | None = None,
                engine_version: str | None = None, overrides: Iterable[Any] | None = None,
-               options: Mapping[str, Any] | None = None) -> str:
+               options: Mapping[str, Any] | None = None,
+               flag_list: list[dict[str, Any]] | None = None,
+               proposal_data: dict[str, Any] | None = None) -> str:
     """Record one review run (a `RunResult`) and return its run id.
 
     `input_paths` default to `result.inputs`, `rules_text` to the content of
@@ -47,8 +53,10 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
     that replay can pass each one back; the files and folders they name (`FILE_OPTIONS`,
     `DIR_OPTIONS`) are kept in the store like the inputs. `overrides` are dicts (or
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
+    `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
+    when the caller has made them already (the `--json` payload): they are not made twice.
     """
-    rows = _run_rows(result, overrides)
+    rows = _run_rows(result, overrides, flag_list=flag_list, proposal_data=proposal_data)
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(
         encoding="utf-8")
     rules_sha = hashlib.sha256(rules_text.encode("utf-8")).hexdigest()
@@ -65,32 +73,33 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
             files += [(key, f.relative_to(folder).as_posix(), f) for f in sorted(folder.rglob("*"))
                       if f.is_file()]
     contents = [blobs.read_source(path) for _, _, path in files]
-    outputs = [(name, str(p), Path(p).stat().st_size, sha256_file(p))
+    outputs = [(str(name), str(p), int(Path(p).stat().st_size), sha256_file(p))
                for name, p in sorted((output_paths or {}).items())]
     with connect(db, create=True) as conn:
         role = conn.role()
         with conn.transaction():
-            inputs = [(i, role_, name, *reversed(blobs.keep(conn, data)))
+            inputs = [(i, str(role_), str(name), *reversed(blobs.keep(conn, data)))
                       for i, ((role_, name, _), data) in enumerate(zip(files, contents,
                                                                        strict=True))]
             seq, prev = chain_head(conn)
             seq += 1
             run_id = new_id()  # inside the lock: ids sort in chain order
+            run = dict(zip(_RUN_INSERT.split(", "), (
+                seq, run_id, utc_now(), str(reviewer or current_user()),
+                str(engine_version or __version__), int(info.year), int(info.number),
+                str(info.rule_id), str(info.name), info.as_of.isoformat(),
+                None if info.threshold_pct is None else int(info.threshold_pct),
+                str(opts.get("rules_path") or result.rules_path), rules_sha, _text(opts),
+                _text(result.summary), _text(rows["policy"]) if rows["policy"] is not None
+                else None, RUN_HASH_VERSION, role, prev, ""), strict=True))
             conn.execute("INSERT INTO rules_texts VALUES (?, ?) ON CONFLICT DO NOTHING",
                          (rules_sha, rules_text))
-            conn.execute(
-                f"INSERT INTO runs ({_RUN_INSERT}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (seq, run_id, utc_now(), reviewer or current_user(), engine_version or __version__,
-                 info.year, info.number, info.rule_id, info.name, info.as_of.isoformat(),
-                 info.threshold_pct, str(opts.get("rules_path") or result.rules_path), rules_sha,
-                 canonical_json(opts), canonical_json(result.summary),
-                 canonical_json(rows["policy"]) if rows["policy"] is not None else None,
-                 hash_version(role), role, prev, ""))
+            conn.execute(f"INSERT INTO runs ({_RUN_INSERT}) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tuple(run.values()))
             conn.executemany("INSERT INTO inputs VALUES (?,?,?,?,?,?)",
                              [(seq, *i) for i in inputs])
             name_ids = _name_ids(conn, rows["names"])
-            conn.executemany("INSERT INTO sheets VALUES (?,?,?,?)",
+            conn.executemany("INSERT INTO sheets VALUES (?,?,?,?,?)",
                              [(seq, *r) for r in rows["sheets"]])
             conn.executemany("INSERT INTO lines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              [(seq, r[0], r[1], r[2], r[3], name_ids.get(r[4]), *r[5:])
@@ -102,9 +111,28 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
                     marks = ",".join("?" * (len(values[0]) + 1))
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})",
                                      [(seq, *v) for v in values])
-            seal(conn, "run", seq, prev)
+            # The hash covers exactly what `chain.record_content` reads back (no read-back here).
+            del run["prev_hash"], run["record_hash"]
+            content = {"run": run, "rules_text": rules_text, "inputs": inputs,
+                       "sheets": rows["sheets"], "lines": rows["lines"], "flags": rows["flags"],
+                       "proposal_lines": rows["proposal"], "issues": rows["issues"],
+                       "overrides": rows["overrides"], "outputs": outputs}
+            seal(conn, "run", seq, prev, content)
             _pause_point()
     return run_id
+
+
+def _text(value: Any) -> str:
+    """A JSON text column (options, summary, policy, lean records): the canonical form."""
+    return canonical_bytes(value).decode("utf-8")
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else value if type(value) is str else str(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else value if type(value) is int else int(value)
 
 
 def _pause_point() -> None:
@@ -119,8 +147,16 @@ def _opt(value: Any) -> Any:
         isinstance(value, float) and value != value) else value
 
 
-def _run_rows(result: RunResult, overrides: Iterable[Any] | None) -> dict[str, Any]:
-    """The rows of one run for each table, from the result (no store access)."""
+def _texts(values: list[Any]) -> list[str | None]:
+    return [None if v is None or v is pd.NA or (type(v) is float and v != v) else
+            v if type(v) is str else str(v) for v in values]
+
+
+def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
+              flag_list: list[dict[str, Any]] | None = None,
+              proposal_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rows of one run for each table, from the result (no store access), each value of
+    its column's type: what is hashed is what is stored and read back."""
     plan: Any = result.plan
     n = len(plan)
 
@@ -128,36 +164,54 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None) -> dict[str, A
         return plan[name].tolist() if name in plan else [default] * n
 
     sheet_no: dict[tuple[str, str], int] = {}
-    lines, names = [], []
+    letter_maps: dict[int, dict[str, str] | None] = {}
+    lines = []
+    names = _texts(column("project_name"))
+    cells = column("cells")
     for i, (code, source, status, name, p, d, e, scope, flag, file, sheet, row) in enumerate(
-            zip(column("project_code"), column("capital_source"), column("status"),
-                column("project_name"), column("plan_dong", 0), column("disbursed_dong", 0),
-                column("expected_dong"), column("in_scope", False), column("flagged", False),
-                column("file", ""), column("sheet", ""), column("row", 0), strict=True)):
-        number = sheet_no.setdefault((str(file), str(sheet)), len(sheet_no))
-        name = _opt(name)
-        names.append(name)
+            zip(_texts(column("project_code")), _texts(column("capital_source")),
+                _texts(column("status")), names, column("plan_dong", 0),
+                column("disbursed_dong", 0), column("expected_dong"), column("in_scope", False),
+                column("flagged", False), _texts(column("file", "")), _texts(column("sheet", "")),
+                column("row", 0), strict=True)):
+        number = sheet_no.setdefault((file or "", sheet or ""), len(sheet_no))
+        row = int(row)
+        if letter_maps.get(number) is None:  # the sheet's map: its first line on its own row
+            letter_maps[number] = lean_rows.letters(cells[i], row)
         expected = _opt(e)
-        lines.append((i, _opt(code), _opt(source) or "UNKNOWN", _opt(status), name, int(p),
-                      int(d), None if expected is None else int(expected), int(bool(scope)),
-                      int(bool(flag)), number, int(row)))
-    records = flag_records(result)
-    flags_table: Any = result.flags
-    if "lifecycle" in flags_table:
-        for record, state in zip(records, flags_table["lifecycle"].tolist(), strict=True):
-            record["lifecycle"] = state
-    flags = [(i, r["project_code"], r["capital_source"], r["rule_id"], r["plan_dong"],
-              r["disbursed_dong"], r["source"]["file"], r["source"]["sheet"], r["source"]["row"],
-              canonical_json(r)) for i, r in enumerate(records)]
+        lines.append((i, code, source or "UNKNOWN", status, name, int(p), int(d),
+                      None if expected is None else int(expected), int(bool(scope)),
+                      int(bool(flag)), number, row))
+    records = flag_list if flag_list is not None else flag_records(result)
+
+    def letter_map(file: Any, sheet: Any) -> dict[str, str] | None:
+        number = sheet_no.get((str(file), str(sheet)))
+        return None if number is None else letter_maps.get(number)
+
+    flags: list[tuple[Any, ...]] = []
+    values: tuple[Any, ...]
+    for i, r in enumerate(records):
+        src = r["source"]
+        values = (_str(r["project_code"]), _str(r["capital_source"]), _str(r["rule_id"]),
+                  _int(r["plan_dong"]), _int(r["disbursed_dong"]))
+        where = {"file": _str(src["file"]), "sheet": _str(src["sheet"]), "row": _int(src["row"])}
+        rest = lean_rows.lean(r, dict(zip(lean_rows.FLAG_KEYS, values, strict=True)), where,
+                              letter_map(src["file"], src["sheet"]))
+        flags.append((i, *values, where["file"], where["sheet"], where["row"], _text(rest)))
     proposal, marked = [], []
     if result.proposal is not None:
-        data = proposal_json(result.proposal)
+        data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
         kinds = [("decrease", x) for x in data["decreases"]] + [
             ("increase", x) for x in data["increases"]]
         for i, (kind, x) in enumerate(kinds):
-            proposal.append((i, kind, x["project_code"], x["capital_source"], x["pool"],
-                             x["amount_dong"], x["plan_dong"], x["plan_after_dong"], x["reason"],
-                             canonical_json(x)))
+            values = (_str(x["project_code"]), _str(x["capital_source"]), _str(x["pool"]),
+                      _int(x["amount_dong"]), _int(x["plan_dong"]), _int(x["plan_after_dong"]),
+                      _str(x["reason"]))
+            src = x.get("source")
+            lm = letter_map(src.get("file"), src.get("sheet")) if type(src) is dict else None
+            rest = lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)),
+                                  {}, lm)
+            proposal.append((i, kind, *values, _text(rest)))
             if x.get("override"):
                 marked.append({"project_code": x["project_code"],
                                "capital_source": x["capital_source"], "kind": kind,
@@ -165,14 +219,19 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None) -> dict[str, A
     given = marked if overrides is None else [
         dataclasses.asdict(o) if dataclasses.is_dataclass(o) and not isinstance(o, type)
         else dict(o) for o in overrides]
-    override_rows = [(i, o.get("project_code"), o.get("capital_source"), o.get("kind"),
-                      o.get("amount_dong"), str(o.get("reason") or ""), str(o.get("approver") or ""),
-                      canonical_json(o)) for i, o in enumerate(given)]
-    issues = [(i, x.code, x.severity, x.file, x.sheet, x.row, x.column, x.message)
-              for i, x in enumerate(result.issues)]
-    return {"sheets": [(no, f, s) for (f, s), no in sheet_no.items()], "lines": lines,
-            "names": names, "flags": flags, "proposal": proposal, "issues": issues,
-            "overrides": override_rows,
+    override_rows = []
+    for i, o in enumerate(given):
+        values = (_str(o.get("project_code")), _str(o.get("capital_source")), _str(o.get("kind")),
+                  _int(o.get("amount_dong")), str(o.get("reason") or ""),
+                  str(o.get("approver") or ""))
+        rest = lean_rows.lean(o, dict(zip(lean_rows.OVERRIDE_KEYS, values, strict=True)))
+        override_rows.append((i, *values, _text(rest)))
+    issues = [(i, _str(x.code), _str(x.severity), _str(x.file), _str(x.sheet), _int(x.row),
+               _str(x.column), _str(x.message)) for i, x in enumerate(result.issues)]
+    sheets = [(no, f, s, None if letter_maps.get(no) is None else _text(letter_maps[no]))
+              for (f, s), no in sheet_no.items()]
+    return {"sheets": sheets, "lines": lines, "names": names, "flags": flags,
+            "proposal": proposal, "issues": issues, "overrides": override_rows,
             "policy": None if result.proposal is None else result.proposal.policy}
 
 

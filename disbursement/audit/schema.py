@@ -119,6 +119,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ), backends=("postgresql",)),
     # Investor requests and their replies (audit/replies.py): dated evidence per answered cell.
     Migration("0004-investor-requests-and-replies", _REPLIES),
+    # Lean run rows (hash version 3): a sheet keeps its cell-letter map once, and the flag,
+    # proposal and override rows keep in `record` only what their columns do not (audit/rows.py).
+    Migration("0005-lean-run-rows", (
+        "ALTER TABLE sheets ADD COLUMN cells TEXT",
+    )),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 KNOWN = [m.name for m in MIGRATIONS]

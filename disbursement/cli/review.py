@@ -55,7 +55,8 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
     outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
     if as_json:
-        payload = result_json(outcome.result)
+        payload = result_json(outcome.result, flags=outcome.flag_records,
+                              proposal=outcome.proposal)
         if outcome.run_id:
             payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
         if outcome.written:

@@ -112,16 +112,19 @@ def write_json(payload: dict, stream) -> None:
     stream.flush()
 
 
-def result_json(result: RunResult) -> dict:
+def result_json(result: RunResult, *, flags: list[dict] | None = None,
+                proposal: dict | None = None) -> dict:
+    """The `--json` payload; `flags` / `proposal` are `flag_records(result)` /
+    `proposal_json(result.proposal)` when the caller has them already."""
     out = {
-        "flags": flag_records(result),
+        "flags": flag_records(result) if flags is None else flags,
         # The contract's issues are errors and warnings; info records go to "notes" (same shape).
         "issues": [x.to_dict() for x in result.issues if x.severity in ("error", "warning")],
         "notes": [x.to_dict() for x in result.issues if x.severity not in ("error", "warning")],
         "summary": result.summary,
     }
     if result.proposal is not None:
-        out["proposal"] = proposal_json(result.proposal)
+        out["proposal"] = proposal_json(result.proposal) if proposal is None else proposal
     if result.replies is not None:  # only when the review was given investors' replies
         out["replies"] = result.replies
     return out

@@ -138,15 +138,25 @@ def test_query_tables_go_to_xlsx(two_rounds, store, tmp_path):
 
 def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
     assert ok("audit", "verify", "--audit-db", store).startswith("Audit store OK: 2 records;")
-    ((record,),) = fetch(store, "SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0")
-    changed = record.replace('"disbursed_dong":400000000', '"disbursed_dong":500000000')
+    ((record, disbursed),) = fetch(store, "SELECT record, disbursed_dong FROM flags "
+                                          "WHERE run_seq = 1 AND flag_no = 0")
+    assert disbursed == 400000000 and '"rate_pct":"40,00"' in record
+    changed = record.replace('"rate_pct":"40,00"', '"rate_pct":"41,00"')
     assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
-    tamper(store, "UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,))
-    result = run("audit", "verify", "--audit-db", store)
-    assert result.exit_code == 1
-    assert result.output == (f"Chain broken at run {two_rounds[0]} (record 1): its content no "
-                             "longer matches its record_hash (the record or one of its rows was "
-                             "changed)\n")
+    # one figure of a column, or one character of the record kept beside the columns
+    for statement, args, restore in (
+            ("UPDATE flags SET disbursed_dong = 500000000 WHERE run_seq = 1 AND flag_no = 0", (),
+             ("UPDATE flags SET disbursed_dong = 400000000 WHERE run_seq = 1 AND flag_no = 0", ())),
+            ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,),
+             ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (record,)))):
+        tamper(store, statement, args)
+        result = run("audit", "verify", "--audit-db", store)
+        assert result.exit_code == 1
+        assert result.output == (f"Chain broken at run {two_rounds[0]} (record 1): its content "
+                                 "no longer matches its record_hash (the record or one of its "
+                                 "rows was changed)\n")
+        tamper(store, *restore)
+        assert run("audit", "verify", "--audit-db", store).exit_code == 0
 
 
 def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store, backend):

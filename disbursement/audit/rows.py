@@ -1,0 +1,173 @@
+"""Per-row records of hash version 3: only what the row's own columns do not hold, and back.
+
+Up to hash version 2 every flag, proposal and override row also kept its whole record as JSON
+(`record`), repeating the row's columns and, per line, every source cell ("L15", "M15", …):
+78 % of a national store. From version 3 `record` keeps the rest only; a key is left out when
+its column holds the same value of the same type, and `source.cells` when it is exactly the
+sheet's cell-letter map (`sheets.cells`) with the row number appended. What a record did not
+have is listed under `_absent`; `"cells": null` in a lean source means the record had no cells.
+`full` gives back the record as written — the same dict `json.loads` of a version-2 `record`
+gives (keys in sorted order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from disbursement.audit.backends import Connection
+
+ABSENT = "_absent"
+FLAG_KEYS = ("project_code", "capital_source", "rule_id", "plan_dong", "disbursed_dong")
+SOURCE_KEYS = ("file", "sheet", "row")
+PROPOSAL_KEYS = ("project_code", "capital_source", "pool", "amount_dong", "plan_dong",
+                 "plan_after_dong", "reason")
+OVERRIDE_KEYS = ("project_code", "capital_source", "kind", "amount_dong", "reason", "approver")
+_LEAN_VERSION = 3
+
+
+def letters(cells: Any, row: int) -> dict[str, str] | None:
+    """The cell-letter map of one line ({"plan_dong": "L"} for "L15" on row 15), or None when
+    a cell is not on the line's own row."""
+    if type(cells) is not dict:
+        return None
+    suffix = str(row)
+    out = {}
+    for key, ref in cells.items():
+        if type(ref) is not str or not ref.endswith(suffix):
+            return None
+        letter = ref[:-len(suffix)]
+        if not letter.isalpha():
+            return None
+        out[key] = letter
+    return out
+
+
+def expand(letter_map: Mapping[str, str], row: int) -> dict[str, str]:
+    suffix = str(row)
+    return {key: letter + suffix for key, letter in letter_map.items()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def lean(record: Mapping[str, Any], columns: Mapping[str, Any],
+         source: Mapping[str, Any] | None = None,
+         letter_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What of `record` the row's `columns` (and, for a record with a `source`, its
+    file / sheet / row columns and the sheet's `letter_map`) do not hold."""
+    rest = dict(record)
+    absent = []
+    for key, value in columns.items():
+        if key not in rest:
+            absent.append(key)
+        elif _same(rest[key], value):
+            del rest[key]
+    if source is not None:
+        src = rest.get("source")
+        if type(src) is dict:
+            part = dict(src)
+            for key, value in source.items():
+                if key not in part:
+                    absent.append(f"source.{key}")
+                elif _same(part[key], value):
+                    del part[key]
+            row = source.get("row", part.get("row"))
+            if "cells" not in part:
+                part["cells"] = None
+            elif (letter_map is not None and type(row) is int
+                  and part["cells"] == expand(letter_map, row)):
+                del part["cells"]
+            if part:
+                rest["source"] = part
+            else:
+                del rest["source"]
+        elif "source" not in rest:
+            absent.append("source")
+    if absent:
+        rest[ABSENT] = absent
+    return rest
+
+
+def full(rest: dict[str, Any], columns: Mapping[str, Any], source: Mapping[str, Any] | None = None,
+         letter_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The record `lean` was given, from its lean part, columns and sheet map."""
+    absent = set(rest.pop(ABSENT, ()))
+    out = {key: value for key, value in columns.items() if key not in absent}
+    if source is not None and "source" not in absent:
+        part = rest.pop("source", {})
+        if type(part) is dict:
+            src = {k: v for k, v in source.items() if f"source.{k}" not in absent}
+            if "cells" not in part:
+                part["cells"] = expand(letter_map or {}, source.get("row", part.get("row")))
+            elif part["cells"] is None:
+                del part["cells"]
+            src.update(part)
+            if type(src.get("cells")) is dict:
+                src["cells"] = dict(sorted(src["cells"].items()))
+            out["source"] = dict(sorted(src.items()))
+        else:  # not a dict: kept as it was
+            out["source"] = part
+    out.update(rest)
+    return dict(sorted(out.items()))
+
+
+def _version(conn: Connection, seq: int) -> int:
+    return int(conn.scalar("SELECT hash_version FROM runs WHERE seq = ?", (seq,)))
+
+
+def _letter_maps(conn: Connection, seq: int) -> dict[tuple[Any, Any], dict[str, str]]:
+    return {(file, sheet): orjson.loads(cells) for file, sheet, cells in conn.execute(
+        "SELECT file, sheet, cells FROM sheets WHERE run_seq = ? AND cells IS NOT NULL",
+        (seq,)).fetchall()}
+
+
+def flags(conn: Connection, seq: int) -> list[dict[str, Any]]:
+    """The flag records of run `seq`, in order, as they were recorded."""
+    if _version(conn, seq) < _LEAN_VERSION:
+        return [orjson.loads(r) for (r,) in conn.execute(
+            "SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,)).fetchall()]
+    maps = _letter_maps(conn, seq)
+    out = []
+    for *values, file, sheet, row, record in conn.execute(
+            "SELECT project_code, capital_source, rule_id, plan_dong, disbursed_dong, file, "
+            "sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,)).fetchall():
+        out.append(full(orjson.loads(record), dict(zip(FLAG_KEYS, values, strict=True)),
+                        {"file": file, "sheet": sheet, "row": row}, maps.get((file, sheet))))
+    return out
+
+
+def proposal(conn: Connection, seq: int) -> list[dict[str, Any]]:
+    """The proposal lines of run `seq` as {"kind", **record}, in order."""
+    if _version(conn, seq) < _LEAN_VERSION:
+        return [{"kind": k, **orjson.loads(r)} for k, r in conn.execute(
+            "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no",
+            (seq,)).fetchall()]
+    maps = _letter_maps(conn, seq)
+    out = []
+    for kind, *values, record in conn.execute(
+            "SELECT kind, project_code, capital_source, pool, amount_dong, plan_dong, "
+            "plan_after_dong, reason, record FROM proposal_lines WHERE run_seq = ? "
+            "ORDER BY line_no", (seq,)).fetchall():
+        rest = orjson.loads(record)
+        src = rest.get("source")
+        letter_map = maps.get((src.get("file"), src.get("sheet"))) if type(src) is dict else None
+        out.append({"kind": kind, **full(rest, dict(zip(PROPOSAL_KEYS, values, strict=True)),
+                                         {}, letter_map)})
+    return out
+
+
+def overrides(conn: Connection, seq: int) -> list[dict[str, Any]]:
+    """The override records of run `seq`, in order."""
+    if _version(conn, seq) < _LEAN_VERSION:
+        return [orjson.loads(r) for (r,) in conn.execute(
+            "SELECT record FROM overrides WHERE run_seq = ? ORDER BY override_no",
+            (seq,)).fetchall()]
+    return [full(orjson.loads(record), dict(zip(OVERRIDE_KEYS, values, strict=True)))
+            for *values, record in conn.execute(
+                "SELECT project_code, capital_source, kind, amount_dong, reason, approver, "
+                "record FROM overrides WHERE run_seq = ? ORDER BY override_no",
+                (seq,)).fetchall()]

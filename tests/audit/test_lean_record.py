@@ -1,0 +1,152 @@
+"""Hash version 3: orjson's canonical JSON is the stdlib's byte for byte, the hash is made from
+the rows in memory (exactly what verify reads back), lean rows give back every record, and a
+store written before (hash version 1, checked in) still verifies and replays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from disbursement.audit import chain, queries, replay, schema
+from disbursement.audit import rows as lean_rows
+from disbursement.audit import store as audit_store
+from disbursement.render.records import flag_records, proposal_json
+from disbursement.session import AuditTarget, ReviewOptions, review
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = Path(__file__).parent / "fixtures" / "store-v1.sqlite"
+JUNE = "sample_data/son_la_2022_den_30-06.xlsx"
+SEPTEMBER = "sample_data/son_la_2022_den_30-09.xlsx"
+
+
+@pytest.mark.parametrize("value", [
+    {"b": 1, "a": [None, True, False, -(2**63), 2**63 - 1, 0], "é": "Đường ĐT.105 – “cầu”"},
+    {"control": "\x00\x01\x1f\x7f\t\n\r\"\\/", "lines": "\u2028\u2029", "emoji": "🚧 \U0001f600"},
+    {"nested": {"z": {"y": [[], {}, [1, [2, [3]]]]}, "A": "", "a": "x"}, "tuple": (1, "2")},
+    {"date": dt.date(2022, 6, 30), "when": dt.datetime(2022, 6, 30, 7, 5, 1, 2000),
+     "np": np.int64(7), "set": {"b", "a"}, "npf": [np.int32(-3)]},
+    {"keys sort by code point": {"Z": 1, "a": 2, "Đ": 3, "D": 4, "é": 5, "e": 6, "😀": 7, "\uffff": 8}},
+    # what orjson writes otherwise: these go through the stdlib
+    {"float": 0.1, "big": 1e16, "small": 1e-7, "nan": float("nan"), "inf": float("inf")},
+    {"int past 64 bits": 2**64, "neg": -(2**70)},
+    {1: "non-text key", 2: "another"},
+])
+def test_canonical_bytes_are_the_stdlib_canonical_text(value):
+    assert chain.canonical_bytes(value) == chain.canonical_json(value).encode("utf-8")
+
+
+def _recorded(tmp_path: Path, monkeypatch, name: str = "v3.sqlite") -> tuple[Path, list, list]:
+    """The fixture's two runs and decision recorded again by this engine."""
+    monkeypatch.chdir(ROOT)
+    db = tmp_path / name
+    target = AuditTarget(audit_store.check_store(db))
+    first = review([JUNE], ReviewOptions(round=1, year=2022), out_dir=tmp_path / "o1",
+                   audit=target, reviewer="fixture")
+    from disbursement.audit.decisions import decide
+
+    decide(db, first.run_id, "Quyết định số 123/QĐ-UBND ngày 15/7/2022", recorded_by="fixture")
+    second = review([SEPTEMBER], ReviewOptions(round=2, year=2022), audit=target,
+                    reviewer="fixture")
+    return db, [first.run_id, second.run_id], [first, second]
+
+
+def test_the_hash_made_in_memory_is_the_hash_of_what_is_read_back(tmp_path, monkeypatch):
+    db, ids, outcomes = _recorded(tmp_path, monkeypatch)
+    assert chain.verify(db)["ok"] and chain.verify(db)["records"] == 3
+    with audit_store.connect(db) as conn:
+        rows = conn.execute("SELECT seq, prev_hash, record_hash, hash_version FROM runs "
+                            "ORDER BY seq").fetchall()
+        for seq, prev, digest, version in rows:
+            assert version == chain.RUN_HASH_VERSION
+            content = chain.record_content(conn, "run", seq)
+            # orjson's text of the content read back is the stdlib's, and hashes to the record
+            text = chain.canonical_bytes(content, floats=False)
+            assert text == chain.canonical_json(content).encode("utf-8")
+            assert hashlib.sha256(prev.encode() + text).hexdigest() == digest
+        # no per-line cell references: every sheet keeps its letters once
+        ((cells,),) = conn.execute("SELECT cells FROM sheets WHERE run_seq = 1").fetchall()
+        assert json.loads(cells)["plan_dong"] == "L"
+        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0"
+                                 ).fetchone()
+        assert '"cells"' not in record and '"plan_dong"' not in record
+    # the stored records are the records the run made (and `--json` printed)
+    for run_id, outcome in zip(ids, outcomes, strict=True):
+        shown = queries.show_run(db, run_id)
+        assert shown["flags"] == _plain(flag_records(outcome.result)) == _plain(
+            outcome.flag_records)
+        data = proposal_json(outcome.result.proposal)
+        assert shown["proposal"] == _plain([{"kind": k, **x} for k in ("decrease", "increase")
+                                            for x in data[k + "s"]])
+
+
+def _plain(records: list) -> list:
+    return json.loads(json.dumps(records))
+
+
+def test_a_store_written_before_hash_version_3_verifies_shows_and_replays(tmp_path, monkeypatch):
+    old = tmp_path / "store-v1.sqlite"
+    shutil.copy(FIXTURE, old)
+    shutil.copytree(FIXTURE.with_name(FIXTURE.name + ".files"), old.with_name(old.name + ".files"))
+    with audit_store.connect(old, migrate=False) as conn:
+        assert schema.applied(conn) == schema.KNOWN[:3]
+        assert {r[0] for r in conn.execute("SELECT hash_version FROM runs")} == {1}
+    head = "a1a8555add848ab4abee7e53dbe87cfef44206442c8c7c05248b9d437f47d982"
+    report = chain.verify(old)  # migrates to 0004 first
+    assert report["ok"] and report["records"] == 3 and report["head"] == head
+    with audit_store.connect(old) as conn:
+        assert schema.applied(conn) == sorted(schema.KNOWN)
+    # its records read as the same records this engine writes for the same runs
+    new, new_ids, _ = _recorded(tmp_path, monkeypatch)
+    old_ids = [r["run_id"] for r in queries.list_runs(old)]
+    for a, b in zip(old_ids, new_ids, strict=True):
+        was, now = queries.show_run(old, a), queries.show_run(new, b)
+        for part in ("flags", "proposal", "issue_records", "overrides", "summary", "options"):
+            if part == "summary":
+                for x in (was, now):
+                    x["summary"].get("lifecycle", {}).pop("previous_run", None)
+                    x["summary"].get("lifecycle", {}).pop("decisions", None)
+            assert was[part] == now[part], part
+    # a new run appends to the old chain with hash version 3; the old records still verify
+    review([SEPTEMBER], ReviewOptions(round=2, year=2022),
+           audit=AuditTarget(audit_store.check_store(old)))
+    report = chain.verify(old)
+    assert report["ok"] and report["records"] == 4
+    # replay of the old runs: every output byte-identical, every record the same
+    for run_id in old_ids:
+        done = replay.replay(old, run_id)
+        assert done["ok"], done
+
+
+def test_lean_rows_give_back_the_record_exactly():
+    record = {"project_code": "7", "capital_source": "NSDP", "rule_id": "R1", "plan_dong": 10,
+              "disbursed_dong": 1, "reason_text": "…", "forecast": False,
+              "source": {"file": "a.xlsx", "sheet": "B", "row": 15,
+                         "cells": {"plan_dong": "L15", "name": "B15"}}}
+    columns = dict(zip(lean_rows.FLAG_KEYS, ("7", "NSDP", "R1", 10, 1), strict=True))
+    where = {"file": "a.xlsx", "sheet": "B", "row": 15}
+    letters = {"plan_dong": "L", "name": "B"}
+    rest = lean_rows.lean(record, columns, where, letters)
+    assert rest == {"reason_text": "…", "forecast": False}
+    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(record)
+    # a cell off the line's row, a key missing, a value of another type, no cells at all
+    odd = {**record, "plan_dong": True, "source": {**record["source"],
+                                                   "cells": {"plan_dong": "L16"}}}
+    del odd["rule_id"]
+    rest = lean_rows.lean(odd, columns, where, letters)
+    assert rest["plan_dong"] is True and rest["_absent"] == ["rule_id"]
+    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(odd)
+    bare = {**record, "source": {"file": "a.xlsx", "sheet": "B", "row": 15}}
+    rest = lean_rows.lean(bare, columns, where, letters)
+    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(bare)
+    assert lean_rows.letters({"a": "AB12", "b": "C12"}, 12) == {"a": "AB", "b": "C"}
+    assert lean_rows.letters({"a": "A12", "b": "C13"}, 12) is None
+
+
+def _sorted(record: dict) -> dict:
+    return json.loads(json.dumps(record, sort_keys=True))
