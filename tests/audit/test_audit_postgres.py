@@ -195,12 +195,14 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_hash(make_workbook, pg_s
     assert chain.verify(back) == {**chain.verify(sqlite)}
     again = invoke("audit", "copy", "--from", sqlite, "--to", pg_schema_url)
     assert again.exit_code == 1 and "already holds 3 records" in again.output
-    # the copy on the server keeps recording after the copied ids, with the role (hash v2) …
+    # the copy on the server keeps recording after the copied ids, with the role (hash v3) …
     assert invoke("review", path, "--round", "1", "--audit-db", pg_schema_url).exit_code == 0
     assert chain.verify(pg_schema_url)["records"] == 4
     assert fetch(pg_schema_url, "SELECT hash_version FROM runs ORDER BY seq") == [
-        (1,), (1,), (2,)]
-    # … and a server store with both hash versions verifies again as an SQLite file
+        (3,), (3,), (3,)]
+    assert fetch(pg_schema_url, "SELECT db_role IS NULL FROM runs ORDER BY seq") == [
+        (True,), (True,), (False,)]
+    # … and a server store with runs of both back ends verifies again as an SQLite file
     mixed = tmp_path / "tu-may-chu.sqlite"
     assert invoke("audit", "copy", "--from", pg_schema_url, "--to", mixed).exit_code == 0
     assert chain.verify(mixed)["ok"] and chain.verify(mixed)["head"] == chain.verify(
