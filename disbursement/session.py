@@ -12,9 +12,11 @@ theirs, before anything is written or recorded.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,24 @@ def _can_create_in(folder: Path) -> bool:
     return os.access(folder, os.W_OK)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The block without the cyclic garbage collector, which it gives back as it found it.
+
+    A review builds a heap of long-lived objects (the plan, its records) and frees almost
+    nothing until it ends; the collector's full passes over that heap cost a third of a
+    national run (13 passes over 1.2 GB at 100k lines) and free next to nothing. Reference
+    counting still frees everything that is not in a cycle.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def review(paths: Sequence[str | Path], options: ReviewOptions, *,
            out_dir: str | Path | None = None,
            audit: AuditTarget | None = None, reviewer: str | None = None,
@@ -121,7 +141,17 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
     3. issue counts, made from the final issue records;
     4. outputs into `out_dir`, all files or none;
     5. the record in the audit store (unless `record` is false, as in a replay).
+
+    The whole composition runs without the cyclic garbage collector (`gc_paused`).
     """
+    with gc_paused():
+        return _review(paths, options, out_dir=out_dir, audit=audit, reviewer=reviewer,
+                       history_upto=history_upto, record=record)
+
+
+def _review(paths: Sequence[str | Path], options: ReviewOptions, *,
+            out_dir: str | Path | None, audit: AuditTarget | None, reviewer: str | None,
+            history_upto: int | None, record: bool) -> ReviewOutcome:
     audit = audit if audit is not None else AuditTarget(None)
     if options.use_recorded_replies and audit.store is None:
         raise DisbursementError("--use-recorded-replies reads the replies kept in the audit "

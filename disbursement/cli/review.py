@@ -42,9 +42,7 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
            audit_db, reviewer, overrides, lang, settings_path, templates_dir, memo_date,
            replies_dir, received, use_recorded_replies, debug):
     """Run review round N over FILES and list the flagged project lines."""
-    from disbursement.render.records import result_json, write_json
-    from disbursement.render.terminal import terminal_report
-    from disbursement.session import ReviewOptions, audit_target
+    from disbursement.session import ReviewOptions, audit_target, gc_paused
     from disbursement.session import review as run_review
 
     options = ReviewOptions(round=round_number, year=year, unit=unit, as_of=as_of,
@@ -53,7 +51,15 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
                             replies=replies_dir, received=received,
                             use_recorded_replies=use_recorded_replies)
     target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
-    outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
+    with gc_paused():  # the run and the printing of its result (see session.gc_paused)
+        _review_and_print(run_review(files, options, out_dir=out_dir, audit=target,
+                                     reviewer=reviewer), as_json)
+
+
+def _review_and_print(outcome, as_json: bool) -> None:
+    from disbursement.render.records import result_json, write_json
+    from disbursement.render.terminal import terminal_report
+
     if as_json:
         payload = result_json(outcome.result, flags=outcome.flag_records,
                               proposal=outcome.proposal)

@@ -84,3 +84,29 @@ def test_recorded_options_keep_the_keys_the_audit_store_has_always_held():
     assert list(ReviewOptions(round=1).recorded()) == [
         "round", "year", "unit", "as_of", "rules_path", "overrides", "lang", "settings",
         "templates_dir", "date", "replies", "received", "use_recorded_replies"]
+
+
+def test_the_review_runs_without_the_cyclic_collector_and_gives_it_back(make_workbook,
+                                                                        monkeypatch):
+    import gc
+
+    from disbursement import session
+
+    seen = []
+    real = session.run_round
+
+    def run_round(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session, "run_round", run_round)
+    path = make_workbook(_lines())
+    assert gc.isenabled()
+    review([path], ReviewOptions(round=1))
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        review([path], ReviewOptions(round=1))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
