@@ -66,20 +66,22 @@ class Group(click.Group):
 
 
 class _Echo:
-    """A text stream for streamed output: buffers ~1 MB, then hands it to click.echo."""
+    """A byte stream for streamed UTF-8 output: buffers ~1 MB, then hands it to click.echo."""
 
     def __init__(self, size: int = 1 << 20):
-        self.parts: list[str] = []
+        self.parts: list[bytes] = []
         self.pending, self.size = 0, size
 
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-        self.pending += len(text)
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.pending += len(data)
         if self.pending >= self.size:
             self.flush()
 
     def flush(self) -> None:
-        click.echo("".join(self.parts), nl=False)
+        data = b"".join(self.parts)
+        # a text-only stdout (a caller's StringIO) gets text; a real one the bytes as they are
+        click.echo(data if hasattr(sys.stdout, "buffer") else data.decode("utf-8"), nl=False)
         self.parts, self.pending = [], 0
 
 

@@ -1,0 +1,42 @@
+"""`review --json` is written by orjson, one element per line: the same JSON value the stdlib
+encoder gives for the same payload, on the sample workbooks and on awkward values."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from disbursement.pipeline import run_round
+from disbursement.render.records import result_json, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _written(payload: dict) -> bytes:
+    stream = io.BytesIO()
+    write_json(payload, stream)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("workbook, number", [("son_la_2022_den_30-06.xlsx", 1),
+                                              ("son_la_2022_den_30-09.xlsx", 2)])
+def test_the_json_value_is_the_stdlib_encoders(workbook, number):
+    result = run_round([str(ROOT / "sample_data" / workbook)], number)
+    payload = result_json(result)
+    assert payload["flags"] and payload["issues"] + payload["notes"]
+    text = _written(payload)
+    assert json.loads(text) == json.loads(json.dumps(payload, ensure_ascii=False))
+    lines = text.decode("utf-8").splitlines()
+    assert lines[0] == "{" and lines[1] == '"flags": [' and lines[-1] == "}"
+    assert len(lines) > len(payload["flags"])  # one element per line, not one long line
+    assert "Tỷ lệ giải ngân" in text.decode("utf-8")  # UTF-8 as it is, not \\u escapes
+
+
+def test_awkward_values_keep_their_value():
+    payload = {"flags": [], "issues": [{"a": None, "b": True, "n": -(2**63), "big": 2**70,
+                                        "text": "\x00\u2028🚧\"\\", "broken": "\udcff"}],
+               "summary": {"by_round": {1: 2, 3: [1.5, 1e16, 0.1]}, "empty": {}}}
+    assert json.loads(_written(payload)) == json.loads(json.dumps(payload))
