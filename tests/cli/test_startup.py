@@ -1,0 +1,39 @@
+"""Start-up: a command imports only what it uses (issue #16): `review --json` draws no chart,
+writes no workbook and synthesises no data, so matplotlib, openpyxl, python-docx, xlsxwriter
+and hypothesis (which pandera would pull in for its strategies) stay out of the process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx"
+PROBE = """\
+import atexit, sys
+listing = sys.argv[1]
+atexit.register(lambda: open(listing, "w").write("\\n".join(sorted(sys.modules))))
+from disbursement.cli import main
+sys.argv = ["disbursement", *sys.argv[2:]]
+main()
+"""
+
+
+def _modules(tmp_path: Path, *args: str) -> set[str]:
+    listing = tmp_path / "modules.txt"
+    done = subprocess.run([sys.executable, "-c", PROBE, str(listing), *args], cwd=tmp_path,
+                          capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    return {name.split(".")[0] for name in listing.read_text().split()}
+
+
+def test_review_json_imports_nothing_it_does_not_use(tmp_path):
+    loaded = _modules(tmp_path, "review", str(SAMPLE), "--round", "1", "--json", "--no-audit")
+    assert {"pandas", "pandera", "orjson"} <= loaded
+    assert not loaded & {"matplotlib", "openpyxl", "docx", "xlsxwriter", "hypothesis", "psycopg"}
+
+
+def test_help_imports_no_library(tmp_path):
+    loaded = _modules(tmp_path, "--help")
+    assert not loaded & {"pandas", "numpy", "pandera", "orjson", "matplotlib", "openpyxl"}
