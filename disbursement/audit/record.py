@@ -20,7 +20,13 @@ import pandas as pd
 from disbursement.audit import blobs
 from disbursement.audit import rows as lean_rows
 from disbursement.audit.backends import Connection
-from disbursement.audit.chain import RUN_HASH_VERSION, canonical_bytes, chain_head, seal
+from disbursement.audit.chain import (
+    RUN_HASH_VERSION,
+    canonical_bytes,
+    chain_head,
+    float_free,
+    seal,
+)
 from disbursement.audit.store import Db, connect, current_user, new_id, utc_now
 from disbursement.files import sha256_file
 from disbursement.model import RunResult
@@ -122,9 +128,10 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
     return run_id
 
 
-def _text(value: Any) -> str:
-    """A JSON text column (options, summary, policy, lean records): the canonical form."""
-    return canonical_bytes(value).decode("utf-8")
+def _text(value: Any, *, floats: bool = True) -> str:
+    """A JSON text column (options, summary, policy, lean records): the canonical form
+    (`floats=False`: the caller checked there is none)."""
+    return canonical_bytes(value, floats=floats).decode("utf-8")
 
 
 def _str(value: Any) -> str | None:
@@ -190,6 +197,7 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
 
     flags: list[tuple[Any, ...]] = []
     values: tuple[Any, ...]
+    floats = not float_free(records)
     for i, r in enumerate(records):
         src = r["source"]
         values = (_str(r["project_code"]), _str(r["capital_source"]), _str(r["rule_id"]),
@@ -197,12 +205,14 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
         where = {"file": _str(src["file"]), "sheet": _str(src["sheet"]), "row": _int(src["row"])}
         rest = lean_rows.lean(r, dict(zip(lean_rows.FLAG_KEYS, values, strict=True)), where,
                               letter_map(src["file"], src["sheet"]))
-        flags.append((i, *values, where["file"], where["sheet"], where["row"], _text(rest)))
+        flags.append((i, *values, where["file"], where["sheet"], where["row"],
+                      _text(rest, floats=floats)))
     proposal, marked = [], []
     if result.proposal is not None:
         data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
         kinds = [("decrease", x) for x in data["decreases"]] + [
             ("increase", x) for x in data["increases"]]
+        floats = not float_free(x for _, x in kinds)
         for i, (kind, x) in enumerate(kinds):
             values = (_str(x["project_code"]), _str(x["capital_source"]), _str(x["pool"]),
                       _int(x["amount_dong"]), _int(x["plan_dong"]), _int(x["plan_after_dong"]),
@@ -211,7 +221,7 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
             lm = letter_map(src.get("file"), src.get("sheet")) if type(src) is dict else None
             rest = lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)),
                                   {}, lm)
-            proposal.append((i, kind, *values, _text(rest)))
+            proposal.append((i, kind, *values, _text(rest, floats=floats)))
             if x.get("override"):
                 marked.append({"project_code": x["project_code"],
                                "capital_source": x["capital_source"], "kind": kind,

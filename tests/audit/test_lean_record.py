@@ -150,3 +150,10 @@ def test_lean_rows_give_back_the_record_exactly():
 
 def _sorted(record: dict) -> dict:
     return json.loads(json.dumps(record, sort_keys=True))
+
+
+def test_float_free_looks_into_every_level():
+    assert chain.float_free([{"a": 1, "b": {"c": ["x", None, True, {"d": (1, 2)}]}}, []])
+    assert not chain.float_free([{"a": 1}, {"b": {"c": [{"d": [0.5]}]}}])
+    assert not chain.float_free([{"a": np.float64(1)}])  # a float subclass
+    assert not chain.float_free([{"a": dt.date(2022, 1, 1)}])  # anything else: checked per value
