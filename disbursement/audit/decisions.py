@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from disbursement.audit import blobs
+from disbursement.audit import rows as stored
 from disbursement.audit.backends import Connection
 from disbursement.audit.chain import chain_head, hash_version, seal
 from disbursement.audit.queries import LINES, find_run
@@ -73,13 +74,11 @@ def decide(db: Db, run_ref: str, decision: str, *,
 def _proposal_plan_after(conn: Connection, run_seq: int) -> list[Line]:
     """(code, source, file, sheet, row, plan, plan after) per line the proposal changes."""
     after: dict[Line, list[int]] = {}
-    for kind, code, source, amount, plan, record in conn.execute(
-            "SELECT kind, project_code, capital_source, amount_dong, plan_dong, record "
-            "FROM proposal_lines WHERE run_seq = ? ORDER BY line_no", (run_seq,)).fetchall():
-        where = json.loads(record)["source"]
-        key = (code, source, where["file"], where["sheet"], where["row"])
+    for x in stored.proposal(conn, run_seq):  # the records as recorded, in any hash version
+        where, amount, plan = x["source"], x["amount_dong"], x["plan_dong"]
+        key = (x["project_code"], x["capital_source"], where["file"], where["sheet"], where["row"])
         entry = after.setdefault(key, [plan, plan])
-        entry[1] += amount if kind == "increase" else -amount
+        entry[1] += amount if x["kind"] == "increase" else -amount
     return [(*key, plan, plan_after) for key, (plan, plan_after) in after.items()]
 
 
