@@ -326,7 +326,7 @@ def _check_uncoded_duplicates(plan, issues: list[Issue]) -> None:
         first = members[0]
         where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
         letter = re.sub(r"\d+$", "", cells[first].get("project_name", "")) or None
-        issues.append(Issue("DUPLICATE-LINE", "warning", files[first], sheets[first],
+        issues.append(issue("DUPLICATE-LINE", files[first], sheets[first],
                             int(rows[first]), letter,
                             f"\"{names[first]}\" has no project code and appears "
                             f"{len(members)} times under the same capital source and investor "

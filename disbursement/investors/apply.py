@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from disbursement.config.issues import issue
 from disbursement.errors import DisbursementError, Issue
 from disbursement.investors.replies import Answer, Reply
 from disbursement.investors.requests import line_tokens
@@ -76,8 +77,8 @@ def apply_replies(plan: pd.DataFrame, replies: Sequence[Reply],
         if not reply.applicable or request is None:
             continue
         if (request.year, request.round) != (info.year, info.number):
-            applied.issues.append(Issue(
-                "REPLY-OTHER-ROUND", "warning", reply.path, None, None, None,
+            applied.issues.append(issue(
+                "REPLY-OTHER-ROUND", reply.path, None, None, None,
                 f"the reply answers request {request.request_id} for {request.year}, round "
                 f"{request.round}, not this review ({info.year}, round {info.number}): not "
                 "applied"))
@@ -90,8 +91,8 @@ def apply_replies(plan: pd.DataFrame, replies: Sequence[Reply],
             key = (answer.line.token, answer.field)
             if key in winners:
                 earlier, _ = winners[key]
-                applied.issues.append(Issue(
-                    "REPLY-SUPERSEDED", "info", earlier.path, answer.sheet, None, None,
+                applied.issues.append(issue(
+                    "REPLY-SUPERSEDED", earlier.path, answer.sheet, None, None,
                     f"{answer.field} of {answer.line.project_code or answer.line.project_name}"
                     f" answered again in {reply.name} (received {reply.received}): the later "
                     "answer is used"))
@@ -109,8 +110,8 @@ def apply_replies(plan: pd.DataFrame, replies: Sequence[Reply],
         if index is None:
             if (reply.path, token) not in missing_lines:
                 missing_lines.add((reply.path, token))
-                applied.issues.append(Issue(
-                    "REPLY-LINE-NOT-IN-PLAN", "warning", reply.path, answer.sheet, answer.row,
+                applied.issues.append(issue(
+                    "REPLY-LINE-NOT-IN-PLAN", reply.path, answer.sheet, answer.row,
                     None, f"{answer.line.project_code or answer.line.project_name} "
                     f"({answer.line.capital_source}) is not a line of the reviewed workbook: "
                     "its answers are not used"))

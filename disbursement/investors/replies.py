@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from disbursement.config.issues import issue
 from disbursement.errors import Issue, column_letter
 from disbursement.files import sha256_file
 from disbursement.investors.spec import MONEY_FIELDS, Request, RequestLine, Spec
@@ -73,12 +74,13 @@ class Reply:
     def refuse(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
                column: str | None = None) -> None:
         self.applicable = False
-        self.issues.append(Issue(code, "error", self.path, sheet, row, column,
+        self.issues.append(issue(code, self.path, sheet, row, column,
                                  message + "; the reply was not applied"))
 
     def warn(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
-             column: str | None = None, severity: str = "warning") -> None:
-        self.issues.append(Issue(code, severity, self.path, sheet, row, column, message))
+             column: str | None = None, severity: str | None = None) -> None:
+        self.issues.append(issue(code, self.path, sheet, row, column, message,
+                                 severity=severity))
 
 
 def _clean(value: Any) -> str:

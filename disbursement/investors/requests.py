@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from disbursement.audit.queries import line_key
+from disbursement.config.issues import issue
 from disbursement.errors import Issue
 from disbursement.files import sha256_file
 from disbursement.investors.spec import MONEY_FIELDS, Request, RequestLine, request_id_for, token_for
@@ -81,8 +82,8 @@ def build_requests(result: RunResult, *, deadline: dt.date | None,
     for index, line in zip(scope.index, scope.itertuples(index=False), strict=True):
         investor = _text(getattr(line, "investor", None))
         if investor is None:
-            issues.append(Issue(
-                "REQUEST-NO-INVESTOR", "warning", str(line.file), str(line.sheet),
+            issues.append(issue(
+                "REQUEST-NO-INVESTOR", str(line.file), str(line.sheet),
                 int(line.row), None,
                 "the line is in the round's scope but names no investor (chủ đầu tư): no "
                 "request can carry it; ask for its figures directly"))
