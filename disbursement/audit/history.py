@@ -23,6 +23,7 @@ from disbursement.audit.queries import (
     line_key,
 )
 from disbursement.audit.store import Db, connect, exists, locate
+from disbursement.config.issues import issue
 from disbursement.errors import Issue, cell_column
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
@@ -108,7 +109,7 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
     issues = []
     for k, (plan_after, decision, _) in approved.items():
         if k not in lines:
-            issues.append(Issue("APPROVED-LINE-MISSING", "warning", "", None, None, None,
+            issues.append(issue("APPROVED-LINE-MISSING", "", None, None, None,
                                 f"{key_text(k)}: approved by {decision} with plan after "
                                 f"adjustment {format_trieu(plan_after)} triệu đồng, but the line "
                                 "is not in this export"))
@@ -116,8 +117,8 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
         line = plan.iloc[lines[k]]
         if int(line["plan_dong"]) != plan_after:
             cell = (line["cells"] or {}).get("plan_dong", "") if "cells" in plan else ""
-            issues.append(Issue(
-                "PLAN-DIFFERS-FROM-APPROVED", "warning", line["file"], line["sheet"],
+            issues.append(issue(
+                "PLAN-DIFFERS-FROM-APPROVED", line["file"], line["sheet"],
                 int(line["row"]), cell_column(cell) or None,
                 f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
                 f"export differs from {format_trieu(plan_after)} triệu đồng approved after "

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from disbursement.errors import Issue, OutputError
+from disbursement.config.issues import issue
+from disbursement.errors import OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
 
@@ -129,8 +130,8 @@ def note_skipped_annotations(result: RunResult) -> None:
         lines = counts.get(source, 0)
         if lines > ANNOTATE_MAX_LINES and not any(
                 i.code == "ANNOTATION-SKIPPED" and i.file == source for i in result.issues):
-            result.issues.append(Issue(
-                "ANNOTATION-SKIPPED", "info", source, None, None, None,
+            result.issues.append(issue(
+                "ANNOTATION-SKIPPED", source, None, None, None,
                 f"no annotated copy: {lines:,} lines is above {ANNOTATE_MAX_LINES:,}; "
                 "flags.xlsx and issues.xlsx name every row instead"))
 
