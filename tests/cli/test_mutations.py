@@ -67,7 +67,9 @@ def test_mutants_in_process(tmp_path: Path) -> None:
         assert _sha(mutant.path) == before, mutant.ops
     assert count == IN_PROCESS >= 100
     assert outcomes["reviewed"] and outcomes["refused"], outcomes
-    assert time.monotonic() - started < 60 * max(1, IN_PROCESS // 110)
+    # A guard against a hang, not a timing test (speed is measured by `make bench`): ~45 s on
+    # a quiet 2-core machine, over a minute when other work shares it.
+    assert time.monotonic() - started < 300 * max(1, IN_PROCESS // 110)
 
 
 @pytest.mark.skipif(not THROUGH_CLI, reason="through the CLI only with FUZZ=N (make fuzz)")
