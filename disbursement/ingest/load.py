@@ -9,7 +9,7 @@ foreign currencies are refused, and the lines of every reviewable sheet are conc
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,7 +167,6 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
         issues.append(issue("PLAN-MISSING", treasury[0]["file"].iloc[0], None, None, None,
                             "only a disbursement export was given; add the plan workbook"))
     _check_duplicates(plan, issues)
-    _check_uncoded_duplicates(plan, issues)
     return LoadResult(plan, issues, reports, no_plan)
 
 
@@ -278,57 +277,51 @@ def _empty_plan():
 
 
 def _check_duplicates(plan, issues: list[Issue]) -> None:
-    """The same code under two capital sources is two lines; twice in one source is an issue."""
+    """The same code under two capital sources is two lines; twice in one source is an issue.
+    Lines without a code are told apart by name, source and investor (their identity in the
+    audit store, replies and overrides): two such lines alike are an issue too."""
     if plan.empty:
         return
-    coded = plan[plan["project_code"].notna()]
-    dup = coded[coded.duplicated(["project_code", "capital_source"], keep=False)]
-    if dup.empty:
-        return
-    # One pass over plain lists (a national file can hold thousands of such groups).
-    keys = list(zip(dup["project_code"].tolist(), dup["capital_source"].fillna("").tolist(),
-                    strict=True))
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    files, sheets, rows = dup["file"].tolist(), dup["sheet"].tolist(), dup["row"].tolist()
-    cells = dup["cells"].tolist()
-    for (code, _source), members in sorted(groups.items()):
-        first = members[0]
-        where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
-        letter = re.sub(r"\d+$", "", cells[first].get("project_code", "")) or None
-        issues.append(issue("DUPLICATE-CODE", files[first], sheets[first],
-                            int(rows[first]), letter,
-                            f"project code {code} appears {len(members)} times under the same "
-                            f"capital source (rows {where}); each line is reviewed separately"))
-
-
-def _check_uncoded_duplicates(plan, issues: list[Issue]) -> None:
-    """Lines without a code are told apart by name, capital source and investor (their
-    identity in the audit store and in replies): two such lines alike are an issue too."""
-    uncoded = plan[plan["project_code"].isna()]
+    coded = plan["project_code"].notna().to_numpy(dtype=bool)
+    dup = plan[coded]
+    dup = dup[dup.duplicated(["project_code", "capital_source"], keep=False).to_numpy()]
+    codes = dup["project_code"].tolist()
+    issues += _duplicate_groups(
+        dup, [codes, dup["capital_source"].fillna("").tolist()], "DUPLICATE-CODE",
+        "project_code", lambda first, n, where: (
+            f"project code {codes[first]} appears {n} times under the same capital source "
+            f"(rows {where}); each line is reviewed separately"))
+    uncoded = plan[~coded & plan["project_name"].notna().to_numpy(dtype=bool)]
     if len(uncoded) < 2:
         return
-    keys = list(zip(uncoded["project_name"].fillna("").map(fold).tolist(),
-                    uncoded["capital_source"].fillna("").tolist(),
-                    uncoded["investor"].fillna("").map(fold).tolist(), strict=True))
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key[0]:
-            groups.setdefault(key, []).append(i)
-    files, sheets, rows = (uncoded["file"].tolist(), uncoded["sheet"].tolist(),
-                           uncoded["row"].tolist())
     names = uncoded["project_name"].tolist()
-    cells = uncoded["cells"].tolist()
+    investors = (uncoded["investor"].fillna("").tolist() if "investor" in uncoded
+                 else [""] * len(uncoded))
+    issues += _duplicate_groups(
+        uncoded, [[fold(x) for x in names], uncoded["capital_source"].fillna("").tolist(),
+                  [fold(x) for x in investors]], "DUPLICATE-LINE", "project_name",
+        lambda first, n, where: (
+            f"\"{names[first]}\" has no project code and appears {n} times under the same "
+            f"capital source and investor (rows {where}): each line is reviewed separately, "
+            "but a reply or an override cannot tell them apart — give them codes"))
+
+
+def _duplicate_groups(frame, keys: list[list], code: str, column: str,
+                      message: Callable[[int, int, str], str]) -> list[Issue]:
+    """One issue per group of lines sharing `keys`, at the first line's `column` cell. Plain
+    lists, one pass: a national file can hold thousands of such groups."""
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(*keys, strict=True)):
+        groups.setdefault(key, []).append(i)
+    files, sheets, rows = frame["file"].tolist(), frame["sheet"].tolist(), frame["row"].tolist()
+    cells = frame["cells"].tolist()
+    out = []
     for _key, members in sorted(groups.items()):
         if len(members) < 2:
             continue
         first = members[0]
         where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
-        letter = re.sub(r"\d+$", "", cells[first].get("project_name", "")) or None
-        issues.append(issue("DUPLICATE-LINE", files[first], sheets[first],
-                            int(rows[first]), letter,
-                            f"\"{names[first]}\" has no project code and appears "
-                            f"{len(members)} times under the same capital source and investor "
-                            f"(rows {where}): each line is reviewed separately, but a reply or "
-                            "an override cannot tell them apart — give them codes"))
+        letter = re.sub(r"\d+$", "", cells[first].get(column, "")) or None
+        out.append(issue(code, files[first], sheets[first], int(rows[first]), letter,
+                         message(first, len(members), where)))
+    return out

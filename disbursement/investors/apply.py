@@ -125,6 +125,8 @@ def apply_replies(plan: pd.DataFrame, replies: Sequence[Reply],
         if answer.text is not None:
             entry["explanation"] = answer.text
             continue
+        if answer.dong is None:  # a money answer always has its figure (replies.py)
+            continue
         was = out.at[index, field_id]
         was_dong = None if was is pd.NA or was is None else int(was)
         out.at[index, field_id] = answer.dong
@@ -134,7 +136,7 @@ def apply_replies(plan: pd.DataFrame, replies: Sequence[Reply],
                 "investor": reply.request.investor, "file": reply.name,
                 "project_code": None if pd.isna(line["project_code"]) else str(line["project_code"]),
                 "capital_source": str(line["capital_source"]), "field": field_id,
-                "was_dong": was_dong, "now_dong": int(answer.dong or 0),
+                "was_dong": was_dong, "now_dong": answer.dong,
                 "received": reply.received.isoformat()})
     applied.lines_answered = len(evidence)
     cells = out["cells"].tolist() if "cells" in out else [{} for _ in range(len(out))]

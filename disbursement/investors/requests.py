@@ -40,6 +40,18 @@ def _int(value: Any) -> int | None:
     return int(value)
 
 
+def request_line(row: Any, token: str, reason: str | None = None) -> RequestLine:
+    """A plan table row (from `itertuples`) as a request shows it; the figures the investor
+    may answer are kept as they stood (None where the workbook has none)."""
+    source = _text(row.capital_source) or "UNKNOWN"
+    return RequestLine(
+        token=token, project_code=_text(row.project_code), capital_source=source,
+        capital_source_label=_text(row.capital_source_label) or source,
+        project_name=_text(row.project_name) or "", plan_dong=int(row.plan_dong),
+        disbursed_dong=int(row.disbursed_dong), flagged=bool(getattr(row, "flagged", False)),
+        reason=reason, figures={f: _int(getattr(row, f, None)) for f in MONEY_FIELDS})
+
+
 def line_tokens(frame: pd.DataFrame) -> list[str]:
     """The token of every line of a plan table, in order; a key met twice gets "-2", "-3" …
     so two lines sharing an identity are still told apart (in workbook order)."""
@@ -90,14 +102,8 @@ def build_requests(result: RunResult, *, deadline: dt.date | None,
             continue
         key = fold(investor)
         names.setdefault(key, investor)
-        figures = {f: _int(getattr(line, f, None)) for f in MONEY_FIELDS}
-        source = _text(line.capital_source) or "UNKNOWN"
-        groups.setdefault(key, []).append((str(line.file), RequestLine(
-            token=tokens[index], project_code=_text(line.project_code), capital_source=source,
-            capital_source_label=_text(line.capital_source_label) or source,
-            project_name=_text(line.project_name) or "", plan_dong=int(line.plan_dong),
-            disbursed_dong=int(line.disbursed_dong), flagged=bool(line.flagged),
-            reason=reasons.get(index), figures=figures)))
+        groups.setdefault(key, []).append(
+            (str(line.file), request_line(line, tokens[index], reasons.get(index))))
     info = result.round
     requests: list[Request] = []
     used: set[str] = set()

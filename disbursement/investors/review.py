@@ -15,8 +15,8 @@ import pandas as pd
 from disbursement.audit.location import Location
 from disbursement.investors.apply import Applied, apply_replies, date_replies
 from disbursement.investors.replies import Reply, read_replies
-from disbursement.investors.requests import line_tokens
-from disbursement.investors.spec import MONEY_FIELDS, Request, RequestLine, load_spec
+from disbursement.investors.requests import line_tokens, request_line
+from disbursement.investors.spec import Request, load_spec
 from disbursement.model import RoundInfo
 from disbursement.text import fold
 
@@ -34,26 +34,15 @@ class ReplySource:
         return bool(self.paths) or self.use_recorded
 
 
-def _value(value) -> str | None:
-    return None if value is None or value is pd.NA or value != value else str(value)
-
-
 def plan_request(plan: pd.DataFrame, info: RoundInfo, investor: str | None) -> Request | None:
     """A request made from the reviewed plan's own lines of one investor (keys lost)."""
     tokens = line_tokens(plan)
     wanted = fold(investor or "")
-    lines = []
-    for token, row in zip(tokens, plan.itertuples(index=False), strict=True):
-        if wanted and fold(_value(getattr(row, "investor", None)) or "") != wanted:
-            continue
-        lines.append(RequestLine(
-            token=token, project_code=_value(row.project_code),
-            capital_source=_value(row.capital_source) or "UNKNOWN",
-            capital_source_label=_value(row.capital_source_label) or "",
-            project_name=_value(row.project_name) or "", plan_dong=int(row.plan_dong),
-            disbursed_dong=int(row.disbursed_dong),
-            figures={f: None if _value(getattr(row, f, None)) is None else int(getattr(row, f))
-                     for f in MONEY_FIELDS}))
+    investors = (plan["investor"].astype(object).tolist() if "investor" in plan
+                 else [None] * len(plan))
+    lines = [request_line(row, token) for token, row, who in
+             zip(tokens, plan.itertuples(index=False), investors, strict=True)
+             if not wanted or fold(who if isinstance(who, str) else "") == wanted]
     if not lines:
         return None
     return Request("", investor or "", info.year, info.number, info.rule_id, info.as_of, None,
