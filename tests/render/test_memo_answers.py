@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -69,6 +70,10 @@ def test_central_budget_capital_is_reported_back_not_kept_in_the_reserve(two_rou
     local_line = next(x for x in lines if x.startswith("1. Vốn cân đối ngân sách địa phương"))
     assert "báo cáo Thủ tướng Chính phủ" in central_line and "dự phòng" not in central_line
     assert "đề nghị thu hồi về dự phòng ngân sách tỉnh" in local_line
+    appendix = openpyxl.load_workbook(folder / "r1" / "phu_luc.xlsx").active
+    notes = [c.value for row in appendix.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("Số vốn chưa phân bổ")]
+    assert len(notes) == 4 and sum("báo cáo Thủ tướng Chính phủ" in x for x in notes) == 1
 
 
 def test_next_round_cites_the_recorded_decision_and_the_life_cycle(two_rounds):
