@@ -15,10 +15,10 @@ from pathlib import Path
 
 from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy, RecallPolicy
-from disbursement.config.rules import load_rules
+from disbursement.config.rules import Round, Rules, load_rules
 from disbursement.errors import InputUnreadable, Issue, NothingToReview, issue_counts
 from disbursement.ingest.load import LoadResult, SheetReport, load_plan
-from disbursement.ingest.required import requirement_for
+from disbursement.ingest.required import Requirement, requirement_for
 from disbursement.ingest.validate import validate
 from disbursement.investors.review import ReplySource, answered_plan
 from disbursement.model import RoundInfo, RunResult
@@ -108,7 +108,7 @@ def run_round(paths: Sequence[str | Path], round_number: int, *, year: int | Non
     return result
 
 
-def _refuse_if_nothing_to_review(loaded: LoadResult, paths) -> None:
+def _refuse_if_nothing_to_review(loaded: LoadResult, paths: Sequence[str | Path]) -> None:
     """No plan sheet reviewed, or no project line under any: the run is refused (exit 1) with
     each sheet's reason on one line, before anything is written or recorded."""
     plan_sheets = [s for s in loaded.sheets if s.status == "read" and "plan_dong" in s.columns]
@@ -143,8 +143,8 @@ def _refuse_if_nothing_to_review(loaded: LoadResult, paths) -> None:
                           + " | ".join(reasons))
 
 
-def _load_for_year(paths, year: int | None, rules, unit,
-                   requirement=None) -> tuple[LoadResult, int]:
+def _load_for_year(paths: Sequence[str | Path], year: int | None, rules: Rules, unit: str | None,
+                   requirement: Requirement | None = None) -> tuple[LoadResult, int]:
     """Load for `year`; without --year, for the rules' plan year, or else for the one plan
     year every skipped sheet's header names (said in an info issue), so a 2023 workbook
     reviewed without --year is read as 2023 rather than skipped."""
@@ -164,7 +164,7 @@ def _load_for_year(paths, year: int | None, rules, unit,
     return reloaded, found
 
 
-def _propose(result: RunResult, rnd, year: int, overrides: str | Path | None) -> None:
+def _propose(result: RunResult, rnd: Round, year: int, overrides: str | Path | None) -> None:
     result.proposal = reallocate.propose_for_round(result.plan, rnd, year=year,
                                                    as_of=result.round.as_of, issues=result.issues)
     if overrides:

@@ -23,7 +23,7 @@ from disbursement.ingest.normalize import normalise_sheet
 from disbursement.ingest.read import read_file
 from disbursement.ingest.required import WORDS, Requirement, refusal_reason
 from disbursement.ingest.rows import SourceMatcher
-from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, TEXT_COLUMNS
+from disbursement.model import empty_plan
 from disbursement.money import detect_foreign_unit, unit_label
 from disbursement.text import fold
 
@@ -160,7 +160,7 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     frames = [f for f in frames if len(f)]
     plans = [f for f in frames if f.attrs.get("has_plan", True)]
     treasury = [f for f in frames if not f.attrs.get("has_plan", True)]
-    plan = pd.concat(plans, ignore_index=True) if plans else _empty_plan()
+    plan = pd.concat(plans, ignore_index=True) if plans else empty_plan()
     if treasury and plans:
         plan = join_treasury(plan, pd.concat(treasury, ignore_index=True), issues)
     elif treasury:
@@ -262,18 +262,6 @@ def _year_hint(sheet, year: int) -> str:
     if years and year not in years:
         return f"its header is for plan year {min(years)}, not {year}; run with --year {min(years)}"
     return ""
-
-
-def _empty_plan():
-    frame = pd.DataFrame({c: pd.array([], dtype="string") for c in TEXT_COLUMNS})
-    for c in MONEY_COLUMNS:
-        frame[c] = pd.array([], dtype="Int64" if c in OPTIONAL_MONEY else "int64")
-    for c in ("file", "sheet"):
-        frame[c] = pd.Series([], dtype=object)
-    frame["row"] = pd.Series([], dtype="int64")
-    frame["cells"] = pd.Series([], dtype=object)
-    frame["trusted"] = pd.Series([], dtype=bool)
-    return frame
 
 
 def _check_duplicates(plan, issues: list[Issue]) -> None:

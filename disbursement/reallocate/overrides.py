@@ -18,7 +18,6 @@ re-imposed on overrides: overriding it is what an approver is for.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,38 +27,22 @@ import pandas as pd
 from disbursement.config.issues import issue
 from disbursement.config.policies import AllocationPolicy
 from disbursement.config.priority import PriorityList, resolve_priority
-from disbursement.errors import InputUnreadable, Issue, column_letter
+from disbursement.errors import Issue, column_letter
 from disbursement.ingest.read import read_small_table
-from disbursement.ingest.tables import amount_unit
+from disbursement.ingest.tables import amount_unit, find_header
+from disbursement.ingest.tables import header_fold as fold
 from disbursement.model import Proposal, ProposalLine
 from disbursement.money import infer_style, parse_amount
 from disbursement.reallocate.allocation import INELIGIBLE_TEXT, Rows, pool_keys, receivers, sort_order
 from disbursement.reallocate.proposal import _LINE_COLUMNS, _line, build_pools
-from disbursement.text import fold as fold_text
 
 FIELDS = ("project_code", "capital_source", "kind", "amount", "reason", "approver")
-_ALIASES = {
-    "project_code": ("project code", "code", "ma du an", "ma da", "ma so du an", "ma"),
-    "capital_source": ("capital source", "source", "nguon von", "nguon"),
-    "kind": ("kind", "loai", "loai dieu chinh", "dieu chinh", "tang giam", "giam tang"),
-    "amount": ("amount", "so tien", "so von", "gia tri", "so tien dieu chinh"),
-    "reason": ("reason", "ly do", "ghi chu"),
-    "approver": ("approver", "approved by", "nguoi phe duyet", "nguoi duyet", "phe duyet"),
-    # optional: names a line that has no project code yet (new starts, preparation)
-    "project_name": ("project name", "ten du an", "ten da", "ten cong trinh", "ten"),
-}
 _KINDS = {
     "decrease": "decrease", "giam": "decrease", "dieu chinh giam": "decrease",
     "dc giam": "decrease", "thu hoi": "decrease", "-": "decrease",
     "increase": "increase", "tang": "increase", "dieu chinh tang": "increase",
     "dc tang": "increase", "bo sung": "increase", "+": "increase",
 }
-
-
-def fold(text: object) -> str:
-    """`encoding.fold` (lower case, no diacritics, đ → d) with punctuation as word breaks
-    (+ and - kept: they are kinds)."""
-    return " ".join(re.sub(r"[^a-z0-9+\-]+", " ", fold_text(str(text))).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,31 +68,6 @@ class OverrideRow:
                      self.columns.get(field) if field else None, message)
 
 
-def _header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int]]:
-    for i, cells in enumerate(rows[:10]):
-        found: dict[str, int] = {}
-        for j, cell in enumerate(cells):
-            if cell is None:
-                continue
-            text = fold(cell)
-            for name, aliases in _ALIASES.items():
-                if name not in found and any(text == a or text.startswith(a + " ")
-                                             for a in aliases):
-                    found[name] = j
-                    break
-        if len(found) >= 3:
-            missing = [f for f in FIELDS if f not in found]
-            if missing:
-                raise InputUnreadable(
-                    f"{path}: the overrides header (row {i + 1}) lacks: {', '.join(missing)}; "
-                    "expected columns: Mã dự án, Nguồn vốn, Loại (giảm/tăng), Số tiền (triệu "
-                    "đồng), Lý do, Người phê duyệt")
-            return i, found
-    raise InputUnreadable(
-        f"{path}: no overrides header found in the first 10 rows; expected columns: Mã dự án, "
-        "Nguồn vốn, Loại (giảm/tăng), Số tiền (triệu đồng), Lý do, Người phê duyệt")
-
-
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
@@ -123,7 +81,8 @@ def read_overrides(path: str | Path) -> tuple[list[OverrideRow], list[Issue]]:
 
     path = Path(path)
     sheet, rows = read_small_table(path, "the overrides file")
-    head, cols = _header(rows, path)
+    head, cols = find_header(rows, "overrides", str(path), "Mã dự án, Nguồn vốn, Loại (giảm/tăng), "
+                             "Số tiền (triệu đồng), Lý do, Người phê duyệt")
     unit = amount_unit(str(rows[head][cols["amount"]]), str(path))
     body = rows[head + 1:]
     style = infer_style(r[cols["amount"]] for r in body if cols["amount"] < len(r))

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from disbursement.config.settings import Settings, load_settings
 from disbursement.errors import OutputError
@@ -48,7 +49,7 @@ OUTPUT_NAMES = {
 }
 
 
-def _settings_for(result: RunResult, settings) -> Settings:
+def _settings_for(result: RunResult, settings: Settings | str | os.PathLike | None) -> Settings:
     if isinstance(settings, Settings):
         return settings
     return load_settings(settings, year=result.round.year)
@@ -139,7 +140,7 @@ def render_outputs(
     return targets
 
 
-def _empty_appendix(path: Path, words, day: dt.date, author: str) -> None:
+def _empty_appendix(path: Path, words: Any, day: dt.date, author: str) -> None:
     """No proposal: the title block and a one-line note, so the folder is always complete."""
     import xlsxwriter
 

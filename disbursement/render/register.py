@@ -13,7 +13,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import pandas as pd
 
 from disbursement.files import atomic_path, normalise_zip
@@ -61,7 +63,7 @@ def rate_fraction(hundredths: int | None) -> float | None:
     return None if hundredths is None else hundredths / 10_000
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
@@ -167,14 +169,14 @@ def district(line: RegisterLine) -> str:
     return line.location.rsplit(",", 1)[-1].strip()
 
 
-def register_words(env, result: RunResult, lang: str):
+def register_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
     info = result.round
     round_vars = {"name": info.name, "year": info.year,
                   "rule_id": info.rule_id, "as_of_text": f"{info.as_of:%d/%m/%Y}"}
     return env.get_template(f"{lang}/so_theo_doi.j2").make_module(vars={"round": round_vars})
 
 
-def register_rows(lines: list[RegisterLine], words) -> list[list]:
+def register_rows(lines: list[RegisterLine], words: Any) -> list[list]:
     """Register sheet rows: money as đồng ints (shown in triệu), rates as truncated fractions."""
     states, marks, row_word = words.states, words.lifecycles, str(words.row_word)
     return [[i, x.project_code, x.project_name, x.investor, x.location, x.capital_source_label,
@@ -198,7 +200,8 @@ def summary_rows(groups: list[GroupTotal], total_word: str) -> list[list]:
     return rows
 
 
-def write_register(result: RunResult, path: Path, *, env, lang: str = "vi") -> Path:
+def write_register(result: RunResult, path: Path, *, env: jinja2.Environment,
+                   lang: str = "vi") -> Path:
     """`so_theo_doi.xlsx`: the register sheet, then per-investor and per-area summaries."""
     import xlsxwriter
 

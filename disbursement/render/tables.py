@@ -45,7 +45,7 @@ def table_words(result: RunResult, lang: str, templates_dir: Where = None,
                    s=resolved.for_lang(lang))
 
 
-def csv_safe(value):
+def csv_safe(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value

@@ -219,6 +219,28 @@ def test_unreadable_overrides_files(tmp_path):
         read_overrides(tmp_path / "o.ods")
 
 
+def test_two_columns_naming_one_field_are_refused_not_chosen_between(tmp_path):
+    """One header matcher for the officer's tables (rules/officer_tables.yaml): never a guess."""
+    from disbursement.ingest.tables import read_approved_figures
+
+    two = tmp_path / "o.csv"
+    two.write_text("Mã dự án,Nguồn vốn,Loại,Số tiền,Số vốn,Lý do,Người duyệt\n"
+                   "7912204,NSDP_CAN_DOI,tăng,800,900,x,y\n", encoding="utf-8")
+    with pytest.raises(InputUnreadable, match="row 1: columns D, E could each be amount"):
+        read_overrides(two)
+    approved = tmp_path / "a.csv"
+    approved.write_text("Mã dự án,Nguồn vốn,KH sau điều chỉnh,KH năm 2022 sau điều chỉnh\n"
+                        "7912204,NSDP_CAN_DOI,800,900\n", encoding="utf-8")
+    with pytest.raises(InputUnreadable, match="columns C, D could each be plan_after"):
+        read_approved_figures(approved)
+    # "Mã" alone names the code; "Mã nguồn vốn" is not a project code (a one-word alias
+    # matches the whole header only)
+    fine = tmp_path / "b.csv"
+    fine.write_text("Mã,Mã nguồn vốn,Nguồn vốn,Kế hoạch sau điều chỉnh\n7912204,X,NSDP,800\n",
+                    encoding="utf-8")
+    assert read_approved_figures(fine).rows[0].code == "7912204"
+
+
 # --- invariants after random overrides --------------------------------------------------------
 
 @st.composite
