@@ -9,8 +9,8 @@ Self-contained on purpose: the page travels by e-mail or USB stick to offices wi
 network, so CSS, JS, the data and the chart (a base64 `data:` URI) are all inline, and the
 Content-Security-Policy forbids every fetch. Autoescaped (`*.html.j2`): a project name is text,
 never markup. Deterministic like every output: no clock, no random ids, same input → same bytes.
-Wording lives in `templates/<lang>/report.j2`; numbers are formatted here (vi-VN triệu đồng,
-rates truncated by the one rate policy).
+Wording lives in `templates/<lang>/report.j2`; numbers are formatted here (`Numbers`: triệu
+đồng, rates truncated by the one rate policy).
 """
 
 from __future__ import annotations
@@ -33,21 +33,38 @@ REPORT_NAME = "report.html"
 REPORT_TEMPLATE = "report.html.j2"
 
 
-def rate_text(hundredths: int | None) -> str:
-    """4999 → "49,99 %": the register's truncated rate, never rounded up; "" when undefined."""
+_EN_NOTATION = str.maketrans({".": ",", ",": "."})
+
+
+def rate_text(hundredths: int | None, lang: str = "vi") -> str:
+    """4999 → "49,99 %" ("49.99 %" in English): the register's truncated rate, never rounded
+    up; "" when undefined (plan 0)."""
     if hundredths is None:
         return ""
     whole, frac = divmod(abs(hundredths), 100)
     sign = "-" if hundredths < 0 else ""
-    return f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d} %"
+    text = f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d} %"
+    return text.translate(_EN_NOTATION) if lang == "en" else text
 
 
-def _rate_of(disbursed: int, plan: int) -> str:
-    return rate_text(rate_scaled(disbursed, plan) if plan > 0 else None)
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    """Numbers in the page's notation: triệu đồng (format_trieu) and truncated rates; the
+    English page swaps the separators as the English memo and chart do."""
 
+    lang: str = "vi"
 
-def _money(dong: int | None) -> str:
-    return "" if dong is None else format_trieu(int(dong))
+    def money(self, dong: int | None) -> str:
+        if dong is None:
+            return ""
+        text = format_trieu(int(dong))
+        return text.translate(_EN_NOTATION) if self.lang == "en" else text
+
+    def rate(self, hundredths: int | None) -> str:
+        return rate_text(hundredths, self.lang)
+
+    def rate_of(self, disbursed: int, plan: int) -> str:
+        return self.rate(rate_scaled(disbursed, plan) if plan > 0 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,47 +75,47 @@ class Cell:
     sort: int | None = None
 
 
-def _num(dong: int | None, text: str | None = None) -> Cell:
-    return Cell(_money(dong) if text is None else text, dong)
+def _num(n: Numbers, dong: int | None, text: str | None = None) -> Cell:
+    return Cell(n.money(dong) if text is None else text, dong)
 
 
 def _where(file: str, sheet: str, row: int, row_word: str) -> str:
     return f"{Path(file).name} / {sheet} / {row_word} {row}"
 
 
-def register_row(index: int, x: RegisterLine, words: Any) -> dict[str, Any]:
+def register_row(index: int, x: RegisterLine, words: Any, n: Numbers) -> dict[str, Any]:
     """One `<tr>` of the register: data attributes for the filters, cells in column order."""
     cells = [
         Cell(str(index), index), Cell(x.project_code), Cell(x.project_name), Cell(x.investor),
-        Cell(x.location), Cell(x.capital_source_label), _num(x.plan_dong),
-        _num(x.disbursed_dong), _num(x.compared_dong),
-        Cell(rate_text(x.rate_hundredths), x.rate_hundredths),
+        Cell(x.location), Cell(x.capital_source_label), _num(n, x.plan_dong),
+        _num(n, x.disbursed_dong), _num(n, x.compared_dong),
+        Cell(n.rate(x.rate_hundredths), x.rate_hundredths),
         Cell("" if x.threshold_pct is None else f"{x.threshold_pct} %", x.threshold_pct),
         Cell(str(words.states[x.state])), Cell(str(words.lifecycles.get(x.lifecycle, x.lifecycle))),
-        _num(x.change_dong, _money(x.change_dong) if x.change_dong else ""),
+        _num(n, x.change_dong, n.money(x.change_dong) if x.change_dong else ""),
         Cell(_where(x.file, x.sheet, x.row, str(words.row_word))),
     ]
     return {"source": x.capital_source, "state": x.state, "cells": cells}
 
 
-def _group_rows(lines: list[RegisterLine], key: Any, words: Any) -> dict[str, Any]:
+def _group_rows(lines: list[RegisterLine], key: Any, words: Any, n: Numbers) -> dict[str, Any]:
     groups = group_totals(lines, key, str(words.blank))
-    rows = [[g.name, str(g.lines), _money(g.plan_dong), _money(g.disbursed_dong),
-             rate_text(g.rate_hundredths), str(g.flagged), _money(g.recalled_dong or None),
-             _money(g.received_dong or None)] for g in groups]
+    rows = [[g.name, str(g.lines), n.money(g.plan_dong), n.money(g.disbursed_dong),
+             n.rate(g.rate_hundredths), str(g.flagged), n.money(g.recalled_dong or None),
+             n.money(g.received_dong or None)] for g in groups]
     plan, disbursed = sum(g.plan_dong for g in groups), sum(g.disbursed_dong for g in groups)
-    total = [str(words.total), str(sum(g.lines for g in groups)), _money(plan), _money(disbursed),
-             _rate_of(disbursed, plan), str(sum(g.flagged for g in groups)),
-             _money(sum(g.recalled_dong for g in groups)),
-             _money(sum(g.received_dong for g in groups))]
+    total = [str(words.total), str(sum(g.lines for g in groups)), n.money(plan), n.money(disbursed),
+             n.rate_of(disbursed, plan), str(sum(g.flagged for g in groups)),
+             n.money(sum(g.recalled_dong for g in groups)),
+             n.money(sum(g.received_dong for g in groups))]
     return {"rows": rows, "total": total}
 
 
-def _source_rows(summary: dict) -> list[list[str]]:
+def _source_rows(summary: dict, n: Numbers) -> list[list[str]]:
     return [[str(e.get("label") or e["capital_source"]), str(e["lines"]), str(e["in_scope"]),
-             str(e["flagged"]), str(e.get("not_applicable", 0)), _money(e["plan_dong"]),
-             _money(e["disbursed_dong"]), _rate_of(int(e["disbursed_dong"]), int(e["plan_dong"])),
-             _money(e.get("flagged_plan_dong", 0))]
+             str(e["flagged"]), str(e.get("not_applicable", 0)), n.money(e["plan_dong"]),
+             n.money(e["disbursed_dong"]), n.rate_of(int(e["disbursed_dong"]), int(e["plan_dong"])),
+             n.money(e.get("flagged_plan_dong", 0))]
             for e in summary.get("by_capital_source", ())]
 
 
@@ -118,31 +135,32 @@ def _reason(code: str, lang: str, templates_dir: str | None) -> str:
         return code
 
 
-def _proposal_rows(lines: tuple[ProposalLine, ...], lang: str, tiers: dict[str, str],
+def _proposal_rows(lines: tuple[ProposalLine, ...], n: Numbers, tiers: dict[str, str],
                    templates_dir: str | None, row_word: str) -> list[list[str]]:
+    lang = n.lang
     return [[x.project_code or "", x.project_name, x.investor or "", x.capital_source_label,
-             _money(x.plan_dong), _money(x.disbursed_dong), _money(x.amount_dong),
-             _money(x.plan_after_dong), _reason(x.reason, lang, templates_dir),
+             n.money(x.plan_dong), n.money(x.disbursed_dong), n.money(x.amount_dong),
+             n.money(x.plan_after_dong), _reason(x.reason, lang, templates_dir),
              tiers.get(x.tier or "", x.tier or ""),
              _where(x.source.file, x.source.sheet, x.source.row, row_word)]
             for x in lines]
 
 
-def _proposal(result: RunResult, lang: str, templates_dir: str | None,
+def _proposal(result: RunResult, n: Numbers, templates_dir: str | None,
               row_word: str) -> dict[str, Any] | None:
     proposal = result.proposal
     if proposal is None:
         return None
-    tiers = _tier_labels(result, lang)
-    pools = [[p.pool, p.capital_source_label, _money(p.recalled_dong), _money(p.allocated_dong),
-              _money(p.unallocated_dong)] for p in proposal.pools]
+    tiers = _tier_labels(result, n.lang)
+    pools = [[p.pool, p.capital_source_label, n.money(p.recalled_dong), n.money(p.allocated_dong),
+              n.money(p.unallocated_dong)] for p in proposal.pools]
     totals = [sum(getattr(p, f) for p in proposal.pools)
               for f in ("recalled_dong", "allocated_dong", "unallocated_dong")]
-    return {"decreases": _proposal_rows(proposal.decreases, lang, tiers, templates_dir, row_word),
-            "increases": _proposal_rows(proposal.increases, lang, tiers, templates_dir, row_word),
-            "decreased": _money(sum(x.amount_dong for x in proposal.decreases)),
-            "increased": _money(sum(x.amount_dong for x in proposal.increases)),
-            "pools": pools, "pool_total": [_money(t) for t in totals],
+    return {"decreases": _proposal_rows(proposal.decreases, n, tiers, templates_dir, row_word),
+            "increases": _proposal_rows(proposal.increases, n, tiers, templates_dir, row_word),
+            "decreased": n.money(sum(x.amount_dong for x in proposal.decreases)),
+            "increased": n.money(sum(x.amount_dong for x in proposal.increases)),
+            "pools": pools, "pool_total": [n.money(t) for t in totals],
             "recalled_dong": totals[0], "allocated_dong": totals[1]}
 
 
@@ -170,15 +188,15 @@ def report_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
     return env.get_template(f"{lang}/report.j2").make_module(vars={"round": round_vars})
 
 
-def _cards(result: RunResult, proposal: dict[str, Any] | None) -> dict[str, str]:
+def _cards(result: RunResult, proposal: dict[str, Any] | None, n: Numbers) -> dict[str, str]:
     s = result.summary
     plan, disbursed = int(s["plan_dong"]), int(s["disbursed_dong"])
     cards = {"lines": str(s["lines"]), "in_scope": str(s["in_scope"]), "flagged": str(s["flagged"]),
-             "not_applicable": str(s.get("not_applicable", 0)), "plan": _money(plan),
-             "disbursed": _money(disbursed), "rate": _rate_of(disbursed, plan)}
+             "not_applicable": str(s.get("not_applicable", 0)), "plan": n.money(plan),
+             "disbursed": n.money(disbursed), "rate": n.rate_of(disbursed, plan)}
     if proposal is not None:
-        cards["recalled"] = _money(proposal["recalled_dong"])
-        cards["allocated"] = _money(proposal["allocated_dong"])
+        cards["recalled"] = n.money(proposal["recalled_dong"])
+        cards["allocated"] = n.money(proposal["allocated_dong"])
     return cards
 
 
@@ -187,20 +205,21 @@ def report_context(result: RunResult, words: Any, lang: str, chart: bytes | None
     """Everything the page shows, as text (numbers formatted) and raw integers to sort by."""
     lines = register_lines(result)
     sources = list(dict.fromkeys((x.capital_source, x.capital_source_label) for x in lines))
-    proposal = _proposal(result, lang, templates_dir, str(words.row_word))
+    n = Numbers(lang)
+    proposal = _proposal(result, n, templates_dir, str(words.row_word))
     info = result.round
     return {
         "lang": lang, "w": words,
         "round": {"name": info.name, "rule_id": info.rule_id, "as_of": f"{info.as_of:%d/%m/%Y}",
                   "description": info.description, "legal_basis": info.legal_basis,
                   "threshold_pct": info.threshold_pct},
-        "cards": _cards(result, proposal),
-        "by_source": _source_rows(result.summary),
-        "by_investor": _group_rows(lines, lambda x: x.investor, words),
-        "by_district": _group_rows(lines, district, words),
+        "cards": _cards(result, proposal, n),
+        "by_source": _source_rows(result.summary, n),
+        "by_investor": _group_rows(lines, lambda x: x.investor, words, n),
+        "by_district": _group_rows(lines, district, words, n),
         "sources": [{"id": s, "label": label} for s, label in dict(sources).items()],
         "states": [{"id": k, "label": str(v)} for k, v in words.states.items()],
-        "rows": [register_row(i, x, words) for i, x in enumerate(lines, start=1)],
+        "rows": [register_row(i, x, words, n) for i, x in enumerate(lines, start=1)],
         "total_rows": len(lines),
         "proposal": proposal,
         "issues": _issue_rows(result, lang, words),

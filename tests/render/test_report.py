@@ -136,6 +136,7 @@ def test_truncation_not_rounding():
     assert rate_text(123456) == "1.234,56 %"
     assert rate_text(-5) == "-0,05 %"
     assert rate_text(None) == ""
+    assert rate_text(123456, "en") == "1,234.56 %"
 
 
 def test_cards_and_totals_match_the_run(written):
@@ -295,3 +296,9 @@ def test_english_page_counter_and_states(tmp_path):
     page = Page(text)
     flagged = [r for r in page.rows if r["attrs"]["data-state"] == "flagged"]
     assert flagged and all(r["cells"][11][0] == "Flagged" for r in flagged)
+    # English notation, as the English memo and chart write it: 2,062,480.000 million VND.
+    s = result.summary
+    assert page.cards["plan"] == format_trieu(s["plan_dong"]).translate(str.maketrans(".,", ",."))
+    assert page.cards["plan"] == "2,062,480.000"
+    line = register_lines(result)[1]
+    assert page.rows[1]["cells"][9][0] == rate_text(line.rate_hundredths).replace(",", ".")
