@@ -16,6 +16,7 @@ Wording lives in `templates/<lang>/report.j2`; numbers are formatted here (`Numb
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,13 @@ def _num(n: Numbers, dong: int | None, text: str | None = None) -> Cell:
     return Cell(n.money(dong) if text is None else text, dong)
 
 
+@functools.lru_cache(maxsize=256)
+def _file_name(file: str) -> str:
+    return Path(file).name  # once per input, not once per line (a third of the page's time)
+
+
 def _where(file: str, sheet: str, row: int, row_word: str) -> str:
-    return f"{Path(file).name} / {sheet} / {row_word} {row}"
+    return f"{_file_name(file)} / {sheet} / {row_word} {row}"
 
 
 def register_row(index: int, x: RegisterLine, words: Any, n: Numbers) -> dict[str, Any]:
