@@ -210,7 +210,9 @@ def report_context(result: RunResult, words: Any, lang: str, chart: bytes | None
                    templates_dir: str | None = None) -> dict[str, Any]:
     """Everything the page shows, as text (numbers formatted) and raw integers to sort by."""
     lines = register_lines(result)
-    sources = list(dict.fromkeys((x.capital_source, x.capital_source_label) for x in lines))
+    sources: dict[str, str] = {}  # filter options: each source once, as its first line names it
+    for x in lines:
+        sources.setdefault(x.capital_source, x.capital_source_label)
     n = Numbers(lang)
     proposal = _proposal(result, n, templates_dir, str(words.row_word))
     info = result.round
@@ -223,7 +225,7 @@ def report_context(result: RunResult, words: Any, lang: str, chart: bytes | None
         "by_source": _source_rows(result.summary, n),
         "by_investor": _group_rows(lines, lambda x: x.investor, words, n),
         "by_district": _group_rows(lines, district, words, n),
-        "sources": [{"id": s, "label": label} for s, label in dict(sources).items()],
+        "sources": [{"id": s, "label": label} for s, label in sources.items()],
         "states": [{"id": k, "label": str(v)} for k, v in words.states.items()],
         "rows": [register_row(i, x, words, n) for i, x in enumerate(lines, start=1)],
         "total_rows": len(lines),

@@ -302,3 +302,17 @@ def test_english_page_counter_and_states(tmp_path):
     assert page.cards["plan"] == "2,062,480.000"
     line = register_lines(result)[1]
     assert page.rows[1]["cells"][9][0] == rate_text(line.rate_hundredths).replace(",", ".")
+
+
+def test_filters_offer_each_source_and_state_once(written):
+    result, _, text, _ = written
+    select = re.search(r'<select id="filter-source">(.*?)</select>', text, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)">([^<]*)</option>', select)
+    labels = {}
+    for x in register_lines(result):
+        labels.setdefault(x.capital_source, x.capital_source_label)
+    assert options == [("", "Tất cả"), *labels.items()]
+    assert len(options) == 5
+    select = re.search(r'<select id="filter-state">(.*?)</select>', text, re.S).group(1)
+    assert [v for v, _ in re.findall(r'<option value="([^"]*)">([^<]*)</option>', select)] == [
+        "", "flagged", "passed", "out_of_scope", "not_applicable"]
