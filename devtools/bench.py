@@ -257,7 +257,7 @@ def writer_overheads(book: Workbook, repeat: int, work: Path) -> list[dict]:
     import xlsxwriter
 
     from disbursement.pipeline import run_round
-    from disbursement.render import records as export
+    from disbursement.render import tables as export
 
     result = run_round([str(book.path)], 1)
     writers = [("flags.xlsx", export.write_flags_xlsx), ("issues.xlsx", export.write_issues_xlsx)]

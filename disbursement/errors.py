@@ -7,7 +7,8 @@ the CLI turns them into one `Error: …` line and exit code 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class DisbursementError(Exception):
@@ -52,6 +53,9 @@ class Issue:
     row: int | None
     column: str | None
     message: str
+    # Facts of this occurrence for the wording of `templates/_issues.j2` (vi and en); not part
+    # of the JSON record, whose `message` stays the engine's own text.
+    params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "severity": self.severity, "file": self.file,

@@ -89,6 +89,11 @@ class RoundInfo:
     # The round's own date when the workbook's figures are as of another day (`as_of` is then
     # the workbook's date: no output states a data date the data does not have).
     round_as_of: dt.date | None = None
+    # English wording from the rules file (--lang en); None where the file gives none.
+    name_en: str | None = None
+    description_en: str | None = None
+    legal_basis_en: str | None = None
+    source_labels_en: tuple[tuple[str, str], ...] = ()  # (capital source id, English label)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
     previous: Any = None
     prev_flags: dict[Key, Record] = {}
     approved: dict[Key, tuple[int, str, str]] = {}
+    cited: dict[str, str] = {}  # decision id → its text, in the order they were recorded
     seen = 0
     if exists(location):
         with connect(location) as conn:
@@ -86,6 +87,7 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
             if previous:
                 prev_flags = flag_map(conn, previous[0])
             for d in decision_records(conn, "r.year = ? AND d.seq <= ?", [info.year, seen]):
+                cited.setdefault(d["decision_id"], d["decision"])
                 for x in d["lines"]:
                     key = line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"],
                                    x["row"])
@@ -128,5 +130,7 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
         "previous_round": previous[2] if previous else None,
         "new": states.count("new"), "persisting": states.count("persisting"),
         "cleared": cleared, "decisions": sorted({d for _, _, d in approved.values()}),
+        # The decisions' own words, for the next memo's Căn cứ lines (recorded order).
+        "decision_texts": list(cited.values()),
         "store_seq": seen}
     return History(states, block, issues)

@@ -28,14 +28,13 @@ def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int
     if xlsx_path:
         from pathlib import Path
 
-        from disbursement.render.records import write_table_xlsx
+        from disbursement.render.tables import write_table_xlsx
 
         dates = [str(v)[:10] for r in rows for v in r if isinstance(v, str)
                  and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()]
         created = dt.date.fromisoformat(max(dates)) if dates else dt.date(2000, 1, 1)
         write_table_xlsx(Path(xlsx_path), title, "Sổ kiểm toán (audit store) của disbursement",
-                         headers, rows, money, [max(8, min(40, len(h) + 4)) for h in headers],
-                         created)
+                         headers, rows, money, created)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return

@@ -24,7 +24,7 @@ from disbursement.cli.app import AUDIT_DB_HELP, _date, _Echo, cli, input_options
               help="xlsx/csv of manual changes to the proposal "
                    "(code, source, kind, amount, reason, approver).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
-              help="Language of the memo and appendix.")
+              help="Language of every output and of what is printed (vi or en).")
 @click.option("--settings", "settings_path", type=click.Path(dir_okay=False),
               help="Organisation settings (default: rules/settings/son-la.yaml).")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False),
@@ -53,12 +53,12 @@ def review(files, round_number, year, rules_path, unit, as_of, out_dir, as_json,
     target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
     with gc_paused():  # the run and the printing of its result (see session.gc_paused)
         _review_and_print(run_review(files, options, out_dir=out_dir, audit=target,
-                                     reviewer=reviewer), as_json)
+                                     reviewer=reviewer), as_json, lang)
 
 
-def _review_and_print(outcome, as_json: bool) -> None:
+def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
     from disbursement.render.records import result_json, write_json
-    from disbursement.render.terminal import terminal_report
+    from disbursement.render.terminal import terminal_report, written_lines
 
     if as_json:
         payload = result_json(outcome.result, flags=outcome.flag_records,
@@ -69,11 +69,9 @@ def _review_and_print(outcome, as_json: bool) -> None:
             payload["outputs"] = {k: str(v) for k, v in outcome.written.items()}
         write_json(payload, _Echo())
         return
-    click.echo(terminal_report(outcome.result))
-    for name, path in outcome.written.items():
-        click.echo(f"  wrote {name}: {path}")
-    if outcome.run_id:
-        click.echo(f"  recorded run {outcome.run_id} in {outcome.store}")
+    click.echo(terminal_report(outcome.result, lang))
+    for line in written_lines(outcome.written, outcome.run_id, outcome.store, lang):
+        click.echo(line)
 
 
 @cli.command()
@@ -102,7 +100,9 @@ def inspect(files, year, rules_path, unit, as_json, first_rows, round_number, as
               help="Comma-separated integer percents to try.")
 @click.option("--as-of", callback=_date, help="Data date, overriding the round's (DD/MM/YYYY).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def whatif(files, round_number, thresholds, year, rules_path, unit, as_of, as_json):
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the printed table.")
+def whatif(files, round_number, thresholds, year, rules_path, unit, as_of, as_json, lang):
     """How many lines round N would flag, and how much it could recall, at other thresholds."""
     from disbursement.pipeline import whatif as run_whatif
     from disbursement.render.terminal import whatif_report
@@ -115,4 +115,4 @@ def whatif(files, round_number, thresholds, year, rules_path, unit, as_of, as_js
         raise click.BadParameter("each threshold must be 1..100", param_hint="--thresholds")
     data = run_whatif(files, round_number, values, year=year, rules_path=rules_path, as_of=as_of,
                       unit=unit)
-    click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else whatif_report(data))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else whatif_report(data, lang))

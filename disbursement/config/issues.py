@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from disbursement.config.rules import RULES_DIR, _Reader
 from disbursement.errors import Issue, RulesInvalid
@@ -75,7 +76,7 @@ def lookup(code: str) -> IssueCode:
 
 
 def issue(code: str, file: str, sheet: str | None, row: int | None, column: str | None,
-          message: str, *, severity: str | None = None) -> Issue:
+          message: str, *, severity: str | None = None, **params: Any) -> Issue:
     """An `Issue` of a registered code, with the registry's severity unless the entry allows
     the one given (OVERRIDE-INVALID is an error or, for a doubtful amount, a warning)."""
     entry = lookup(code)
@@ -83,4 +84,4 @@ def issue(code: str, file: str, sheet: str | None, row: int | None, column: str 
     if chosen not in entry.severities:
         raise ValueError(f"issue code {code} is registered as {'/'.join(entry.severities)}, "
                          f"not {chosen}")
-    return Issue(code, chosen, file, sheet, row, column, message)
+    return Issue(code, chosen, file, sheet, row, column, message, params or None)

@@ -38,7 +38,8 @@ from disbursement.files import default_dir, read_yaml
 from disbursement.model import STATUSES
 
 PRIORITY_DIR = default_dir("rules") / "priority"
-_LIST_KEYS = ("id", "title", "legal_basis", "applies_from_year", "applies_to_year", "tiers")
+_LIST_KEYS = ("id", "title", "title_en", "legal_basis", "legal_basis_en", "applies_from_year",
+              "applies_to_year", "tiers")
 _TIER_KEYS = ("id", "label_vi", "label_en", "legal_basis", "match")
 _MATCH_KEYS = ("status", "category")
 
@@ -71,6 +72,8 @@ class PriorityList:
     applies_to_year: int | None
     tiers: tuple[Tier, ...]
     path: str = ""
+    title_en: str | None = None  # English outputs (--lang en)
+    legal_basis_en: str | None = None
 
     def covers(self, year: int) -> bool:
         return self.applies_from_year <= year and (
@@ -102,7 +105,9 @@ class PriorityList:
         return {"id": self.id, "title": self.title, "legal_basis": self.legal_basis,
                 "applies_from_year": self.applies_from_year,
                 "applies_to_year": self.applies_to_year,
-                "tiers": [t.to_dict() for t in self.tiers]}
+                "tiers": [t.to_dict() for t in self.tiers],
+                **({"title_en": self.title_en} if self.title_en else {}),
+                **({"legal_basis_en": self.legal_basis_en} if self.legal_basis_en else {})}
 
 
 def _fail(where: str, message: str) -> NoReturn:
@@ -184,6 +189,8 @@ def load_priority(path: str | Path) -> PriorityList:
         applies_from_year=_year(d, "applies_from_year", where),  # type: ignore[arg-type]
         applies_to_year=_year(d, "applies_to_year", where, nullable=True),
         tiers=tiers, path=source,
+        title_en=_text(d, "title_en", where) if "title_en" in d else None,
+        legal_basis_en=_text(d, "legal_basis_en", where) if "legal_basis_en" in d else None,
     )
     if plist.applies_to_year is not None and plist.applies_to_year < plist.applies_from_year:
         _fail(f"{where}applies_to_year", "is before applies_from_year")

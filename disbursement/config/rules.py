@@ -97,6 +97,7 @@ class CapitalSource:
     label: str
     aliases: tuple[str, ...]
     foreign: bool = False
+    label_en: str | None = None  # the label of English outputs (--lang en)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ class Round:
     criterion: Criterion
     recall: dict = field(default_factory=dict)  # parsed by reallocate.RecallPolicy
     reallocation: dict = field(default_factory=dict)  # parsed by reallocate.AllocationPolicy
+    name_en: str | None = None  # English outputs (--lang en); None → the Vietnamese one
+    description_en: str | None = None
 
     def scope_text(self) -> str:
         return ", ".join(self.scope_statuses) if self.scope_statuses else "all"
@@ -134,6 +137,7 @@ class Rules:
     capital_sources: tuple[CapitalSource, ...]
     rounds: tuple[Round, ...]
     path: str = ""
+    legal_basis_en: str | None = None
 
     def round(self, number: int) -> Round:
         for candidate in self.rounds:
@@ -159,8 +163,8 @@ def _criterion(r: _Reader) -> Criterion:
 
 def _round(r: _Reader) -> Round:
     r.allow(
-        "id", "number", "name", "description", "as_of", "deadline", "scope", "criterion",
-        "recall", "reallocation",
+        "id", "number", "name", "name_en", "description", "description_en", "as_of", "deadline",
+        "scope", "criterion", "recall", "reallocation",
     )
     scope = r.child("scope", None)
     statuses: tuple[str, ...] = ()
@@ -185,6 +189,8 @@ def _round(r: _Reader) -> Round:
         criterion=_criterion(r.section("criterion")),
         recall=r.get("recall", dict, {}),
         reallocation=r.get("reallocation", dict, {}),
+        name_en=r.get("name_en", str, None),
+        description_en=r.get("description_en", str, None),
     )
 
 
@@ -194,14 +200,15 @@ def load_rules(path: str | Path | None = None) -> Rules:
     source = str(path)
     data = read_yaml(path, "rules file", RulesInvalid)
     r = _Reader(source, data, "")
-    r.allow("id", "title", "legal_basis", "plan_year", "capital_sources", "rounds")
+    r.allow("id", "title", "legal_basis", "legal_basis_en", "plan_year", "capital_sources",
+            "rounds")
     sources = []
     for item in r.items("capital_sources"):
-        item.allow("id", "label", "aliases", "foreign")
+        item.allow("id", "label", "label_en", "aliases", "foreign")
         aliases = item.get("aliases", list, [])
         sources.append(
             CapitalSource(item.get("id", str), item.get("label", str), tuple(aliases),
-                          item.get("foreign", bool, False))
+                          item.get("foreign", bool, False), item.get("label_en", str, None))
         )
     rounds = tuple(_round(item) for item in r.items("rounds"))
     ids = [x.id for x in rounds]
@@ -211,6 +218,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
         id=r.get("id", str),
         title=r.get("title", str),
         legal_basis=r.get("legal_basis", str),
+        legal_basis_en=r.get("legal_basis_en", str, None),
         plan_year=r.get("plan_year", int),
         capital_sources=tuple(sources),
         rounds=rounds,

@@ -50,6 +50,9 @@ class Issuer:
     legal_bases: tuple[Text, ...]
     from_year: int | None = None
     to_year: int | None = None
+    # Capital source id → what becomes of its recalled capital that no project can receive
+    # (e.g. central-budget capital reported back to the centre); others go to `reserve`.
+    returned_to: tuple[tuple[str, Text], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Settings:
             "recipients": [r.get(lang) for r in issuer.recipients],
             "drafting_unit": issuer.drafting_unit,
             "legal_bases": [b.get(lang) for b in self.legal_bases],
+            "returned_to": {source: text.get(lang) for source, text in issuer.returned_to},
         }
 
 
@@ -119,6 +123,7 @@ _ISSUER = {
     "recipients": False,
     "drafting_unit": True,
     "legal_bases": False,
+    "returned_to": False,
 }
 _SIGNER = {"title": True, "deputy": True, "name": True}
 _PLAN_YEAR = {"legal_bases": False}
@@ -179,6 +184,9 @@ class _Reader:
         if not isinstance(deputy, bool):
             raise self.fail(f"{where}.signer.deputy", "expected true or false")
         decider = value.get("decider")
+        returned = value.get("returned_to") or {}
+        if not isinstance(returned, dict):
+            raise self.fail(f"{where}.returned_to", "expected a mapping of capital source id → text")
         years = {}
         for key in ("from_year", "to_year"):
             raw = value.get(key)
@@ -196,6 +204,8 @@ class _Reader:
             recipients=self.texts(value.get("recipients"), f"{where}.recipients"),
             drafting_unit=self.string(value["drafting_unit"], f"{where}.drafting_unit"),
             legal_bases=self.texts(value.get("legal_bases"), f"{where}.legal_bases"),
+            returned_to=tuple((str(k), self.text(v, f"{where}.returned_to.{k}"))
+                              for k, v in returned.items()),
             **years,
         )
 

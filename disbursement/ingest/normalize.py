@@ -362,4 +362,5 @@ def _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, iss
                     f"group row states {format_trieu(stated)} triệu đồng but its "
                     f"{len(children)} project rows sum to {format_trieu(summed)} "
                     f"(difference {format_trieu(stated - summed)}); flags use the project rows",
-                ))
+                    stated=format_trieu(stated), summed=format_trieu(summed), lines=len(children),
+                    difference=format_trieu(stated - summed)))

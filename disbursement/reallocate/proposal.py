@@ -164,12 +164,12 @@ def _line(row: dict, kind: str, amount: int, reason: str, pool: str, tier: str |
     )
 
 
-def _note(row: dict, code: str, message: str, column: str | None = None) -> Issue:
+def _note(row: dict, code: str, message: str, column: str | None = None, **params) -> Issue:
     given = row.get("cells")
     cells = given if isinstance(given, dict) else {}
     letter = cells.get(column, "") if column else ""
     return issue(code, _text(row.get("file")), _text(row.get("sheet"), None),
-                 int(row["row"]), cell_column(letter) or None, message)
+                 int(row["row"]), cell_column(letter) or None, message, **params)
 
 
 def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: AllocationPolicy,
@@ -190,7 +190,7 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
     for pos in map(int, np.flatnonzero(pd.notna(reasons))):
         notes.append(_note(records.position(pos), "RECEIVER-INELIGIBLE",
                            f"receiver candidate that cannot receive capital ({reasons[pos]}): "
-                           f"{INELIGIBLE_TEXT[reasons[pos]]}"))
+                           f"{INELIGIBLE_TEXT[reasons[pos]]}", reason=str(reasons[pos])))
     decreases: list[ProposalLine] = []
     available: dict[str, int] = {}
     unknown = source_unknown(plan)
@@ -200,18 +200,19 @@ def propose(plan: pd.DataFrame, policy_recall: RecallPolicy, policy_alloc: Alloc
     ):
         if not pd.isna(dropped):
             notes.append(_note(records.position(pos), "RECALL-DROPPED",
-                               f"nothing recalled ({dropped}; basis {basis})"))
+                               f"nothing recalled ({dropped}; basis {basis})",
+                               dropped=str(dropped), basis=str(basis)))
             continue
         if unknown[pos]:
             notes.append(_note(records.position(pos), "RECALL-SOURCE-UNKNOWN",
                                "flagged, but nothing recalled: the capital source is not known, "
-                               "so the capital has no pool to go to"))
+                               "so the capital has no pool to go to", dropped="source_unknown"))
             continue
         row = records[pos]
         if str(basis).endswith("_expected_unknown"):
             notes.append(_note(row, "RECALL-EXPECTED-MISSING",
                                f"expected disbursement not reported; recall basis {basis}",
-                               "expected_dong"))
+                               "expected_dong", basis=str(basis)))
         pool = pools[pos]
         decreases.append(_line(row, "decrease", int(amount), reason, pool))
         available[pool] = available.get(pool, 0) + int(amount)

@@ -30,13 +30,14 @@ from pathlib import Path
 from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column, column_letter
 from disbursement.files import atomic_path, normalise_zip
 from disbursement.money import format_pct, format_trieu
+from disbursement.render.env import environment
+from disbursement.render.words import issue_text, wording
 
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FLAG_FILL = "FFFFE699"  # amber: a flagged project row
 ERROR_FILL = "FFF4CCCC"  # light red: a cell with an error issue
 AUTHOR = "disbursement"
 FIXED_STAMP = dt.datetime(2000, 1, 1)  # properties date when no round date is known
-SEVERITY_WORDS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
 _MAX_COMMENT = 2000  # Excel's comment boxes become unusable far below its 32k limit
 
 
@@ -48,7 +49,7 @@ def annotated_name(src: str | os.PathLike) -> str:
 
 
 def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flags_df,
-                  issues: Iterable[Issue], *, round_info=None) -> Path:
+                  issues: Iterable[Issue], *, round_info=None, lang: str = "vi") -> Path:
     """Write the annotated copy of `src_path` and return the path actually written.
 
     `flags_df` is the round's flags (`RunResult.flags`; lines of other files are ignored),
@@ -70,7 +71,7 @@ def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flag
         raise OutputError(f"{dst}: the annotated copy would overwrite the input; choose another name")
     if round_info is None:
         round_info = getattr(flags_df, "attrs", {}).get("round")
-    notes = _Notes()
+    notes = _Notes(wording(environment(), "ghi_chu", lang), lang)
     for flag in _all_flags(flags_df):
         if _same_file(flag.file, src):
             _note_flag(notes, flag, round_info)
@@ -86,7 +87,7 @@ def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flag
     props.created = props.modified = stamp
     props.lastModifiedBy = AUTHOR
     if suffix not in OPENPYXL_SUFFIXES:
-        props.title = f"{src.name} (bản sao có đánh dấu)"
+        props.title = str(notes.words.copy_title(src.name))
         props.creator = AUTHOR
     with atomic_path(dst) as tmp:
         save_workbook(workbook, tmp)
@@ -99,7 +100,8 @@ def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flag
 class _Notes:
     """Per sheet: rows to fill, cells to fill, comment texts per cell (in insertion order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, words, lang: str) -> None:
+        self.words, self.lang = words, lang  # templates/<lang>/ghi_chu.j2
         self.rows: dict[str | None, set[int]] = {}
         self.error_cells: dict[str | None, set[tuple[int, str]]] = {}
         self.comments: dict[str | None, dict[tuple[int, str], list[str]]] = {}
@@ -174,25 +176,27 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     expected = _value(flag, "expected_dong")
     rule = _value(flag, "rule_id") or "?"
     threshold = info.threshold_pct if info is not None else None
-    title = f"{rule} ({info.name})" if info is not None and info.name else rule
-    date = f" đến {info.as_of.strftime('%d/%m/%Y')}" if info is not None else ""
-    money = f"Kế hoạch: {format_trieu(plan)} triệu đồng; giải ngân{date}: {format_trieu(done)} triệu đồng."
+    words = notes.words
+    title = str(words.title(rule, info.name if info is not None else ""))
+    date = str(words.as_of(info.as_of.strftime('%d/%m/%Y'))) if info is not None else ""
+    money = str(words.money(format_trieu(plan), date, format_trieu(done)))
     if threshold is not None or expected is None:
         rate = format_pct(done, plan)  # truncated: never reads as the threshold
-        limit = f" < ngưỡng {threshold}%" if threshold is not None else ""
-        text = f"{title}: tỷ lệ giải ngân {rate}%{limit} kế hoạch vốn{date or ''}.\n{money}"
+        if notes.lang == "en":
+            rate = rate.replace(",", ".")
+        text = f"{words.rate_flag(title, rate, threshold, date)}\n{money}"
         wanted: tuple[str, ...] = ("disbursed_dong", "plan_dong", "project_name")
     else:
-        how = "dự báo theo tiến độ" if bool(_value(flag, "forecast")) else "dự kiến giải ngân cả năm"
-        text = (f"{title}: {how} {format_trieu(int(expected))} triệu đồng < kế hoạch "
-                f"{format_trieu(plan)} triệu đồng.\n{money}")
+        said = words.expected_flag(title, bool(_value(flag, "forecast")),
+                                   format_trieu(int(expected)), format_trieu(plan))
+        text = f"{said}\n{money}"
         wanted = ("expected_dong", "disbursed_dong", "plan_dong", "project_name")
     where = next((c for c in (_split_cell(cells.get(k)) for k in wanted) if c), None)
     column = where[0] if where else "A"
     if elsewhere is not None:  # the figure's own row in the Treasury export
         code = _value(flag, "project_code") or ""
         sheet, column, row = elsewhere
-        text = f"{text}\nDòng kế hoạch: {code} ({Path(str(flag.file)).name}, {flag.sheet}!{flag.row})."
+        text = f"{text}\n{words.plan_line(code, Path(str(flag.file)).name, flag.sheet, flag.row)}"
     notes.fill_row(sheet, row)
     notes.comment(sheet, row, column, text)
 
@@ -201,10 +205,11 @@ def _note_issue(notes: _Notes, issue: Issue) -> None:
     column = (issue.column or "A").upper()
     if not column.isalpha():
         column = "A"
-    word = SEVERITY_WORDS.get(issue.severity, issue.severity)
+    word = dict(notes.words.severities).get(issue.severity, issue.severity)
     if issue.row is None:
         return
-    notes.comment(issue.sheet, int(issue.row), column, f"[{issue.code}] {word}: {issue.message}")
+    notes.comment(issue.sheet, int(issue.row), column,
+                  f"[{issue.code}] {word}: {issue_text(issue, notes.lang)}")
     if issue.severity == "error" and issue.column:
         notes.fill_cell(issue.sheet, int(issue.row), column)
 

@@ -69,7 +69,7 @@ def _height(texts: dict[int, str]) -> float:
     """Row height (pt) fitting wrapped text: viewers do not grow rows written by xlsxwriter."""
     lines = 1
     for col, text in texts.items():
-        per_line = max(1, int(WIDTHS[col] * 1.3))
+        per_line = max(1, int(WIDTHS[col] * 1.05))  # Times New Roman with diacritics, as rendered
         lines = max(lines, sum(-(-max(1, len(part)) // per_line) for part in text.split("\n")))
     return 15.0 * min(lines, 27)
 
@@ -137,7 +137,7 @@ def _tree(result: RunResult, words, lang: str, templates_dir, tiers: dict[str, s
             from disbursement.render.env import number_filters
 
             amount = number_filters(lang)["trieu"](unallocated[source])
-            group.note = str(words.unallocated(amount)).strip()
+            group.note = str(words.unallocated(amount, source)).strip()
         total.children.append(group)
     for number, group in enumerate(total.children, start=1):
         group.stt = roman(number)

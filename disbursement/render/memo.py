@@ -196,8 +196,8 @@ def priority_context(policy: dict, lang: str) -> dict | None:
         ]
         return {
             "id": priority.get("id", ""),
-            "title": priority["title"],
-            "legal_basis": priority["legal_basis"],
+            "title": priority.get(f"title_{lang}") or priority["title"],
+            "legal_basis": priority.get(f"legal_basis_{lang}") or priority["legal_basis"],
             "tiers": tiers,
         }
     except (KeyError, TypeError, AttributeError) as exc:
@@ -256,7 +256,40 @@ def build_context(result: RunResult, settings: Settings, lang: str, date: dt.dat
         "priority": priority_context(policy, lang),
         "recall_policy": recall.get("policy") if isinstance(recall, dict) else None,
         "replies": replies_context(result),
+        "decisions": list((result.summary.get("lifecycle") or {}).get("decision_texts") or ()),
+        "lifecycle": lifecycle_context(result.summary),
+        "unrecalled": unrecalled_context(result),
     }
+
+
+# Flagged lines the proposal recalls nothing from: the notes that say why (reallocate.proposal).
+UNRECALLED_CODES = ("RECALL-DROPPED", "RECALL-SOURCE-UNKNOWN")
+
+
+def unrecalled_context(result: RunResult) -> dict | None:
+    """Flagged lines that recall nothing, grouped by why: {count, groups: [{count, dropped,
+    basis}]} in order of size (the wording is `dropped_reason` in templates/_issues.j2)."""
+    if result.proposal is None:
+        return None
+    groups: dict[tuple[str, str], int] = {}
+    for x in result.issues:
+        if x.code in UNRECALLED_CODES:
+            params = x.params or {}
+            key = (str(params.get("dropped", "source_unknown")), str(params.get("basis", "")))
+            groups[key] = groups.get(key, 0) + 1
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {"count": sum(groups.values()),
+            "groups": [{"count": n, "dropped": d, "basis": b} for (d, b), n in ordered]}
+
+
+def lifecycle_context(summary: dict) -> dict | None:
+    """Against the previous round of the year, when the audit store knows one."""
+    block = summary.get("lifecycle") or {}
+    if not block.get("previous_run"):
+        return None
+    return {"previous_round": block.get("previous_round"), "new": int(block.get("new", 0)),
+            "persisting": int(block.get("persisting", 0)),
+            "cleared": len(block.get("cleared") or ())}
 
 
 def replies_context(result: RunResult) -> dict | None:

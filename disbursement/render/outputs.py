@@ -14,6 +14,7 @@ from disbursement.config.issues import issue
 from disbursement.errors import OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
+from disbursement.render.words import localised
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
@@ -27,7 +28,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
     as it was (older outputs unchanged, no partial or temp file). An output that would replace
     one of the inputs is refused.
     """
-    from disbursement.render.records import (
+    from disbursement.render.tables import (
         write_flags_csv,
         write_flags_xlsx,
         write_issues_xlsx,
@@ -42,7 +43,8 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
     note_skipped_annotations(result)
     skipped = _too_large_to_annotate(result)
     staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
-    annotations = _start(_annotated_copies, result, staging, skipped)
+    shown = localised(result, lang)  # the result as the outputs of `lang` name it
+    annotations = _start(_annotated_copies, shown, staging, skipped, lang)
     try:
         staged: dict[str, Path] = {}
         writers = [("flags.xlsx", write_flags_xlsx), ("flags.csv", write_flags_csv),
@@ -51,12 +53,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
             writers.append(("proposal.xlsx", write_proposal_xlsx))
         for name, writer in writers:
             path = confined(staging, name)
-            writer(result, path)
+            writer(shown, path, lang=lang, templates_dir=templates_dir, settings=settings)
             staged[name] = path
         if result.proposal is not None:
             from disbursement.render import render_outputs
 
-            rendered = render_outputs(result, staging, settings=settings, lang=lang,
+            rendered = render_outputs(shown, staging, settings=settings, lang=lang,
                                       templates_dir=templates_dir, date=date)
             staged.update({path.name: path for path in rendered.values()})
         from disbursement.render.env import environment
@@ -64,11 +66,11 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
         from disbursement.render.report import REPORT_NAME, write_report
 
         env = environment(templates_dir)
-        staged[REGISTER_NAME] = write_register(result, confined(staging, REGISTER_NAME),
+        staged[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME),
                                                env=env, lang=lang)
         chart = staged.get("bieu_do.png")
         staged[REPORT_NAME] = write_report(
-            result, confined(staging, REPORT_NAME), env=env, lang=lang,
+            shown, confined(staging, REPORT_NAME), env=env, lang=lang,
             chart=chart.read_bytes() if chart is not None else None,
             templates_dir=None if templates_dir is None else str(templates_dir))
         staged.update(annotations.result())
@@ -150,7 +152,8 @@ def _too_large_to_annotate(result: RunResult) -> set[str]:
     return {source for source in result.inputs if counts.get(source, 0) > ANNOTATE_MAX_LINES}
 
 
-def _annotated_copies(result: RunResult, out: Path, skipped: set[str]) -> dict[str, Path]:
+def _annotated_copies(result: RunResult, out: Path, skipped: set[str],
+                      lang: str = "vi") -> dict[str, Path]:
     from disbursement.render.annotate import annotate_copy
 
     copies = {}
@@ -161,6 +164,7 @@ def _annotated_copies(result: RunResult, out: Path, skipped: set[str]) -> dict[s
         target = confined(out, f"{path.stem}.annotated.xlsx")
         issues = [i for i in result.issues if i.file == source]
         # All flags: annotate_copy picks this file's own and marks Treasury source rows too.
-        written = annotate_copy(path, target, result.flags, issues, round_info=result.round)
+        written = annotate_copy(path, target, result.flags, issues, round_info=result.round,
+                                lang=lang)
         copies[written.name] = written
     return copies

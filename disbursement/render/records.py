@@ -6,21 +6,13 @@ The JSON contract: {"flags": [...], "issues": [...], "summary": {...}} with inte
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import functools
-import io
 import json
-from collections.abc import Set as AbstractSet
-from pathlib import Path
 
 import orjson
 import pandas as pd
 
-from disbursement.files import atomic_path, atomic_write_bytes, normalise_zip
 from disbursement.model import RunResult
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _optional_int(value):
@@ -168,145 +160,3 @@ def proposal_json(proposal) -> dict:
         "increases": [line(x) for x in proposal.increases],
         "policy": proposal.policy,
     }
-
-
-FLAG_COLUMNS = [
-    ("STT", None), ("Mã dự án", "project_code"), ("Tên dự án", "project_name"),
-    ("Chủ đầu tư", "investor"), ("Nguồn vốn", "capital_source_label"), ("Tính chất", "status"),
-    ("Kế hoạch vốn (triệu đồng)", "plan_dong"), ("Đã giải ngân (triệu đồng)", "disbursed_dong"),
-    ("Tỷ lệ (%)", "rate_pct"), ("Quy tắc", "rule_id"), ("Nguồn số liệu", "where"),
-]
-STATUS_VI = {"continuing": "Chuyển tiếp", "new": "Khởi công mới", "completed": "Hoàn thành",
-             "other": "Khác"}
-
-
-def _flag_rows(result: RunResult) -> list[list]:
-    rows = []
-    for i, rec in enumerate(flag_records(result), start=1):
-        src = rec["source"]
-        rows.append([i, rec["project_code"] or "", rec["project_name"], rec["investor"] or "",
-                     rec["capital_source_label"] or rec["capital_source"],
-                     STATUS_VI.get(rec["status"], rec["status"]), rec["plan_dong"],
-                     rec["disbursed_dong"], rec["rate_pct"], rec["rule_id"],
-                     f"{Path(src['file']).name} / {src['sheet']} / dòng {src['row']}"
-                     + _reply_where(rec.get("reply"))])
-    return rows
-
-
-def _reply_where(reply: dict | None) -> str:
-    """The investor's reply a flag's figures came from: file, cells, received date."""
-    if not reply:
-        return ""
-    cells = ", ".join(reply["cells"][k] for k in sorted(reply["cells"]))
-    received = dt.date.fromisoformat(reply["received"]).strftime("%d/%m/%Y")
-    return (f"; báo cáo của chủ đầu tư: {reply['file']} / {reply['sheet']} / ô {cells}, "
-            f"nhận ngày {received}")
-
-
-def csv_safe(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_flags_csv(result: RunResult, path: Path) -> None:
-    from disbursement.money import format_trieu
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([h for h, _ in FLAG_COLUMNS] + ["plan_dong", "disbursed_dong"])
-    for row in _flag_rows(result):
-        shown = [*row[:6], format_trieu(row[6]), format_trieu(row[7]), *row[8:]]
-        writer.writerow([csv_safe(v) for v in shown] + [row[6], row[7]])
-    atomic_write_bytes(path, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
-
-
-def write_table_xlsx(path: Path, title: str, subtitle: str, headers: list[str], rows: list[list],
-                     money_columns: set[int], widths: list[int] | None, created: dt.date, *,
-                     percent_columns: AbstractSet[int] = frozenset(), nowrap: AbstractSet[int] = frozenset(),
-                     sheet_name: str = "Danh sách", unit: str = "Đơn vị: triệu đồng") -> None:
-    """A formatted one-sheet working table (render/sheets.py layout); money given in đồng.
-
-    `widths` is kept for callers' sake; widths now come from the content.
-    """
-    import xlsxwriter
-
-    from disbursement.render.sheets import SheetStyle, write_sheet
-
-    with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
-                                              "strings_to_numbers": False, "in_memory": True})
-        book.set_properties({"created": dt.datetime.combine(created, dt.time())})
-        write_sheet(book, sheet_name, title, subtitle, headers, rows, SheetStyle(unit=unit),
-                    money=money_columns, percent=percent_columns, nowrap=nowrap)
-        book.close()
-        normalise_zip(tmp)
-
-
-def write_flags_xlsx(result: RunResult, path: Path) -> None:
-    """Flagged lines; the rate is a percent number stored truncated; a round that compares the
-    investors' expected figure (round 3) shows that figure beside the disbursed one."""
-    from disbursement.render.register import rate_fraction, rate_hundredths
-
-    info = result.round
-    headers = [h for h, _ in FLAG_COLUMNS]
-    rows = _flag_rows(result)
-    for row in rows:
-        row[8] = rate_fraction(rate_hundredths(row[8]))
-    money = {6, 7}
-    if info.threshold_pct is None and "expected_dong" in result.flags:
-        expected = [None if v is None or v is pd.NA or v != v else int(v)
-                    for v in result.flags["expected_dong"].astype(object).tolist()]
-        headers.insert(8, "Dự kiến giải ngân cả năm (triệu đồng)")
-        for row, value in zip(rows, expected, strict=True):
-            row.insert(8, value)
-        money.add(8)
-    rate = headers.index("Tỷ lệ (%)")
-    write_table_xlsx(
-        path,
-        f"DANH SÁCH DỰ ÁN BỊ GẮN CỜ - {info.name.upper()} NĂM {info.year} ({info.rule_id})",
-        f"Số liệu giải ngân đến ngày {info.as_of.strftime('%d/%m/%Y')}; {info.description}",
-        headers, rows, money, None, info.as_of, percent_columns={rate},
-        nowrap={len(headers) - 1},
-    )
-
-
-def write_issues_xlsx(result: RunResult, path: Path) -> None:
-    rows = [[i, x.severity, x.code, Path(x.file).name if x.file else "", x.sheet or "",
-             x.row if x.row is not None else "", x.column or "", x.message]
-            for i, x in enumerate(result.issues, start=1)]
-    write_table_xlsx(path, "CÁC VẤN ĐỀ VỀ SỐ LIỆU", "Mỗi dòng chỉ ra tệp, trang tính, dòng và cột",
-                     ["STT", "Mức độ", "Mã", "Tệp", "Trang tính", "Dòng", "Cột", "Nội dung"],
-                     rows, set(), None, result.round.as_of)
-
-
-PROPOSAL_HEADERS = ["STT", "Loại", "Mã dự án", "Tên dự án", "Nguồn vốn", "Nhóm (pool)",
-                    "Kế hoạch vốn", "Đã giải ngân", "Điều chỉnh", "Kế hoạch sau điều chỉnh",
-                    "Lý do", "Thứ tự ưu tiên", "Điều chỉnh thủ công", "Nguồn số liệu"]
-
-
-def write_proposal_xlsx(result: RunResult, path: Path) -> None:
-    """The proposal as a working table: pools first, then every decrease and increase."""
-    proposal = result.proposal
-    assert proposal is not None, "proposal.xlsx is written only for a run with a proposal"
-    rows: list[list] = []
-    for pool in proposal.pools:
-        rows.append(["", "Tổng nhóm", "", pool.capital_source_label, pool.capital_source, pool.pool,
-                     "", "", pool.recalled_dong, pool.allocated_dong,
-                     f"chưa phân bổ (trả về dự phòng): {pool.unallocated_dong:,} đồng".replace(",", "."),
-                     "", "", ""])
-    lines = [("Giảm", x) for x in proposal.decreases] + [("Tăng", x) for x in proposal.increases]
-    for i, (kind, x) in enumerate(lines, start=1):
-        override = (f"{x.override.get('reason', '')} — {x.override.get('approver', '')}"
-                    if x.override else "")
-        rows.append([i, kind, x.project_code or "", x.project_name, x.capital_source_label, x.pool,
-                     x.plan_dong, x.disbursed_dong, -x.amount_dong if kind == "Giảm" else x.amount_dong,
-                     x.plan_after_dong, x.reason, x.tier or "", override,
-                     f"{Path(x.source.file).name} / {x.source.sheet} / dòng {x.source.row}"])
-    info = result.round
-    write_table_xlsx(path, f"ĐỀ XUẤT ĐIỀU CHỈNH KẾ HOẠCH VỐN - {info.name.upper()} NĂM {info.year}",
-                     f"Số liệu đến ngày {info.as_of.strftime('%d/%m/%Y')}; "
-                     "dòng 'Tổng nhóm': cột Điều chỉnh = thu hồi, cột sau = phân bổ",
-                     PROPOSAL_HEADERS, rows, {6, 7, 8, 9},
-                     None, info.as_of, nowrap={13})

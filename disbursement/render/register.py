@@ -169,7 +169,7 @@ def district(line: RegisterLine) -> str:
 
 def register_words(env, result: RunResult, lang: str):
     info = result.round
-    round_vars = {"name": info.name, "name_en": f"Round {info.number}", "year": info.year,
+    round_vars = {"name": info.name, "year": info.year,
                   "rule_id": info.rule_id, "as_of_text": f"{info.as_of:%d/%m/%Y}"}
     return env.get_template(f"{lang}/so_theo_doi.j2").make_module(vars={"round": round_vars})
 

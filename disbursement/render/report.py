@@ -23,18 +23,16 @@ from typing import Any
 
 import jinja2
 
-from disbursement.config.issues import UnknownIssueCode, lookup
+from disbursement.config.issues import lookup
 from disbursement.errors import OutputError
 from disbursement.files import atomic_path
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_trieu, rate_scaled
 from disbursement.render.register import RegisterLine, district, group_totals, register_lines
+from disbursement.render.words import in_notation, issue_detail, wording
 
 REPORT_NAME = "report.html"
 REPORT_TEMPLATE = "report.html.j2"
-
-
-_EN_NOTATION = str.maketrans({".": ",", ",": "."})
 
 
 def rate_text(hundredths: int | None, lang: str = "vi") -> str:
@@ -44,22 +42,20 @@ def rate_text(hundredths: int | None, lang: str = "vi") -> str:
         return ""
     whole, frac = divmod(abs(hundredths), 100)
     sign = "-" if hundredths < 0 else ""
-    text = f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d} %"
-    return text.translate(_EN_NOTATION) if lang == "en" else text
+    return in_notation(f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d} %", lang)
 
 
 @dataclass(frozen=True, slots=True)
 class Numbers:
-    """Numbers in the page's notation: triệu đồng (format_trieu) and truncated rates; the
-    English page swaps the separators as the English memo and chart do."""
+    """Numbers in the page's notation: triệu đồng (format_trieu) and truncated rates, in the
+    notation of the run's language (`words.in_notation`, as the memo and the chart)."""
 
     lang: str = "vi"
 
     def money(self, dong: int | None) -> str:
         if dong is None:
             return ""
-        text = format_trieu(int(dong))
-        return text.translate(_EN_NOTATION) if self.lang == "en" else text
+        return in_notation(format_trieu(int(dong)), self.lang)
 
     def rate(self, hundredths: int | None) -> str:
         return rate_text(hundredths, self.lang)
@@ -170,28 +166,29 @@ def _proposal(result: RunResult, n: Numbers, templates_dir: str | None,
             "recalled_dong": totals[0], "allocated_dong": totals[1]}
 
 
-def _registry_text(code: str, lang: str) -> str:
-    try:
-        return lookup(code).text(lang)
-    except UnknownIssueCode:
-        return ""
-
-
-def _issue_rows(result: RunResult, lang: str, words: Any) -> list[dict[str, str]]:
+def _issue_rows(result: RunResult, lang: str, words: Any,
+                templates_dir: str | None) -> list[dict[str, str]]:
+    """Each issue where it is, its code's meaning and this occurrence's details, in `lang`
+    (`words.issue_detail`); the engine's English message only on the English page."""
     severities = words.severities
-    return [{"severity": str(severities.get(i.severity, i.severity)), "level": str(i.severity),
-             "code": str(i.code), "meaning": _registry_text(str(i.code), lang),
-             "message": str(i.message), "file": Path(str(i.file)).name if i.file else "",
-             "sheet": str(i.sheet or ""), "row": "" if i.row is None else str(i.row),
-             "column": str(i.column or "")} for i in result.issues]
+    rows = []
+    for i in result.issues:
+        detail = issue_detail(i, lang, templates_dir) or (str(i.message) if lang == "en" else "")
+        rows.append({"severity": str(severities.get(i.severity, i.severity)),
+                     "level": str(i.severity), "code": str(i.code),
+                     "meaning": lookup(str(i.code)).text(lang), "message": detail,
+                     "file": _file_name(str(i.file)) if i.file else "",
+                     "sheet": str(i.sheet or ""), "row": "" if i.row is None else str(i.row),
+                     "column": str(i.column or "")})
+    return rows
 
 
 def report_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
     info = result.round
-    round_vars = {"name": info.name, "name_en": f"Round {info.number}", "number": info.number,
+    round_vars = {"name": info.name, "number": info.number,
                   "year": info.year, "rule_id": info.rule_id,
                   "as_of_text": f"{info.as_of:%d/%m/%Y}", "threshold_pct": info.threshold_pct}
-    return env.get_template(f"{lang}/report.j2").make_module(vars={"round": round_vars})
+    return wording(env, "report", lang, round=round_vars)
 
 
 def _cards(result: RunResult, proposal: dict[str, Any] | None, n: Numbers) -> dict[str, str]:
@@ -230,7 +227,7 @@ def report_context(result: RunResult, words: Any, lang: str, chart: bytes | None
         "rows": [register_row(i, x, words, n) for i, x in enumerate(lines, start=1)],
         "total_rows": len(lines),
         "proposal": proposal,
-        "issues": _issue_rows(result, lang, words),
+        "issues": _issue_rows(result, lang, words, templates_dir),
         "chart": None if chart is None else
         "data:image/png;base64," + base64.b64encode(chart).decode("ascii"),
     }

@@ -1,104 +1,174 @@
-"""Terminal report of a round: summary first, then the flagged lines, then data issues."""
+"""Terminal report of a round, in the run's language (`templates/<lang>/man_hinh.j2`).
+
+`inspect` is the engine's own diagnostic of how each sheet was read: it speaks English.
+
+The summary first, then the flagged lines, the proposal per capital source, the life cycle
+against the previous round, and the data issues grouped by code: each code once with its count
+and meaning, then its first few located examples (never "… N more" after listing none).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from disbursement.config.issues import lookup
+from disbursement.errors import Issue
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
+from disbursement.render.env import environment
+from disbursement.render.words import in_notation, issue_detail, localised, wording
 
-MAX_ISSUES_LISTED = 30
+EXAMPLES_PER_CODE = 3
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def _table(headers: Sequence[str], rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
 
-    def fmt(row):
+    def fmt(row: Sequence[Any]) -> str:
         return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
                          for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
     return [fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
 
 
-def terminal_report(result: RunResult) -> str:
+def terminal_words(lang: str) -> Any:
+    return wording(environment(), "man_hinh", lang)
+
+
+def _optional_trieu(value: Any) -> str:
+    return "-" if value is None or value is pd.NA or value != value else format_trieu(int(value))
+
+
+def _localise_numbers(rows: list[list[str]], columns: Iterable[int], lang: str) -> list[list[str]]:
+    """Amount and rate cells of a table in the notation of `lang`."""
+    wanted = set(columns)
+    return [[in_notation(v, lang) if i in wanted else v for i, v in enumerate(row)] for row in rows]
+
+
+def _flag_lines(result: RunResult, words: Any) -> list[str]:
+    info, flags = result.round, result.flags
+    if not len(flags):
+        return [str(words.none_flagged)]
+    # A round that compares the investors' expected figure shows the figure that flagged.
+    expected = info.threshold_pct is None and "expected_dong" in flags
+    headers = list(words.flag_headers)
+    if not expected:
+        del headers[5]
+    rows = []
+    for f in flags.itertuples(index=False):
+        name = f.project_name if len(f.project_name) <= 60 else f.project_name[:57] + "…"
+        code = f.project_code if isinstance(f.project_code, str) else "-"
+        label = f.capital_source_label if isinstance(f.capital_source_label, str) else f.capital_source
+        row = [code, name, label[:30], format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong))]
+        if expected:
+            row.append(_optional_trieu(f.expected_dong))
+        rows.append([*row, f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
+    rows = _localise_numbers(rows, range(3, 7 + expected), words.lang)
+    return [str(words.flagged_title(len(flags))),
+            *_table(headers, rows, set(range(3, 6 + expected)))]
+
+
+def _proposal_lines(result: RunResult, words: Any) -> list[str]:
+    if result.proposal is None:
+        return []
+    totals: dict[str, list[Any]] = {}
+    for p in result.proposal.pools:
+        entry = totals.setdefault(p.capital_source, [p.capital_source_label, 0, 0, 0])
+        entry[1] += p.recalled_dong
+        entry[2] += p.allocated_dong
+        entry[3] += p.unallocated_dong
+    rows = [[label, format_trieu(a), format_trieu(b), format_trieu(c)]
+            for label, a, b, c in totals.values()]
+    rows = _localise_numbers(rows, (1, 2, 3), words.lang)
+    return ["", str(words.proposal_title), *_table(list(words.proposal_headers), rows, {1, 2, 3})]
+
+
+def terminal_report(result: RunResult, lang: str = "vi") -> str:
+    """What `disbursement review` prints (without --json)."""
+    result = localised(result, lang)
+    words = terminal_words(lang)
     info, s = result.round, result.summary
-    lines = [
-        f"{info.rule_id} — {info.name} năm {info.year}, số liệu đến {info.as_of:%d/%m/%Y}",
-        f"  {info.description}",
-        "",
-        f"Project lines read: {s['lines']}; in scope: {s['in_scope']}; "
-        f"flagged: {s['flagged']}; plan 0 (not applicable): {s['not_applicable']}",
-        f"Plan {format_trieu(s['plan_dong'])} triệu đồng, disbursed "
-        f"{format_trieu(s['disbursed_dong'])}" + (f" ({s['rate_pct']}%)" if s["rate_pct"] else ""),
-        "",
-    ]
+    header = words.header({"rule_id": info.rule_id, "name": info.name, "year": info.year,
+                           "as_of_text": f"{info.as_of:%d/%m/%Y}"})
+    lines = [str(header), f"  {info.description}", "", str(words.counts(s)),
+             str(words.totals(in_notation(format_trieu(s["plan_dong"]), lang),
+                              in_notation(format_trieu(s["disbursed_dong"]), lang),
+                              in_notation(s["rate_pct"] or "", lang)))]
     if s.get("unknown_source_lines"):
-        lines[-1:-1] = [f"Capital source unknown: {s['unknown_source_lines']} lines, plan "
-                        f"{format_trieu(s['unknown_source_plan_dong'])} triệu đồng — reviewed, "
-                        "kept out of reallocation"]
+        lines.append(str(words.unknown_source(
+            s["unknown_source_lines"],
+            in_notation(format_trieu(s["unknown_source_plan_dong"]), lang))))
     rows = [[e["label"], str(e["lines"]), str(e["in_scope"]), str(e["flagged"]),
              format_trieu(e["plan_dong"]), format_trieu(e["flagged_plan_dong"]),
              format_trieu(e["flagged_plan_dong"] - e["flagged_disbursed_dong"])]
             for e in s["by_capital_source"]]
-    lines += _table(["Capital source", "Lines", "In scope", "Flagged", "Plan (tr.đ)",
-                     "Flagged plan", "Flagged undisbursed"], rows, {1, 2, 3, 4, 5, 6})
-    lines.append("")
-    if len(result.flags):
-        lines.append(f"Flagged lines ({len(result.flags)}):")
-        # A round that compares the investors' expected figure shows the figure that flagged.
-        expected = info.threshold_pct is None and "expected_dong" in result.flags
-        flag_rows = []
-        for f in result.flags.itertuples(index=False):
-            name = f.project_name if len(f.project_name) <= 60 else f.project_name[:57] + "…"
-            code = f.project_code if isinstance(f.project_code, str) else "-"
-            row = [code, name, f.capital_source,
-                   format_trieu(int(f.plan_dong)), format_trieu(int(f.disbursed_dong))]
-            if expected:
-                value = f.expected_dong
-                row.append("-" if value is None or value is pd.NA or value != value
-                           else format_trieu(int(value)))
-            flag_rows.append([*row, f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
-        headers = ["Code", "Project", "Source", "Plan", "Disbursed", *(["Expected"] * expected),
-                   "Rate", "Row"]
-        lines += _table(headers, flag_rows, set(range(3, 6 + expected)))
-    else:
-        lines.append("No line flagged.")
-    if result.proposal is not None:
-        lines += ["", "Proposal per pool (triệu đồng):"]
-        lines += _table(["Pool", "Recalled", "Allocated", "Unallocated"],
-                        [[p.pool, format_trieu(p.recalled_dong), format_trieu(p.allocated_dong),
-                          format_trieu(p.unallocated_dong)] for p in result.proposal.pools],
-                        {1, 2, 3})
-    lines += ["", *issues_report(result.issues)]
+    rows = _localise_numbers(rows, (4, 5, 6), lang)
+    lines += ["", *_table(list(words.source_headers), rows, {1, 2, 3, 4, 5, 6}), ""]
+    lines += _flag_lines(result, words)
+    lines += _proposal_lines(result, words)
+    block = s.get("lifecycle") or {}
+    if block.get("previous_run"):
+        lines += ["", str(words.lifecycle(block))]
+    lines += ["", *issues_report(result.issues, lang)]
     return "\n".join(lines)
 
 
-def issues_report(issues) -> list[str]:
+def issues_report(issues: Iterable[Issue], lang: str = "vi") -> list[str]:
+    """Issues grouped by code (errors first): count and meaning, then located examples."""
+    words = terminal_words(lang)
+    issues = list(issues)
     if not issues:
-        return ["Data issues: none."]
-    counts: dict[str, int] = {}
+        return [str(words.no_issues)]
+    groups: dict[tuple[str, str], list[Issue]] = {}
     for x in issues:
-        counts[f"{x.severity} {x.code}"] = counts.get(f"{x.severity} {x.code}", 0) + 1
-    out = [f"Data issues ({len(issues)}): " + ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items()))]
-    # Errors and warnings are listed where they are; info records are only counted above.
-    ranked = sorted((x for x in issues if x.severity in ("error", "warning")),
-                    key=lambda x: (x.severity != "error", x.file, x.sheet or "", x.row or 0))
-    for x in ranked[:MAX_ISSUES_LISTED]:
-        where = x.location().replace(x.file, Path(x.file).name) if x.file else "(run)"
-        out.append(f"  {x.severity:7} {x.code}: {where}: {x.message}")
-    # Only listed kinds can be "more": info records are counted above, never said to be hidden.
-    hidden = len(ranked) - min(len(ranked), MAX_ISSUES_LISTED)
-    if hidden:
-        out.append(f"  … {hidden} more (see issues.xlsx with --out, or --json)")
+        groups.setdefault((x.severity, x.code), []).append(x)
+    severities = dict(words.severities)
+    out = [str(words.issues_title(len(issues)))]
+    for (severity, code), members in sorted(
+            groups.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0][0], 3), kv[0][1])):
+        meaning = lookup(code).text(lang).rstrip(".")
+        out.append(f"  {severities.get(severity, severity)} {code} ×{len(members)}: {meaning}")
+        ranked = sorted(members, key=lambda x: (x.file, x.sheet or "", x.row or 0))
+        for x in ranked[:EXAMPLES_PER_CODE]:
+            where = _where(x, words)
+            detail = issue_detail(x, lang) or (x.message if lang == "en" else "")
+            out.append(f"      {where}" + (f": {detail}" if detail else ""))
+        hidden = len(ranked) - min(len(ranked), EXAMPLES_PER_CODE)
+        if hidden:
+            out.append(f"      {words.more(hidden)}")
+    return out
+
+
+def _where(x: Issue, words: Any) -> str:
+    if not x.file:
+        return str(words.run_word)
+    parts = [Path(x.file).name]
+    if x.sheet:
+        parts.append(x.sheet)
+    cell = (f"{x.column}{x.row}" if x.column and x.row is not None else
+            f"{words.row_word} {x.row}" if x.row is not None else x.column or "")
+    if cell:
+        parts.append(cell)
+    return " / ".join(parts)
+
+
+def written_lines(written: dict[str, Path], run_id: str | None, store: Any, lang: str) -> list[str]:
+    """Where the files were written and the run recorded."""
+    words = terminal_words(lang)
+    out = [""] if written or run_id else []
+    out += [f"  {words.wrote} {name}: {path}" for name, path in written.items()]
+    if run_id:
+        out.append(f"  {words.recorded(run_id, store)}")
     return out
 
 
 def inspect_report(data: dict) -> str:
     """`disbursement inspect`: what the engine understood of each sheet, for a human."""
-    from disbursement.money import format_trieu
-
     lines = [f"Plan year {data['year']}"]
     for s in data["sheets"]:
         lines += ["", f"{Path(s['file']).name} / sheet '{s['sheet']}': {s['status']}"]
@@ -122,9 +192,7 @@ def inspect_report(data: dict) -> str:
             lines.append(f"    row {x['row']}: {x['project_code'] or '-'} {x['project_name'][:50]} | "
                          f"{x['capital_source']} | {x['status']} | plan "
                          f"{format_trieu(x['plan_dong'])} | disbursed {format_trieu(x['disbursed_dong'])}")
-    from disbursement.errors import Issue
-
-    lines += ["", *issues_report([Issue(**i) for i in data["issues"]])]
+    lines += ["", *issues_report([Issue(**i) for i in data["issues"]], "en")]
     return "\n".join(lines)
 
 
@@ -142,13 +210,13 @@ def _candidate_lines(candidates: dict) -> list[str]:
     return out
 
 
-def whatif_report(data: dict) -> str:
+def whatif_report(data: dict, lang: str = "vi") -> str:
     """Per threshold and capital source: lines flagged and money recallable."""
-    lines = [f"What-if for {data['rule_id']} (as of {data['as_of']}, recall policy "
-             f"{data['recall_policy']}); amounts in triệu đồng", ""]
+    words = terminal_words(lang)
+    lines = [str(words.whatif_title(data["rule_id"], data["as_of"], data["recall_policy"])), ""]
     rows = [[f"{r['threshold_pct']}%", r["capital_source_label"] or r["capital_source"],
              f"{r['lines_flagged']}/{r['lines_in_scope']}", format_trieu(r["plan_dong"]),
              format_trieu(r["recallable_dong"])] for r in data["rows"]]
-    lines += _table(["Threshold", "Capital source", "Flagged/in scope", "Flagged plan",
-                     "Recallable"], rows, {2, 3, 4})
+    rows = _localise_numbers(rows, (3, 4), lang)
+    lines += _table(list(words.whatif_headers), rows, {2, 3, 4})
     return "\n".join(lines)

@@ -34,6 +34,10 @@ def round_info(rules: Rules, rnd: Round, year: int, as_of: dt.date | None = None
         legal_basis=rules.legal_basis,
         threshold_pct=rnd.criterion.threshold_pct,
         scope=rnd.scope_text(),
+        name_en=rnd.name_en,
+        description_en=rnd.description_en,
+        legal_basis_en=rules.legal_basis_en,
+        source_labels_en=tuple((x.id, x.label_en) for x in rules.capital_sources if x.label_en),
     )
 
 

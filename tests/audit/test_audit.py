@@ -318,7 +318,7 @@ def test_no_audit_touches_no_store_and_the_env_var_picks_one(make_workbook, tmp_
     assert not (tmp_path / audit_store.DEFAULT_STORE).exists()
     monkeypatch.setenv(audit_store.ENV_VAR, str(tmp_path / "env.sqlite"))
     out = ok("review", path, "--round", 1)
-    assert out.rstrip().endswith(f"in {tmp_path / 'env.sqlite'}")
+    assert out.rstrip().endswith(f"vào {tmp_path / 'env.sqlite'}")
     assert len(queries.list_runs(None)) == 1
     missing = run("audit", "runs", "--audit-db", tmp_path / "khong_co.sqlite")
     assert missing.exit_code == 1 and "no audit store at" in missing.output

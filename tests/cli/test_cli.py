@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -22,7 +23,12 @@ def test_review_prints_summary_then_flags(make_workbook):
     result = run("review", path, "--round", 1, "--no-audit")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.index("Project lines read: 2; in scope: 2; flagged: 1") < out.index("Flagged lines (1)")
+    assert out.index("Số dòng dự án đã đọc: 2; trong phạm vi rà soát: 2; bị gắn cờ: 1") < out.index(
+        "Các dòng bị gắn cờ (1)")
+    english = run("review", path, "--round", 1, "--no-audit", "--lang", "en").output
+    assert english.index("Project lines read: 2; in scope: 2; flagged: 1") < english.index(
+        "Flagged lines (1)")
+    assert "Local budget balance capital" in english and "Vốn cân đối" not in english
     assert "7912345" in out and "Vốn cân đối ngân sách địa phương" in out
 
 
@@ -128,8 +134,8 @@ def test_sheet_without_project_codes_reports_and_exports(tmp_path):
     book.save(path)
     result = run("review", path, "--round", 1, "--no-audit", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert "Project lines read: 2; in scope: 2; flagged: 2" in result.output
-    assert "-     Đường Mường Bú - Chiềng San" in result.output
+    assert "Số dòng dự án đã đọc: 2; trong phạm vi rà soát: 2; bị gắn cờ: 2" in result.output
+    assert re.search(r"^-\s+Đường Mường Bú - Chiềng San", result.output, re.M)
     data = json.loads(run("review", path, "--round", 1, "--no-audit", "--json").output)
     assert [f["project_code"] for f in data["flags"]] == [None, None]
     assert [f["source"]["row"] for f in data["flags"]] == [6, 7]

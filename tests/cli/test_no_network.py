@@ -66,7 +66,7 @@ def test_full_review_with_outputs_and_audit_needs_no_network(no_network, tmp_pat
                                  "--overrides", str(overrides), "--audit-db", str(store),
                                  "--reviewer", "Lò Văn Thành"])
     assert result.exit_code == 0, result.output
-    assert "wrote phu_luc.xlsx" in result.output
+    assert "đã ghi phu_luc.xlsx" in result.output
     for args in (["inspect", str(plan), "--json"],
                  ["whatif", str(plan), "--round", "1", "--json"],
                  ["audit", "verify", "--audit-db", str(store)],

@@ -134,7 +134,7 @@ def test_bad_input_gives_one_error_line_or_located_issues(runs, case):
     else:
         assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
         assert run.stderr == ""
-        assert "Project lines read:" in run.stdout
+        assert "Số dòng dự án đã đọc:" in run.stdout
         for code in words:
             assert code in run.stdout, (code, run.stdout[-3000:])
         if case not in RENDERED:

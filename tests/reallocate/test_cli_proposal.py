@@ -66,7 +66,9 @@ def test_whatif_per_threshold_and_source(make_workbook):
     path = make_workbook(lines())
     result = run("whatif", path, "--round", 1, "--thresholds", "30,50,95")
     assert result.exit_code == 0, result.output
-    assert "What-if for SL79-R1" in result.output
+    assert "Thử các ngưỡng cho SL79-R1" in result.output
+    english = run("whatif", path, "--round", 1, "--thresholds", "30,50,95", "--lang", "en")
+    assert "What-if for SL79-R1" in english.output
     data = json.loads(run("whatif", path, "--round", 1, "--thresholds", "30,50,95", "--json").output)
     rows = {(r["threshold_pct"], r["capital_source"]): r for r in data["rows"]}
     assert rows[(30, "NSDP_CAN_DOI")]["lines_flagged"] == 0

@@ -84,8 +84,9 @@ def test_each_issue_cell_gets_its_code_and_message(tmp_path):
     duplicate = next(i for i in result.issues if i.code == "DUPLICATE-CODE")
     sheet = openpyxl.load_workbook(written).active
     text = sheet[f"{mismatch.column}{mismatch.row}"].comment.text
-    assert text.startswith("[SUBTOTAL-MISMATCH] Cảnh báo: group row states 2.527,559 triệu đồng")
-    assert "(difference 27,559)" in text
+    assert text.startswith("[SUBTOTAL-MISMATCH] Cảnh báo: Dòng tổng/nhóm khác tổng các dòng dự án "
+                           "của nó: dòng nhóm ghi 2.527,559 triệu đồng")
+    assert "(chênh lệch 27,559)" in text
     assert "[DUPLICATE-CODE]" in sheet[f"{duplicate.column}{duplicate.row}"].comment.text
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 import disbursement.render.annotate
 import disbursement.render.appendix
 import disbursement.render.docx
-import disbursement.render.records
+import disbursement.render.tables
 from devtools.samples import write_official_workbook
 from disbursement.cli import cli
 from disbursement.errors import OutputError
@@ -62,9 +62,9 @@ def _partial_then_fail(target_arg: int):
 
 # file → (module, writer, position of the target path among the writer's arguments)
 STAGES = {
-    "flags.csv": (disbursement.render.records, "write_flags_csv", 1),
-    "issues.xlsx": (disbursement.render.records, "write_issues_xlsx", 1),
-    "proposal.xlsx": (disbursement.render.records, "write_proposal_xlsx", 1),
+    "flags.csv": (disbursement.render.tables, "write_flags_csv", 1),
+    "issues.xlsx": (disbursement.render.tables, "write_issues_xlsx", 1),
+    "proposal.xlsx": (disbursement.render.tables, "write_proposal_xlsx", 1),
     "to_trinh.docx": (disbursement.render.docx, "write_docx", 1),
     "phu_luc.xlsx": (disbursement.render.appendix, "write_appendix", 1),
     "ke_hoach.annotated.xlsx": (disbursement.render.annotate, "annotate_copy", 1),  # the last one

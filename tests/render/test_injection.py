@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from devtools.samples import write_official_workbook
 from disbursement.cli import cli
-from disbursement.render.records import FORMULA_START
+from disbursement.render.tables import FORMULA_START
 from tests.conftest import line
 
 HOSTILE_NAMES = [

@@ -110,11 +110,17 @@ def test_register_in_english_uses_english_words(tmp_path):
 
 def test_terminal_never_says_more_after_listing_none():
     notes = [Issue("STATUS-FROM-NOTE", "info", "a.xlsx", "S", 3, "B", "x") for _ in range(24)]
-    text = "\n".join(issues_report(notes))
-    assert "more" not in text
-    warnings = [Issue("W", "warning", "a.xlsx", "S", r, "B", "w") for r in range(40)]
-    text = "\n".join(issues_report(warnings + notes))
-    assert "… 10 more" in text
+    lines = issues_report(notes, "en")
+    assert sum("a.xlsx / S / B3" in x for x in lines) == 3  # the first examples, located
+    for i, x in enumerate(lines):  # "… more" only ever follows listed examples of its code
+        if "more" in x:
+            assert "a.xlsx / S /" in lines[i - 1]
+    warnings = [Issue("UNIT-ASSUMED", "warning", "a.xlsx", "S", r, "B", "w") for r in range(1, 6)]
+    text = "\n".join(issues_report(warnings + notes, "en"))
+    assert "… and 2 more" in text and "… and 21 more" in text
+    assert text.index("UNIT-ASSUMED") < text.index("STATUS-FROM-NOTE")  # warnings first
+    vi = "\n".join(issues_report(warnings, "vi"))
+    assert "… và 2 trường hợp khác" in vi and "more" not in vi
 
 
 def test_register_marks_new_persisting_and_cleared_against_the_previous_round(tmp_path):

@@ -121,7 +121,7 @@ def test_notes_carry_reason_wording_and_override(values):
     override = notes["Cầu Tà Làng qua sông Đà, huyện Mường La"]
     assert "Văn bản số 215/BQLDA-KH" in override and "Lò Văn Hùng" in override
     assert notes["Vốn xổ số kiến thiết"] == (
-        "Số vốn chưa phân bổ 234,567 triệu đồng, thu hồi về dự phòng ngân sách tỉnh"
+        "Số vốn chưa phân bổ 234,567 triệu đồng, đề nghị thu hồi về dự phòng ngân sách tỉnh"
     )
 
 

@@ -177,7 +177,7 @@ def test_standard_sentence_per_capital_source_has_exact_figures(doc, result):
 
 def test_unallocated_amount_is_returned_to_the_reserve(doc):
     body = "\n".join(texts(doc))
-    assert "số vốn 234,567 triệu đồng chưa phân bổ được thu hồi về dự phòng ngân sách tỉnh" in body
+    assert "số vốn 234,567 triệu đồng chưa phân bổ được, đề nghị thu hồi về dự phòng ngân sách tỉnh" in body
 
 
 def test_recommendation_closing_recipients_and_signature(doc):

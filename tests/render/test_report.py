@@ -19,6 +19,7 @@ from disbursement.render.env import environment
 from disbursement.render.outputs import write_outputs
 from disbursement.render.register import district, group_totals, register_lines
 from disbursement.render.report import REPORT_NAME, rate_text, write_report
+from disbursement.render.words import issue_detail, localised
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx"}
@@ -186,8 +187,9 @@ def test_issues_are_located_with_the_registry_text(written):
     result, _, text, _ = written
     assert result.issues
     for i in result.issues:
+        detail = issue_detail(i, "vi")  # the engine's English message is not on the vi page
         assert (f"<td>{i.code}</td><td>{html.escape(lookup(i.code).text('vi'), quote=False)}</td>"
-                f"<td>{html.escape(i.message, quote=False)}</td><td>{Path(i.file).name}</td>"
+                f"<td>{html.escape(detail, quote=False)}</td><td>{Path(i.file).name}</td>"
                 f"<td>{html.escape(i.sheet or '', quote=False)}</td>"
                 f"<td class=\"n\">{'' if i.row is None else i.row}</td>") in text
 
@@ -224,15 +226,17 @@ def test_a_hostile_name_is_text_not_markup(tmp_path):
     result.plan.loc[result.plan.index[0], "project_name"] = HOSTILE
     result.plan.loc[result.plan.index[1], "investor"] = '"><img src=x onerror=alert(1)>'
     first = result.issues[0]
-    result.issues[0] = dataclasses.replace(first, message=HOSTILE)
-    text = write_report(result, tmp_path / REPORT_NAME, env=environment()).read_text("utf-8")
-    assert HOSTILE not in text
-    assert "<img src=x" not in text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    page = Page(text)
-    assert page.rows[0]["cells"][2][0] == HOSTILE  # shown as the text it is
-    assert page.scripts == 1  # ours
-    assert all(u.startswith(("#", "data:")) for u in page.urls)
+    result.issues[0] = dataclasses.replace(first, message=HOSTILE, params=None)  # message shown
+    for lang in ("vi", "en"):  # the English page shows the issue's message too
+        text = write_report(result, tmp_path / REPORT_NAME, env=environment(),
+                            lang=lang).read_text("utf-8")
+        assert HOSTILE not in text
+        assert "<img src=x" not in text
+        assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == (2 if lang == "en" else 1)
+        page = Page(text)
+        assert page.rows[0]["cells"][2][0] == HOSTILE  # shown as the text it is
+        assert page.scripts == 1  # ours
+        assert all(u.startswith(("#", "data:")) for u in page.urls)
 
 
 def test_no_proposal_no_chart_but_a_report(tmp_path):
@@ -278,7 +282,7 @@ def _words_only(text: str, result) -> str:
 
 @pytest.mark.parametrize("lang, foreign", [("vi", ENGLISH), ("en", VIETNAMESE)])
 def test_one_language_per_page(lang, foreign, tmp_path):
-    result = run_round([str(SAMPLES / ROUNDS[1])], 1)
+    result = localised(run_round([str(SAMPLES / ROUNDS[1])], 1), lang)  # as write_outputs does
     text = write_report(result, tmp_path / REPORT_NAME, env=environment(), lang=lang).read_text("utf-8")
     assert f'<html lang="{lang}">' in text
     words = _words_only(text, result)
@@ -289,7 +293,7 @@ def test_one_language_per_page(lang, foreign, tmp_path):
 
 
 def test_english_page_counter_and_states(tmp_path):
-    result = run_round([str(SAMPLES / ROUNDS[2])], 2)
+    result = localised(run_round([str(SAMPLES / ROUNDS[2])], 2), "en")
     text = write_report(result, tmp_path / REPORT_NAME, env=environment(), lang="en").read_text("utf-8")
     assert 'data-format="{n} of {m} lines shown"' in text
     assert ">150 of 150 lines shown<" in text
