@@ -1,7 +1,7 @@
 """Language is a property of the run: vi outputs hold no English sentence, en no Vietnamese.
 
 Every text cell and comment of every xlsx, the memo's paragraphs and tables (docx, html, md)
-and the terminal report of the sample rounds 1–3 are scanned with a word list, after the
+report.html and the terminal report of the sample rounds 1–3 are scanned with a word list, after the
 data itself is taken out (project names, investors, places, sheet and file names as the
 workbook wrote them): what is left is the engine's own wording.
 """
