@@ -8,6 +8,7 @@
 # Writes out/render-check/to_trinh.pdf, page-N.png (memo), and phu_luc.pdf / phu_luc-N.png
 # (appendix, when it sits beside the memo). Needs LibreOffice (soffice) and pdftoppm
 # (poppler-utils): apt-get install -y libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils
+# With chromium installed, also report.png: a screenshot of the report.html beside the memo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -49,5 +50,15 @@ if [ -f "$APPENDIX" ]; then
   soffice -env:UserInstallation=file://"$PROFILE" --headless --norestore \
     --convert-to pdf --outdir "$OUT" "$APPENDIX" >/dev/null 2>&1
   pdftoppm -r 80 -png "$OUT/phu_luc.pdf" "$OUT/phu_luc"
+fi
+REPORT="$(dirname "$MEMO")/report.html"
+rm -f "$OUT/report.png"
+if [ -f "$REPORT" ] && command -v chromium >/dev/null; then
+  chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --disable-background-networking --user-data-dir="$PROFILE/chromium" \
+    --screenshot="$(pwd)/$OUT/report.png" --window-size=1400,2000 \
+    "file://$(cd "$(dirname "$REPORT")" && pwd)/report.html" >/dev/null 2>&1
+elif [ -f "$REPORT" ]; then
+  echo "note: chromium not installed, no report.png (apt-get install chromium)" >&2
 fi
 ls "$OUT"/*.png

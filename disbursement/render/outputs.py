@@ -20,7 +20,8 @@ from disbursement.render.words import localised
 def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
                   settings: str | Path | None = None, templates_dir: str | Path | None = None,
                   date: dt.date | None = None) -> dict[str, Path]:
-    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, so_theo_doi.xlsx, the memo set, annotated copies.
+    """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, so_theo_doi.xlsx, report.html, the memo set,
+    annotated copies.
 
     All or nothing: every file is written into a hidden staging folder inside `out_dir` and
     moved into place only when the whole set has been written, so a failure leaves `out_dir`
@@ -62,9 +63,16 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
             staged.update({path.name: path for path in rendered.values()})
         from disbursement.render.env import environment
         from disbursement.render.register import REGISTER_NAME, write_register
+        from disbursement.render.report import REPORT_NAME, write_report
 
+        env = environment(templates_dir)
         staged[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME),
-                                               env=environment(templates_dir), lang=lang)
+                                               env=env, lang=lang)
+        chart = staged.get("bieu_do.png")
+        staged[REPORT_NAME] = write_report(
+            shown, confined(staging, REPORT_NAME), env=env, lang=lang,
+            chart=chart.read_bytes() if chart is not None else None,
+            templates_dir=None if templates_dir is None else str(templates_dir))
         staged.update(annotations.result())
         targets = {name: confined(out, path.name) for name, path in staged.items()}
         for name, target in targets.items():

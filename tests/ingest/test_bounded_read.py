@@ -13,6 +13,7 @@ from disbursement.errors import InputUnreadable
 from disbursement.ingest.bounded import run_bounded
 from tests.conftest import line
 from tests.fixtures_builder import SOFFICE_REASON, Converter, soffice
+from tests.needs import need
 
 
 def _grow() -> None:
@@ -60,10 +61,7 @@ def test_a_refusal_inside_the_child_keeps_its_message():
 
 
 def _need_soffice() -> None:
-    if soffice() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(SOFFICE_REASON)
-        pytest.skip(SOFFICE_REASON)
+    need(None if soffice() else SOFFICE_REASON)
 
 
 def test_a_legacy_xls_with_a_zeroed_tail_ends_in_one_error_line(make_workbook, tmp_path):

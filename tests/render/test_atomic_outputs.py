@@ -27,7 +27,7 @@ from tests.conftest import line
 
 EXPECTED = {"flags.xlsx", "flags.csv", "issues.xlsx", "proposal.xlsx", "to_trinh.docx",
             "to_trinh.html", "to_trinh.md", "phu_luc.xlsx", "bieu_do.png", "so_theo_doi.xlsx",
-            "ke_hoach.annotated.xlsx"}
+            "report.html", "ke_hoach.annotated.xlsx"}
 
 
 def _workbook(path: Path, disbursed: str) -> Path:

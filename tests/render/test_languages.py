@@ -1,13 +1,14 @@
 """Language is a property of the run: vi outputs hold no English sentence, en no Vietnamese.
 
 Every text cell and comment of every xlsx, the memo's paragraphs and tables (docx, html, md)
-and the terminal report of the sample rounds 1–3 are scanned with a word list, after the
+report.html and the terminal report of the sample rounds 1–3 are scanned with a word list, after the
 data itself is taken out (project names, investors, places, sheet and file names as the
 workbook wrote them): what is left is the engine's own wording.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -75,6 +76,9 @@ def _texts(out: Path) -> list[tuple[str, str]]:
             found += [(f"to_trinh.docx table {t}", p.text) for p in cell.paragraphs]
     found += [("to_trinh.md", line) for line in (out / "to_trinh.md").read_text().splitlines()]
     found += [("flags.csv", line) for line in (out / "flags.csv").read_text().splitlines()[:1]]
+    page = re.sub(r"<(script|style)\b.*?</\1>", "", (out / "report.html").read_text(), flags=re.S)
+    found += [("report.html", html.unescape(text)) for text in re.split(r"<[^>]*>", page)
+              if text.strip()]
     return found
 
 
