@@ -1,6 +1,7 @@
 """Language is a property of the run: every word an officer reads comes from one place per job.
 
-- `localised(result, lang)`: the result as the outputs of `lang` name it. For English, the
+- `localised(result, lang)`: the result as the outputs of `lang` name it (without a life-cycle
+  mark when the store knows no earlier round: "new" would then say nothing). For English, the
   round's name, criterion and legal basis and every capital-source label come from the rules
   file's `name_en` / `description_en` / `legal_basis_en` / `label_en` keys (falling back to the
   Vietnamese text where the file gives none). The JSON contract and the audit record keep the
@@ -69,7 +70,12 @@ def _label_proposal(proposal: Proposal | None, labels: dict[str, str]) -> Propos
 
 def localised(result: RunResult, lang: str) -> RunResult:
     """`result` as the outputs of `lang` name it (see the module docstring); never mutated."""
-    if check_lang(lang) == "vi":
+    check_lang(lang)
+    block = (result.summary or {}).get("lifecycle") or {}
+    if "lifecycle" in result.flags and not block.get("previous_run"):
+        # No earlier round in the store: every flag would read "new", which says nothing.
+        result = dataclasses.replace(result, flags=result.flags.drop(columns="lifecycle"))
+    if lang == "vi":
         return result
     info = result.round
     labels = dict(info.source_labels_en)

@@ -86,3 +86,20 @@ def test_next_round_cites_the_recorded_decision_and_the_life_cycle(two_rounds):
     english = _memo(folder, "r2en")
     assert f"Pursuant to {DECISION} on adjusting the 2022 public investment plan." in english
     assert "Against the review of round 1:" in english
+
+
+def test_flags_carry_the_life_cycle_mark_only_against_an_earlier_round(two_rounds):
+    folder, _ = two_rounds
+
+    def header_and_marks(name: str) -> tuple[list, set]:
+        sheet = openpyxl.load_workbook(folder / name / "flags.xlsx").active
+        header = [c.value for c in sheet[4]]
+        if "So với đợt trước" not in header:
+            return header, set()
+        col = header.index("So với đợt trước")
+        return header, {row[col] for row in sheet.iter_rows(min_row=5, values_only=True)}
+
+    first, marks = header_and_marks("r1")
+    assert "So với đợt trước" not in first and not marks  # no earlier round: no "new" for all
+    _, marks = header_and_marks("r2")
+    assert marks == {"Mới", "Tiếp tục"}
