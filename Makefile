@@ -23,6 +23,7 @@ COVERAGE_FLOOR ?= 88
 
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q --cov=disbursement --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
@@ -32,6 +33,7 @@ fuzz: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 
 samples: venv

@@ -49,8 +49,18 @@ DEFAULT_SIZES = "1k,10k,100k"
 CACHE = Path("build/bench")
 DOC = Path("docs/benchmarks.md")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-LIBRARIES = ("pandas", "numpy", "pandera", "python-calamine", "fastexcel", "xlsxwriter", "openpyxl",
-             "python-docx", "matplotlib", "click")
+LIBRARIES = (
+    "pandas",
+    "numpy",
+    "pandera",
+    "python-calamine",
+    "fastexcel",
+    "xlsxwriter",
+    "openpyxl",
+    "python-docx",
+    "matplotlib",
+    "click",
+)
 
 # (a): the floor. Each loads every sheet of the workbook and nothing else.
 RAW_READERS = {
@@ -80,8 +90,12 @@ TARGETS = {
     "provincial_out": 1.5,  # seconds, wall
     "writer_overhead": 0.20,  # over xlsxwriter writing the same cells (--writers)
 }
-STEPS = (("read", "(a) raw read ({})"), ("audit", "(b) review --json (audited)"),
-         ("json", "(c) review --json --no-audit"), ("out", "(d) review --out + audit"))
+STEPS = (
+    ("read", "(a) raw read ({})"),
+    ("audit", "(b) review --json (audited)"),
+    ("json", "(c) review --json --no-audit"),
+    ("out", "(d) review --out + audit"),
+)
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,7 @@ class Stat:
 
 
 def parse_sizes(text: str) -> list[int]:
-    """"1k,10k,100k" → [1000, 10000, 100000]; plain numbers are accepted too."""
+    """ "1k,10k,100k" → [1000, 10000, 100000]; plain numbers are accepted too."""
     sizes = []
     for token in text.replace(" ", "").split(","):
         if not token:
@@ -148,8 +162,14 @@ def _generator_stamp(lines: int, sheets: int) -> dict:
     from devtools import samples
 
     source = Path(samples.__file__).read_bytes()
-    return {"seed": SEED, "lines": lines, "sheets": sheets, "year": YEAR, "as_of": AS_OF.isoformat(),
-            "samples_sha256": hashlib.sha256(source).hexdigest()}
+    return {
+        "seed": SEED,
+        "lines": lines,
+        "sheets": sheets,
+        "year": YEAR,
+        "as_of": AS_OF.isoformat(),
+        "samples_sha256": hashlib.sha256(source).hexdigest(),
+    }
 
 
 def ensure_workbook(lines: int, cache: Path = CACHE) -> Workbook:
@@ -173,8 +193,9 @@ def ensure_workbook(lines: int, cache: Path = CACHE) -> Workbook:
     if sheets == 1:
         write_official_workbook(path, generate_projects(SEED, lines, YEAR), year=YEAR, as_of=AS_OF)
     else:
-        write_official_workbook(path, None, year=YEAR, as_of=AS_OF,
-                                sheets=generate_national(SEED, lines, sheets, YEAR))
+        write_official_workbook(
+            path, None, year=YEAR, as_of=AS_OF, sheets=generate_national(SEED, lines, sheets, YEAR)
+        )
     stamp_path.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
     print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
     return Workbook(lines, sheets, path)
@@ -199,8 +220,9 @@ print(json.dumps({"wall": time.perf_counter() - started, "cpu": usage.ru_utime +
 def run_once(argv: Sequence[str]) -> Sample:
     """Run `argv` in a fresh process; its wall time, CPU time (user + system) and peak RSS."""
     with tempfile.TemporaryFile() as err:
-        done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], stdout=subprocess.PIPE,
-                              stderr=err, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, *argv], stdout=subprocess.PIPE, stderr=err, check=False
+        )
         try:
             measured = json.loads(done.stdout.decode().strip().splitlines()[-1])
         except (IndexError, ValueError):
@@ -234,10 +256,11 @@ def measure_workbook(book: Workbook, repeat: int, work: Path) -> dict[str, Stat]
         for reader in available_readers():
             sample = run_once([sys.executable, "-c", RAW_READERS[reader], str(book.path)])
             stats.setdefault(f"read:{reader}", Stat(reader)).samples.append(sample)
-        runs = {"audit": [*review, "--json", "--audit-db", str(audit_db)],
-                "json": [*review, "--json", "--no-audit"],
-                "out": [*review, "--out", str(work / f"out-{book.lines}-{i}"),
-                        "--audit-db", str(out_db)]}
+        runs = {
+            "audit": [*review, "--json", "--audit-db", str(audit_db)],
+            "json": [*review, "--json", "--no-audit"],
+            "out": [*review, "--out", str(work / f"out-{book.lines}-{i}"), "--audit-db", str(out_db)],
+        }
         for key, argv in runs.items():
             stats.setdefault(key, Stat()).samples.append(run_once(argv))
     stats["read"] = min((s for k, s in stats.items() if k.startswith("read:")), key=lambda s: s.wall)
@@ -285,8 +308,15 @@ def writer_overheads(book: Workbook, repeat: int, work: Path) -> list[dict]:
             bare.append(time.process_time() - started)
         count = sum(1 for row in cells for v in row if v != "")
         ours_s, bare_s = statistics.median(ours), statistics.median(bare)
-        rows.append({"file": name, "cells": count, "ours": ours_s, "bare": bare_s,
-                     "overhead": ours_s / bare_s - 1 if bare_s else 0.0})
+        rows.append(
+            {
+                "file": name,
+                "cells": count,
+                "ours": ours_s,
+                "bare": bare_s,
+                "overhead": ours_s / bare_s - 1 if bare_s else 0.0,
+            }
+        )
     return rows
 
 
@@ -296,8 +326,12 @@ def writer_overheads(book: Workbook, repeat: int, work: Path) -> list[dict]:
 def machine() -> dict:
     from importlib import metadata
 
-    info = {"cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "cpu": platform.processor() or platform.machine()}
+    info = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -330,9 +364,15 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
 
 
-def report(results: dict[Workbook, dict[str, Stat]], help_stat: Stat, overheads: list[dict],
-           overhead_book: Workbook | None, repeat: int, info: dict,
-           loads: dict[str, tuple[str, str]]) -> str:
+def report(
+    results: dict[Workbook, dict[str, Stat]],
+    help_stat: Stat,
+    overheads: list[dict],
+    overhead_book: Workbook | None,
+    repeat: int,
+    info: dict,
+    loads: dict[str, tuple[str, str]],
+) -> str:
     lines = [
         f"Medians of {repeat} fresh processes (wall and CPU = user + system seconds); peak RSS is "
         "the largest of the repetitions. Ratios are to the floor (a) of the same workbook, "
@@ -348,22 +388,34 @@ def report(results: dict[Workbook, dict[str, Stat]], help_stat: Stat, overheads:
             name = title.format(s.name)
             ratio_w = "" if key == "read" else f"{s.wall / floor.wall:.2f}"
             ratio_c = "" if key == "read" else f"{s.cpu / floor.cpu:.2f}"
-            lines.append(f"| {book.label} | {book.lines:,} | {book.sheets} | {name} | {_fmt(s.wall)} | "
-                         f"{_fmt(s.cpu)} | {s.rss_mb:.0f} | {ratio_w} | {ratio_c} |")
+            lines.append(
+                f"| {book.label} | {book.lines:,} | {book.sheets} | {name} | {_fmt(s.wall)} | "
+                f"{_fmt(s.cpu)} | {s.rss_mb:.0f} | {ratio_w} | {ratio_c} |"
+            )
             if key == "read":
-                lines += [f"| {book.label} | {book.lines:,} | {book.sheets} | raw read ({o.name}) | "
-                          f"{_fmt(o.wall)} | {_fmt(o.cpu)} | {o.rss_mb:.0f} | | |"
-                          for k, o in stats.items() if k.startswith("read:") and o is not floor]
-    lines.append(f"| — | | | (e) `disbursement --help` | {help_stat.wall:.3f} | {help_stat.cpu:.3f} | "
-                 f"{help_stat.rss_mb:.0f} | | |")
+                lines += [
+                    f"| {book.label} | {book.lines:,} | {book.sheets} | raw read ({o.name}) | "
+                    f"{_fmt(o.wall)} | {_fmt(o.cpu)} | {o.rss_mb:.0f} | | |"
+                    for k, o in stats.items()
+                    if k.startswith("read:") and o is not floor
+                ]
+    lines.append(
+        f"| — | | | (e) `disbursement --help` | {help_stat.wall:.3f} | {help_stat.cpu:.3f} | "
+        f"{help_stat.rss_mb:.0f} | | |"
+    )
     lines += ["", *check_targets(results, help_stat, overheads), ""]
     if overheads and overhead_book is not None:
-        lines += [f"xlsx writers on the {overhead_book.label} workbook against xlsxwriter writing the "
-                  "same cells with no formatting (CPU s, median):", "",
-                  "| file | cells | ours | bare xlsxwriter | overhead |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {r['file']} | {r['cells']:,} | {r['ours']:.2f} | {r['bare']:.2f} | "
-                  f"{r['overhead']:+.0%} |" for r in overheads]
+        lines += [
+            f"xlsx writers on the {overhead_book.label} workbook against xlsxwriter writing the "
+            "same cells with no formatting (CPU s, median):",
+            "",
+            "| file | cells | ours | bare xlsxwriter | overhead |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {r['file']} | {r['cells']:,} | {r['ours']:.2f} | {r['bare']:.2f} | {r['overhead']:+.0%} |"
+            for r in overheads
+        ]
         lines.append("")
     libs = ", ".join(f"{k} {v}" for k, v in info["libraries"].items())
     load_text = "; ".join(f"{name} {a} → {b}" for name, (a, b) in loads.items())
@@ -377,8 +429,9 @@ def report(results: dict[Workbook, dict[str, Stat]], help_stat: Stat, overheads:
     return "\n".join(lines)
 
 
-def check_targets(results: dict[Workbook, dict[str, Stat]], help_stat: Stat,
-                  overheads: list[dict]) -> list[str]:
+def check_targets(
+    results: dict[Workbook, dict[str, Stat]], help_stat: Stat, overheads: list[dict]
+) -> list[str]:
     """One line per target of issue #16: measured value, target, PASS or FAIL."""
     out = ["Targets (issue #16):", ""]
 
@@ -390,36 +443,65 @@ def check_targets(results: dict[Workbook, dict[str, Stat]], help_stat: Stat,
     if national:
         biggest = max(national, key=lambda b: b.lines)
         s = results[biggest]
-        for key, label in (("audit", "audited review --json ÷ read"),
-                           ("json", "--no-audit ÷ read"), ("out", "--out ÷ read")):
+        for key, label in (
+            ("audit", "audited review --json ÷ read"),
+            ("json", "--no-audit ÷ read"),
+            ("out", "--out ÷ read"),
+        ):
             wall, cpu = s[key].wall / s["read"].wall, s[key].cpu / s["read"].cpu
-            target = f"≤ {TARGETS[key]}" + (f", stretch ≤ {TARGETS['audit_stretch']}"
-                                            if key == "audit" else "")
-            line(f"{label} on the {biggest.label} workbook", f"{wall:.2f} wall, {cpu:.2f} CPU",
-                 target, wall <= TARGETS[key])
+            target = f"≤ {TARGETS[key]}" + (
+                f", stretch ≤ {TARGETS['audit_stretch']}" if key == "audit" else ""
+            )
+            line(
+                f"{label} on the {biggest.label} workbook",
+                f"{wall:.2f} wall, {cpu:.2f} CPU",
+                target,
+                wall <= TARGETS[key],
+            )
         rss = s["audit"].rss_mb
-        line(f"peak RSS of audited review --json on the {biggest.label} workbook", f"{rss:.0f} MB",
-             f"≤ {TARGETS['rss_mb']} MB", rss <= TARGETS["rss_mb"])
-        out.append(f"- info — peak RSS on the {biggest.label} workbook: --no-audit "
-                   f"{s['json'].rss_mb:.0f} MB, --out {s['out'].rss_mb:.0f} MB")
+        line(
+            f"peak RSS of audited review --json on the {biggest.label} workbook",
+            f"{rss:.0f} MB",
+            f"≤ {TARGETS['rss_mb']} MB",
+            rss <= TARGETS["rss_mb"],
+        )
+        out.append(
+            f"- info — peak RSS on the {biggest.label} workbook: --no-audit "
+            f"{s['json'].rss_mb:.0f} MB, --out {s['out'].rss_mb:.0f} MB"
+        )
     for small, big in ((n, n * 10) for n in sorted(by_lines)):
         if big in by_lines and by_lines[small][0].sheets == by_lines[big][0].sheets:
             for key in ("audit", "json", "out"):
                 a, b = by_lines[small][1][key], by_lines[big][1][key]
-                line(f"10× lines ({_size_text(small)} → {_size_text(big)}), {key}",
-                     f"{b.wall / a.wall:.1f}× wall, {b.cpu / a.cpu:.1f}× CPU",
-                     f"≤ {TARGETS['scale']:.0f}×", b.wall / a.wall <= TARGETS["scale"])
-    line("`disbursement --help`", f"{help_stat.wall:.3f} s", f"≤ {TARGETS['help']} s",
-         help_stat.wall <= TARGETS["help"])
+                line(
+                    f"10× lines ({_size_text(small)} → {_size_text(big)}), {key}",
+                    f"{b.wall / a.wall:.1f}× wall, {b.cpu / a.cpu:.1f}× CPU",
+                    f"≤ {TARGETS['scale']:.0f}×",
+                    b.wall / a.wall <= TARGETS["scale"],
+                )
+    line(
+        "`disbursement --help`",
+        f"{help_stat.wall:.3f} s",
+        f"≤ {TARGETS['help']} s",
+        help_stat.wall <= TARGETS["help"],
+    )
     provincial = [b for b in results if b.sheets == 1]
     if provincial:
         book = max(provincial, key=lambda b: b.lines)
         wall = results[book]["out"].wall
-        line(f"{book.label} round with all outputs", f"{wall:.2f} s wall",
-             f"≤ {TARGETS['provincial_out']} s", wall <= TARGETS["provincial_out"])
+        line(
+            f"{book.label} round with all outputs",
+            f"{wall:.2f} s wall",
+            f"≤ {TARGETS['provincial_out']} s",
+            wall <= TARGETS["provincial_out"],
+        )
     for r in overheads:
-        line(f"{r['file']} writer over bare xlsxwriter", f"{r['overhead']:+.0%}",
-             f"≤ +{TARGETS['writer_overhead']:.0%}", r["overhead"] <= TARGETS["writer_overhead"])
+        line(
+            f"{r['file']} writer over bare xlsxwriter",
+            f"{r['overhead']:+.0%}",
+            f"≤ +{TARGETS['writer_overhead']:.0%}",
+            r["overhead"] <= TARGETS["writer_overhead"],
+        )
     return out
 
 
@@ -444,15 +526,25 @@ def write_doc(doc: Path, table: str, when: dt.date) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
-                        help="comma-separated line counts, e.g. 1k,10k,100k,300k (env BENCH_SIZES)")
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")),
-                        help="fresh processes per measurement; the median is reported (env BENCH_REPEAT)")
+    parser.add_argument(
+        "--sizes",
+        default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
+        help="comma-separated line counts, e.g. 1k,10k,100k,300k (env BENCH_SIZES)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_REPEAT", "3")),
+        help="fresh processes per measurement; the median is reported (env BENCH_REPEAT)",
+    )
     parser.add_argument("--cache", type=Path, default=CACHE, help="where generated workbooks are kept")
     parser.add_argument("--doc", type=Path, default=DOC, help="markdown file to update")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the markdown file alone")
-    parser.add_argument("--writers", action="store_true",
-                        help="also time each xlsx writer against bare xlsxwriter (largest workbook)")
+    parser.add_argument(
+        "--writers",
+        action="store_true",
+        help="also time each xlsx writer against bare xlsxwriter (largest workbook)",
+    )
     args = parser.parse_args(argv)
     repeat = max(args.repeat, 1)
     sizes = parse_sizes(args.sizes)

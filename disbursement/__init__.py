@@ -35,8 +35,17 @@ _PUBLIC = {
 _ALIASES = {"run_review": "review"}
 
 __all__ = [
-    "DisbursementError", "Issue", "ReviewOptions", "ReviewOutcome", "RunResult", "__version__",
-    "audit_target", "inspect_files", "load_rules", "run_review", "run_round",
+    "DisbursementError",
+    "Issue",
+    "ReviewOptions",
+    "ReviewOutcome",
+    "RunResult",
+    "__version__",
+    "audit_target",
+    "inspect_files",
+    "load_rules",
+    "run_review",
+    "run_round",
 ]
 
 if TYPE_CHECKING:

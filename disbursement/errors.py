@@ -58,9 +58,15 @@ class Issue:
     params: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "file": self.file,
-                "sheet": self.sheet, "row": self.row, "column": self.column,
-                "message": self.message}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
     def location(self) -> str:
         parts = [self.file]
@@ -108,7 +114,9 @@ def issue_counts(issues: list[Issue]) -> dict:
     for issue in issues:
         entry = counts.setdefault(issue.code, {"severity": issue.severity, "count": 0})
         entry["count"] += 1
-    return {"total": len(issues),
-            "errors": sum(1 for i in issues if i.severity == "error"),
-            "warnings": sum(1 for i in issues if i.severity == "warning"),
-            "by_code": dict(sorted(counts.items()))}
+    return {
+        "total": len(issues),
+        "errors": sum(1 for i in issues if i.severity == "error"),
+        "warnings": sum(1 for i in issues if i.severity == "warning"),
+        "by_code": dict(sorted(counts.items())),
+    }

@@ -73,9 +73,15 @@ class ColumnSpec:
 # The one description of the canonical plan table: the empty frame (`empty_plan`) and the
 # pandera schema (`ingest.schema.plan_schema`) are both made from it.
 PLAN_TABLE: tuple[ColumnSpec, ...] = (
-    *(ColumnSpec(c, "string", nullable=c != "project_name" and c != "status",
-                 validated=c in ("project_name", "project_code", "capital_source", "status"))
-      for c in TEXT_COLUMNS),
+    *(
+        ColumnSpec(
+            c,
+            "string",
+            nullable=c != "project_name" and c != "status",
+            validated=c in ("project_name", "project_code", "capital_source", "status"),
+        )
+        for c in TEXT_COLUMNS
+    ),
     *(ColumnSpec(c, "int64", nullable=False, validated=True) for c in REQUIRED_MONEY),
     *(ColumnSpec(c, "Int64", validated=True) for c in OPTIONAL_MONEY),
     ColumnSpec("file", "str", nullable=False, validated=True),  # pandas' default text dtype
@@ -90,9 +96,14 @@ def empty_plan() -> pd.DataFrame:
     """A plan table with no line: every canonical column, each of its dtype."""
     import pandas as pd
 
-    return pd.DataFrame({c.name: pd.Series(pd.array([], dtype=c.dtype)) if c.dtype in
-                         ("string", "Int64") else pd.Series([], dtype=c.dtype)
-                         for c in PLAN_TABLE})
+    return pd.DataFrame(
+        {
+            c.name: pd.Series(pd.array([], dtype=c.dtype))
+            if c.dtype in ("string", "Int64")
+            else pd.Series([], dtype=c.dtype)
+            for c in PLAN_TABLE
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)

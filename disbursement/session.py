@@ -101,8 +101,12 @@ def audit_target(audit_db: str | Path | None, *, enabled: bool = True) -> AuditT
         return AuditTarget(None)
     location = locate(audit_db)
     implicit = not audit_db and not os.environ.get(ENV_VAR)
-    if (implicit and not location.is_postgres and not location.path.exists()
-            and not _can_create_in(location.path.parent.resolve())):
+    if (
+        implicit
+        and not location.is_postgres
+        and not location.path.exists()
+        and not _can_create_in(location.path.parent.resolve())
+    ):
         return AuditTarget(None, unwritable_default=True)
     return AuditTarget(check_store(location))
 
@@ -129,10 +133,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def review(paths: Sequence[str | Path], options: ReviewOptions, *,
-           out_dir: str | Path | None = None,
-           audit: AuditTarget | None = None, reviewer: str | None = None,
-           history_upto: int | None = None, record: bool = True) -> ReviewOutcome:
+def review(
+    paths: Sequence[str | Path],
+    options: ReviewOptions,
+    *,
+    out_dir: str | Path | None = None,
+    audit: AuditTarget | None = None,
+    reviewer: str | None = None,
+    history_upto: int | None = None,
+    record: bool = True,
+) -> ReviewOutcome:
     """Run one review round and do everything a review does with it, in this order.
 
     1. `pipeline.run_round` (read → … → propose; a run with nothing to review raises);
@@ -145,26 +155,61 @@ def review(paths: Sequence[str | Path], options: ReviewOptions, *,
     The whole composition runs without the cyclic garbage collector (`gc_paused`).
     """
     with gc_paused():
-        return _review(paths, options, out_dir=out_dir, audit=audit, reviewer=reviewer,
-                       history_upto=history_upto, record=record)
+        return _review(
+            paths,
+            options,
+            out_dir=out_dir,
+            audit=audit,
+            reviewer=reviewer,
+            history_upto=history_upto,
+            record=record,
+        )
 
 
-def _review(paths: Sequence[str | Path], options: ReviewOptions, *,
-            out_dir: str | Path | None, audit: AuditTarget | None, reviewer: str | None,
-            history_upto: int | None, record: bool) -> ReviewOutcome:
+def _review(
+    paths: Sequence[str | Path],
+    options: ReviewOptions,
+    *,
+    out_dir: str | Path | None,
+    audit: AuditTarget | None,
+    reviewer: str | None,
+    history_upto: int | None,
+    record: bool,
+) -> ReviewOutcome:
     audit = audit if audit is not None else AuditTarget(None)
     if options.use_recorded_replies and audit.store is None:
-        raise DisbursementError("--use-recorded-replies reads the replies kept in the audit "
-                                "store: it cannot be used with --no-audit")
-    replies = ReplySource((str(options.replies),) if options.replies else (), options.received,
-                          audit.store, options.use_recorded_replies)
-    result = run_round(list(paths), options.round, year=options.year,
-                       rules_path=options.rules_path, as_of=options.as_of, unit=options.unit,
-                       overrides=options.overrides, replies=replies)
+        raise DisbursementError(
+            "--use-recorded-replies reads the replies kept in the audit "
+            "store: it cannot be used with --no-audit"
+        )
+    replies = ReplySource(
+        (str(options.replies),) if options.replies else (),
+        options.received,
+        audit.store,
+        options.use_recorded_replies,
+    )
+    result = run_round(
+        list(paths),
+        options.round,
+        year=options.year,
+        rules_path=options.rules_path,
+        as_of=options.as_of,
+        unit=options.unit,
+        overrides=options.overrides,
+        replies=replies,
+    )
     if audit.unwritable_default:
-        result.issues.append(issue("AUDIT-NOT-RECORDED", str(Path.cwd()), None, None, None,
-            "the default audit store cannot be created in this folder (read-only?); the run was "
-            f"not recorded — pass --audit-db PATH or set {ENV_VAR}"))
+        result.issues.append(
+            issue(
+                "AUDIT-NOT-RECORDED",
+                str(Path.cwd()),
+                None,
+                None,
+                None,
+                "the default audit store cannot be created in this folder (read-only?); the run was "
+                f"not recorded — pass --audit-db PATH or set {ENV_VAR}",
+            )
+        )
     if audit.store is not None:
         result = compare_with_history(audit.store, result, upto=history_upto).applied_to(result)
     if out_dir is not None:
@@ -172,8 +217,14 @@ def _review(paths: Sequence[str | Path], options: ReviewOptions, *,
     result.summary["issues"] = issue_counts(result.issues)
     written: dict[str, Path] = {}
     if out_dir is not None:
-        written = write_outputs(result, out_dir, lang=options.lang, settings=options.settings,
-                                templates_dir=options.templates_dir, date=options.date)
+        written = write_outputs(
+            result,
+            out_dir,
+            lang=options.lang,
+            settings=options.settings,
+            templates_dir=options.templates_dir,
+            date=options.date,
+        )
     run_id = records = proposal = None
     if audit.store is not None and record and result.reply_files:
         from disbursement.audit.replies import record_replies
@@ -184,7 +235,14 @@ def _review(paths: Sequence[str | Path], options: ReviewOptions, *,
     if audit.store is not None and record:
         records = flag_records(result)
         proposal = None if result.proposal is None else proposal_json(result.proposal)
-        run_id = record_run(audit.store, result, reviewer=reviewer, input_paths=list(paths),
-                            output_paths=written, options=options.recorded(),
-                            flag_list=records, proposal_data=proposal)
+        run_id = record_run(
+            audit.store,
+            result,
+            reviewer=reviewer,
+            input_paths=list(paths),
+            output_paths=written,
+            options=options.recorded(),
+            flag_list=records,
+            proposal_data=proposal,
+        )
     return ReviewOutcome(result, written, run_id, audit.store, records, proposal)

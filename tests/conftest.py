@@ -23,8 +23,16 @@ def trieu(value: str) -> int:
     return int(Decimal(value.replace(".", "").replace(",", ".")) * 1_000_000)
 
 
-def line(code: str, name: str, *, source: str = "NSDP_CAN_DOI", status: str = "continuing",
-         plan: str = "1.000", disbursed: str = "0", **extra) -> dict:
+def line(
+    code: str,
+    name: str,
+    *,
+    source: str = "NSDP_CAN_DOI",
+    status: str = "continuing",
+    plan: str = "1.000",
+    disbursed: str = "0",
+    **extra,
+) -> dict:
     """One project line in the shape `samples.write_official_workbook` takes (amounts in đồng)."""
     record = {
         "project_code": code,
@@ -54,11 +62,16 @@ def line(code: str, name: str, *, source: str = "NSDP_CAN_DOI", status: str = "c
 def make_workbook(tmp_path: Path):
     """Write an official-layout workbook of the given lines and return its path."""
 
-    def build(lines: list[dict], *, name: str = "ke_hoach.xlsx", year: int = 2022,
-              as_of: dt.date | None = None, **options) -> Path:
+    def build(
+        lines: list[dict],
+        *,
+        name: str = "ke_hoach.xlsx",
+        year: int = 2022,
+        as_of: dt.date | None = None,
+        **options,
+    ) -> Path:
         path = tmp_path / name
-        write_official_workbook(path, lines, year=year, as_of=as_of or dt.date(year, 6, 30),
-                                **options)
+        write_official_workbook(path, lines, year=year, as_of=as_of or dt.date(year, 6, 30), **options)
         return path
 
     return build

@@ -125,8 +125,17 @@ class Converter:
         if exe is None:
             raise RuntimeError(SOFFICE_REASON)
         filters = {"xls": "xls:MS Excel 97", "ods": "ods"}
-        command = [exe, f"-env:UserInstallation={self.profile}", "--headless", "--norestore",
-                   "--convert-to", filters[fmt], "--outdir", str(self.cache_dir), *names]
+        command = [
+            exe,
+            f"-env:UserInstallation={self.profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            filters[fmt],
+            "--outdir",
+            str(self.cache_dir),
+            *names,
+        ]
         self.calls += 1
         subprocess.run(command, check=True, capture_output=True, timeout=300)
 
@@ -178,19 +187,26 @@ def transform_text(xlsx: Path, convert_text: Callable[[str], str], font: str | N
         data = data.replace(b'<name val="Times New Roman"/>', f'<name val="{font}"/>'.encode())
         return data.replace(b'<name val="Calibri"/>', f'<name val="{font}"/>'.encode())
 
-    _rewrite(xlsx, lambda name, data: (
-        _TEXT_NODE.sub(text_node, data)
-        if name == "xl/sharedStrings.xml" or name.startswith("xl/worksheets/sheet")
-        else fonts(data) if name == "xl/styles.xml" else data
-    ))
+    _rewrite(
+        xlsx,
+        lambda name, data: (
+            _TEXT_NODE.sub(text_node, data)
+            if name == "xl/sharedStrings.xml" or name.startswith("xl/worksheets/sheet")
+            else fonts(data)
+            if name == "xl/styles.xml"
+            else data
+        ),
+    )
 
 
 def drop_cached_values(xlsx: Path, form: str = "none") -> None:
     """Remove the cached result of every formula (a file saved without recalculation):
     `form` "none" drops the <v> element, "empty" leaves `<v/>` (openpyxl, some exporters)."""
     keep = rb"\1<v/>" if form == "empty" else rb"\1"
-    _rewrite(xlsx, lambda name, data: _CACHED_VALUE.sub(keep, data)
-             if name.startswith("xl/worksheets/sheet") else data)
+    _rewrite(
+        xlsx,
+        lambda name, data: _CACHED_VALUE.sub(keep, data) if name.startswith("xl/worksheets/sheet") else data,
+    )
 
 
 def _rewrite(path: Path, change: Callable[[str, bytes], bytes]) -> None:
@@ -229,12 +245,18 @@ class GridSheet:
     bold_rows: set[int] = field(default_factory=set)
 
 
-def write_grid(path: Path, sheets: Sequence[GridSheet], *, created: dt.date,
-               number_format: str = "#,##0.000") -> Path:
+def write_grid(
+    path: Path, sheets: Sequence[GridSheet], *, created: dt.date, number_format: str = "#,##0.000"
+) -> Path:
     """Write sheets cell by cell: str → text, int/float → number, Formula, None → blank."""
     wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"title": "Kế hoạch vốn đầu tư công", "author": "Sở Kế hoạch và Đầu tư",
-                       "created": dt.datetime.combine(created, dt.time())})
+    wb.set_properties(
+        {
+            "title": "Kế hoạch vốn đầu tư công",
+            "author": "Sở Kế hoạch và Đầu tư",
+            "created": dt.datetime.combine(created, dt.time()),
+        }
+    )
     base = {"font_name": "Times New Roman", "font_size": 11, "valign": "vcenter"}
     text_fmt = wb.add_format(base | {"text_wrap": True})
     bold_fmt = wb.add_format(base | {"bold": True, "text_wrap": True})
@@ -264,8 +286,9 @@ def write_grid(path: Path, sheets: Sequence[GridSheet], *, created: dt.date,
         if sheet.hidden:
             ws.hide()
     wb.close()
-    if any(isinstance(v, Formula) and v.cached is None
-           for sheet in sheets for row in sheet.rows for v in row):
+    if any(
+        isinstance(v, Formula) and v.cached is None for sheet in sheets for row in sheet.rows for v in row
+    ):
         _drop_missing_cached(path, sheets)
     return path
 
@@ -284,8 +307,11 @@ def _drop_missing_cached(path: Path, sheets: Sequence[GridSheet]) -> None:
         if not m or int(m[1]) not in targets:
             return data
         cells = targets[int(m[1])]
-        return re.sub(rb'(<c r="([A-Z]+\d+)"[^>]*><f>[^<]*</f>)<v>[^<]*</v>',
-                      lambda x: x[1] if x[2].decode() in cells else x[0], data)
+        return re.sub(
+            rb'(<c r="([A-Z]+\d+)"[^>]*><f>[^<]*</f>)<v>[^<]*</v>',
+            lambda x: x[1] if x[2].decode() in cells else x[0],
+            data,
+        )
 
     _rewrite(path, change)
 
@@ -300,13 +326,19 @@ def _drop_missing_cached(path: Path, sheets: Sequence[GridSheet]) -> None:
 # "next_plan_dong" (next year's plan), "plan_recall_dong" (a "Trong đó" part of the plan).
 COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
     "flat": [
-        ("stt", "STT"), ("project_name", "Tên dự án"), ("project_code", "Mã dự án"),
-        ("investor", "Chủ đầu tư"), ("plan_dong", "Kế hoạch vốn năm {year}"),
-        ("disbursed_dong", "Giải ngân đến {as_of}"), ("rate", "Tỷ lệ giải ngân (%)"),
+        ("stt", "STT"),
+        ("project_name", "Tên dự án"),
+        ("project_code", "Mã dự án"),
+        ("investor", "Chủ đầu tư"),
+        ("plan_dong", "Kế hoạch vốn năm {year}"),
+        ("disbursed_dong", "Giải ngân đến {as_of}"),
+        ("rate", "Tỷ lệ giải ngân (%)"),
         ("note", "Ghi chú"),
     ],
     "merged3": [
-        ("stt", "STT"), ("project_name", "Danh mục dự án"), ("project_code", "Mã dự án"),
+        ("stt", "STT"),
+        ("project_name", "Danh mục dự án"),
+        ("project_code", "Mã dự án"),
         ("investor", "Chủ đầu tư"),
         ("investment_decision", "Quyết định đầu tư > Số quyết định; ngày, tháng, năm ban hành"),
         ("tmdt_dong", "Quyết định đầu tư > TMĐT > Tổng số (tất cả các nguồn vốn)"),
@@ -319,7 +351,9 @@ COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
     ],
     # Decoys before the real columns, so a first-match reader would take them.
     "decoys": [
-        ("stt", "STT"), ("project_name", "Danh mục dự án"), ("project_code", "Mã dự án"),
+        ("stt", "STT"),
+        ("project_name", "Danh mục dự án"),
+        ("project_code", "Mã dự án"),
         ("cumulative_disbursed_dong", "Lũy kế giải ngân từ khởi công đến {as_of}"),
         ("carried_over_dong", "Kế hoạch vốn năm {prev} kéo dài sang năm {year}"),
         ("prev_disbursed_dong", "Giải ngân kế hoạch vốn năm {prev} kéo dài"),
@@ -330,26 +364,41 @@ COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
         ("note", "Ghi chú"),
     ],
     "abbrev": [
-        ("stt", "TT"), ("project_name", "Tên DA"), ("project_code", "Mã DA"),
-        ("investor", "CĐT"), ("tmdt_dong", "TMĐT"), ("plan_dong", "KH {year}"),
-        ("disbursed_dong", "GN đến {as_of}"), ("rate", "TL GN (%)"), ("note", "Ghi chú"),
+        ("stt", "TT"),
+        ("project_name", "Tên DA"),
+        ("project_code", "Mã DA"),
+        ("investor", "CĐT"),
+        ("tmdt_dong", "TMĐT"),
+        ("plan_dong", "KH {year}"),
+        ("disbursed_dong", "GN đến {as_of}"),
+        ("rate", "TL GN (%)"),
+        ("note", "Ghi chú"),
     ],
     "ascii": [
-        ("stt", "STT"), ("project_name", "Ten du an"), ("project_code", "Ma du an"),
-        ("investor", "Chu dau tu"), ("tmdt_dong", "Tong muc dau tu"),
-        ("plan_dong", "Ke hoach von nam {year}"), ("disbursed_dong", "Giai ngan den {as_of}"),
-        ("rate", "Ty le (%)"), ("note", "Ghi chu"),
+        ("stt", "STT"),
+        ("project_name", "Ten du an"),
+        ("project_code", "Ma du an"),
+        ("investor", "Chu dau tu"),
+        ("tmdt_dong", "Tong muc dau tu"),
+        ("plan_dong", "Ke hoach von nam {year}"),
+        ("disbursed_dong", "Giai ngan den {as_of}"),
+        ("rate", "Ty le (%)"),
+        ("note", "Ghi chu"),
     ],
     # MOF "Phụ lục III" style: 4 merged header rows, no project code column.
     "phu_luc_iii": [
-        ("stt", "STT"), ("project_name", "Danh mục dự án"), ("location", "Địa điểm XD"),
+        ("stt", "STT"),
+        ("project_name", "Danh mục dự án"),
+        ("location", "Địa điểm XD"),
         ("investment_decision", "Quyết định đầu tư > Số quyết định ngày, tháng, năm ban hành"),
         ("tmdt_dong", "Quyết định đầu tư > TMĐT > Tổng số (tất cả các nguồn vốn)"),
         ("tmdt_nsnn_dong", "Quyết định đầu tư > TMĐT > Trong đó > Vốn NSNN"),
         ("tmdt_other_dong", "Quyết định đầu tư > TMĐT > Trong đó > Vốn khác"),
         ("cumulative_alloc_dong", "Lũy kế vốn đã bố trí đến hết năm trước năm kế hoạch"),
-        ("carried_over_dong", "Kế hoạch vốn năm trước được cấp có thẩm quyền cho phép kéo dài "
-                              "sang năm kế hoạch (nếu có)"),
+        (
+            "carried_over_dong",
+            "Kế hoạch vốn năm trước được cấp có thẩm quyền cho phép kéo dài sang năm kế hoạch (nếu có)",
+        ),
         ("plan_dong", "Kế hoạch năm {year} > Tổng số"),
         ("plan_recall_dong", "Kế hoạch năm {year} > Trong đó > Thu hồi vốn ứng trước"),
         ("plan_debt_dong", "Kế hoạch năm {year} > Trong đó > Thanh toán nợ đọng XDCB"),
@@ -363,14 +412,21 @@ COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
     ],
     # One header row with the source and status as columns (a district's own list).
     "with_columns": [
-        ("stt", "STT"), ("project_code", "Mã dự án"), ("project_name", "Tên dự án"),
-        ("investor", "Chủ đầu tư"), ("capital_source_label", "Nguồn vốn"),
-        ("status", "Tính chất dự án"), ("plan_dong", "Kế hoạch vốn năm {year}"),
-        ("disbursed_dong", "Giải ngân đến {as_of}"), ("note", "Ghi chú"),
+        ("stt", "STT"),
+        ("project_code", "Mã dự án"),
+        ("project_name", "Tên dự án"),
+        ("investor", "Chủ đầu tư"),
+        ("capital_source_label", "Nguồn vốn"),
+        ("status", "Tính chất dự án"),
+        ("plan_dong", "Kế hoạch vốn năm {year}"),
+        ("disbursed_dong", "Giải ngân đến {as_of}"),
+        ("note", "Ghi chú"),
     ],
     # Disbursement split into advances and payments, the total left of its parts.
     "disbursed_parts": [
-        ("stt", "STT"), ("project_name", "Danh mục dự án"), ("project_code", "Mã dự án"),
+        ("stt", "STT"),
+        ("project_name", "Danh mục dự án"),
+        ("project_code", "Mã dự án"),
         ("plan_dong", "Kế hoạch vốn năm {year}"),
         ("disbursed_dong", "Giải ngân đến {as_of} > Tổng số"),
         ("advance_dong", "Giải ngân đến {as_of} > Trong đó > Tạm ứng"),
@@ -379,9 +435,13 @@ COLUMN_SETS: dict[str, list[tuple[str, str]]] = {
     ],
     # A plan appendix without any disbursement (joined with a KBNN export).
     "plan_only": [
-        ("stt", "STT"), ("project_name", "Danh mục dự án"), ("project_code", "Mã dự án"),
-        ("investor", "Chủ đầu tư"), ("tmdt_dong", "Tổng mức đầu tư"),
-        ("plan_dong", "Kế hoạch vốn năm {year} đã giao"), ("note", "Ghi chú"),
+        ("stt", "STT"),
+        ("project_name", "Danh mục dự án"),
+        ("project_code", "Mã dự án"),
+        ("investor", "Chủ đầu tư"),
+        ("tmdt_dong", "Tổng mức đầu tư"),
+        ("plan_dong", "Kế hoạch vốn năm {year} đã giao"),
+        ("note", "Ghi chú"),
     ],
 }
 STATUS_CELL = {"continuing": "Chuyển tiếp", "new": "KCM", "completed": "Hoàn thành"}
@@ -396,11 +456,14 @@ LETTERS = "abcdefgh"
 
 
 def _fill(text: str, year: int, as_of: dt.date, unit: str) -> str:
-    return text.format(year=year, prev=year - 1, next=year + 1, unit=unit,
-                       as_of=f"{as_of.day}/{as_of.month}/{as_of.year}",
-                       as_of2=as_of.strftime("%d/%m/%Y"))
-
-
+    return text.format(
+        year=year,
+        prev=year - 1,
+        next=year + 1,
+        unit=unit,
+        as_of=f"{as_of.day}/{as_of.month}/{as_of.year}",
+        as_of2=as_of.strftime("%d/%m/%Y"),
+    )
 
 
 @dataclass
@@ -442,13 +505,34 @@ def _amount(line: Mapping, key: str) -> int | None:
 class _Table:
     """One plan sheet: title block, header, ordinal row, grouped body, footnote, signatures."""
 
-    def __init__(self, lines: Sequence[Mapping], *, year: int, as_of: dt.date, unit: str,
-                 columns: str | list, groups: Sequence[str], amounts: str, zero: str | None,
-                 pad: bool, group_values: str, subtotal_errors: Mapping[str, str],
-                 total: str, title: Sequence[str], ordinals: bool, status_labels: str,
-                 label_in_name: bool, status_stt: str, sector_stt: str, project_stt: str,
-                 footer: bool, unit_in_header: bool, sector_label: str = "upper",
-                 footer_text: Sequence[str] = (), omit_group_rows: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        lines: Sequence[Mapping],
+        *,
+        year: int,
+        as_of: dt.date,
+        unit: str,
+        columns: str | list,
+        groups: Sequence[str],
+        amounts: str,
+        zero: str | None,
+        pad: bool,
+        group_values: str,
+        subtotal_errors: Mapping[str, str],
+        total: str,
+        title: Sequence[str],
+        ordinals: bool,
+        status_labels: str,
+        label_in_name: bool,
+        status_stt: str,
+        sector_stt: str,
+        project_stt: str,
+        footer: bool,
+        unit_in_header: bool,
+        sector_label: str = "upper",
+        footer_text: Sequence[str] = (),
+        omit_group_rows: Sequence[str] = (),
+    ) -> None:
         self.footer_text, self.omit_group_rows = tuple(footer_text), set(omit_group_rows)
         self.year, self.as_of, self.unit = year, as_of, unit
         self.divisor, unit_line = UNITS[unit]
@@ -486,9 +570,11 @@ class _Table:
             stt = "ABCDEFGH"[number - 1] if self.sector_stt == "upper" else str(number)
             return stt, f"LĨNH VỰC {value.upper()}" if self.sector_label == "upper" else value
         if self.status_labels == "long":
-            label = {"continuing": f"Các dự án chuyển tiếp sang năm {self.year}",
-                     "new": f"Các dự án khởi công mới năm {self.year}",
-                     "completed": "Dự án hoàn thành, bàn giao đưa vào sử dụng"}.get(value, "Dự án khác")
+            label = {
+                "continuing": f"Các dự án chuyển tiếp sang năm {self.year}",
+                "new": f"Các dự án khởi công mới năm {self.year}",
+                "completed": "Dự án hoàn thành, bàn giao đưa vào sử dụng",
+            }.get(value, "Dự án khác")
         else:
             label = STATUS_GROUPS.get(value, "Dự án khác")
         stt = f"{LETTERS[number - 1]})" if self.status_stt == "letter" else str(number)
@@ -502,9 +588,11 @@ class _Table:
                 parent.children.append(row)
                 for k, part in enumerate(item.get("components") or ()):
                     mark = "-" if item.get("component_stt", "-") == "-" else f"{LETTERS[k]})"
-                    part_line = {"project_name": part["name"],
-                                 "plan_dong": line_money(part.get("plan", "0")),
-                                 "disbursed_dong": line_money(part.get("disbursed", "0"))}
+                    part_line = {
+                        "project_name": part["name"],
+                        "plan_dong": line_money(part.get("plan", "0")),
+                        "disbursed_dong": line_money(part.get("disbursed", "0")),
+                    }
                     row.children.append(_Row("component", mark, part["name"], part_line))
             return
         level = self.groups[depth]
@@ -625,8 +713,11 @@ class _Table:
             walk(row)
         if self.total == "bottom":
             flat = flat[1:] + flat[:1]
-        flat = [r for r in flat if r.kind in ("project", "component", "total")
-                or r.name not in self.omit_group_rows]
+        flat = [
+            r
+            for r in flat
+            if r.kind in ("project", "component", "total") or r.name not in self.omit_group_rows
+        ]
         start = len(rows)
         for i, row in enumerate(flat):
             row.excel_row = start + i + 1
@@ -662,18 +753,36 @@ def _format_amount(value: Decimal, style: str) -> str:
     return f"({out})" if negative else out
 
 
-def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date | None = None,
-                 unit: str = "trieu", columns: str | list = "merged3",
-                 groups: Sequence[str] = ("source", "status"), sources: str = "groups",
-                 amounts: str = "number", zero: str | None = None, pad: bool = False,
-                 group_values: str = "formula", subtotal_errors: Mapping[str, str] | None = None,
-                 total: str = "top", title: Sequence[str] | None = None, ordinals: str | bool = "plain",
-                 status_labels: str = "short", label_in_name: bool = False,
-                 status_stt: str = "arabic", sector_stt: str = "upper", project_stt: str = "arabic",
-                 footer: bool = True, unit_in_header: bool = False, sector_label: str = "upper",
-                 sheet_name: str = "Biểu 01",
-                 extra_sheets: Sequence[str] = (), footer_text: Sequence[str] = (),
-                 omit_group_rows: Sequence[str] = ()) -> list[GridSheet]:
+def table_sheets(
+    lines: Sequence[Mapping],
+    *,
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    unit: str = "trieu",
+    columns: str | list = "merged3",
+    groups: Sequence[str] = ("source", "status"),
+    sources: str = "groups",
+    amounts: str = "number",
+    zero: str | None = None,
+    pad: bool = False,
+    group_values: str = "formula",
+    subtotal_errors: Mapping[str, str] | None = None,
+    total: str = "top",
+    title: Sequence[str] | None = None,
+    ordinals: str | bool = "plain",
+    status_labels: str = "short",
+    label_in_name: bool = False,
+    status_stt: str = "arabic",
+    sector_stt: str = "upper",
+    project_stt: str = "arabic",
+    footer: bool = True,
+    unit_in_header: bool = False,
+    sector_label: str = "upper",
+    sheet_name: str = "Biểu 01",
+    extra_sheets: Sequence[str] = (),
+    footer_text: Sequence[str] = (),
+    omit_group_rows: Sequence[str] = (),
+) -> list[GridSheet]:
     """The sheets of a plan workbook (see the module docstring for what the options mean).
 
     `sources`: "groups" (I, II … rows), "sheets" (one sheet per source, named for it, with a
@@ -685,16 +794,36 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
     """
     as_of = as_of or dt.date(year, 6, 30)
     if title is None:
-        title = ["UBND TỈNH SƠN LA", "BIỂU TỔNG HỢP TÌNH HÌNH GIẢI NGÂN KẾ HOẠCH VỐN ĐẦU TƯ CÔNG NĂM {year}",
-                 "(Số liệu giải ngân đến ngày {as_of})"]
+        title = [
+            "UBND TỈNH SƠN LA",
+            "BIỂU TỔNG HỢP TÌNH HÌNH GIẢI NGÂN KẾ HOẠCH VỐN ĐẦU TƯ CÔNG NĂM {year}",
+            "(Số liệu giải ngân đến ngày {as_of})",
+        ]
     levels = [g for g in groups if g != "source" or sources == "groups"]
-    options = dict(year=year, as_of=as_of, unit=unit, columns=columns, groups=levels, amounts=amounts,
-                   zero=zero, pad=pad, group_values=group_values,
-                   subtotal_errors=subtotal_errors or {}, total=total, ordinals=ordinals,
-                   status_labels=status_labels, label_in_name=label_in_name, status_stt=status_stt,
-                   sector_stt=sector_stt, project_stt=project_stt, footer=footer,
-                   unit_in_header=unit_in_header, sector_label=sector_label,
-                   footer_text=tuple(footer_text), omit_group_rows=tuple(omit_group_rows))
+    options = dict(
+        year=year,
+        as_of=as_of,
+        unit=unit,
+        columns=columns,
+        groups=levels,
+        amounts=amounts,
+        zero=zero,
+        pad=pad,
+        group_values=group_values,
+        subtotal_errors=subtotal_errors or {},
+        total=total,
+        ordinals=ordinals,
+        status_labels=status_labels,
+        label_in_name=label_in_name,
+        status_stt=status_stt,
+        sector_stt=sector_stt,
+        project_stt=project_stt,
+        footer=footer,
+        unit_in_header=unit_in_header,
+        sector_label=sector_label,
+        footer_text=tuple(footer_text),
+        omit_group_rows=tuple(omit_group_rows),
+    )
     sheets = []
     if sources == "sheets":
         by_source: dict[str, list[Mapping]] = {}
@@ -703,14 +832,22 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
         for label, members in by_source.items():
             source_id = next(k for k, v in SOURCES.items() if v == label)
             heading = f"NGUỒN VỐN: {label.removeprefix('Vốn ').upper()}"
-            sheets.append(_Table(members, title=[*title, heading], **options)
-                          .sheet(SOURCE_SHEET_NAMES.get(source_id, source_id)))
+            sheets.append(
+                _Table(members, title=[*title, heading], **options).sheet(
+                    SOURCE_SHEET_NAMES.get(source_id, source_id)
+                )
+            )
     else:
         sheets.append(_Table(lines, title=title, **options).sheet(sheet_name))
     if "notes" in extra_sheets:
-        notes = GridSheet("Hướng dẫn", [["Hướng dẫn lập biểu"],
-                                        ["Số liệu nhập theo đơn vị triệu đồng; không sửa công thức."],
-                                        ["Cột Tỷ lệ tự tính."]])
+        notes = GridSheet(
+            "Hướng dẫn",
+            [
+                ["Hướng dẫn lập biểu"],
+                ["Số liệu nhập theo đơn vị triệu đồng; không sửa công thức."],
+                ["Cột Tỷ lệ tự tính."],
+            ],
+        )
         sheets.append(notes)
     if "hidden" in extra_sheets:
         copy = _Table(lines, title=title, **options).sheet("Dữ liệu cũ")
@@ -722,8 +859,15 @@ def table_sheets(lines: Sequence[Mapping], *, year: int = 2022, as_of: dt.date |
 # ------------------------------------------------------------------ builders
 
 
-def build_official(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach.xlsx",
-                   year: int = 2022, as_of: dt.date | None = None, **options) -> list[Path]:
+def build_official(
+    out: Path,
+    lines: Sequence[Mapping],
+    *,
+    name: str = "ke_hoach.xlsx",
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    **options,
+) -> list[Path]:
     """The official appendix of `samples.write_official_workbook` (options passed through)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
@@ -731,8 +875,15 @@ def build_official(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach
     return [path]
 
 
-def build_table(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach.xlsx", year: int = 2022,
-                as_of: dt.date | None = None, **options) -> list[Path]:
+def build_table(
+    out: Path,
+    lines: Sequence[Mapping],
+    *,
+    name: str = "ke_hoach.xlsx",
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    **options,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     as_of = as_of or dt.date(year, 6, 30)
     path = out / name
@@ -740,21 +891,49 @@ def build_table(out: Path, lines: Sequence[Mapping], *, name: str = "ke_hoach.xl
     return [path]
 
 
-def build_csv(out: Path, lines: Sequence[Mapping], *, name: str = "danh_sach.csv", year: int = 2022,
-              as_of: dt.date | None = None, delimiter: str = ";", amounts: str = "vi",
-              encoding: str = "utf-8-sig", zero: str = "-", columns: str = "with_columns",
-              unit: str = "trieu") -> list[Path]:
+def build_csv(
+    out: Path,
+    lines: Sequence[Mapping],
+    *,
+    name: str = "danh_sach.csv",
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    delimiter: str = ";",
+    amounts: str = "vi",
+    encoding: str = "utf-8-sig",
+    zero: str = "-",
+    columns: str = "with_columns",
+    unit: str = "trieu",
+) -> list[Path]:
     """One header row (amount headers name the unit), no group rows: source/status columns."""
     out.mkdir(parents=True, exist_ok=True)
     import csv
     import io
 
     as_of = as_of or dt.date(year, 6, 30)
-    table = _Table(lines, year=year, as_of=as_of, unit=unit, columns=columns, groups=(),
-                   amounts=amounts, zero=zero, pad=False, group_values="number",
-                   subtotal_errors={}, total="bottom", title=[], ordinals=False,
-                   status_labels="short", label_in_name=False, status_stt="arabic",
-                   sector_stt="upper", project_stt="arabic", footer=False, unit_in_header=True)
+    table = _Table(
+        lines,
+        year=year,
+        as_of=as_of,
+        unit=unit,
+        columns=columns,
+        groups=(),
+        amounts=amounts,
+        zero=zero,
+        pad=False,
+        group_values="number",
+        subtotal_errors={},
+        total="bottom",
+        title=[],
+        ordinals=False,
+        status_labels="short",
+        label_in_name=False,
+        status_stt="arabic",
+        sector_stt="upper",
+        project_stt="arabic",
+        footer=False,
+        unit_in_header=True,
+    )
     sheet = table.sheet("csv")
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
@@ -765,9 +944,16 @@ def build_csv(out: Path, lines: Sequence[Mapping], *, name: str = "danh_sach.csv
     return [path]
 
 
-def build_treasury(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
-                   as_of: dt.date | None = None, treasury_unit: str = "dong",
-                   treasury_only: Sequence[Mapping] = (), **options) -> list[Path]:
+def build_treasury(
+    out: Path,
+    lines: Sequence[Mapping],
+    *,
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    treasury_unit: str = "dong",
+    treasury_only: Sequence[Mapping] = (),
+    **options,
+) -> list[Path]:
     """A plan-only appendix (no disbursement column) and the KBNN export beside it.
 
     Lines whose `disbursed_dong` is None are left out of the export (no Treasury row);
@@ -775,8 +961,15 @@ def build_treasury(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
     """
     out.mkdir(parents=True, exist_ok=True)
     as_of = as_of or dt.date(year, 6, 30)
-    plan = build_table(out, lines, name="ke_hoach_giao.xlsx", year=year, as_of=as_of,
-                       columns=options.pop("columns", "plan_only"), **options)[0]
+    plan = build_table(
+        out,
+        lines,
+        name="ke_hoach_giao.xlsx",
+        year=year,
+        as_of=as_of,
+        columns=options.pop("columns", "plan_only"),
+        **options,
+    )[0]
     rows = [item for item in lines if item.get("disbursed_dong") is not None]
     rows += list(treasury_only)
     kbnn = out / "kbnn_giai_ngan.xlsx"
@@ -784,9 +977,15 @@ def build_treasury(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
     return [plan, kbnn]
 
 
-def build_sheets(out: Path, lines: Sequence[Mapping] = (), *, name: str = "ke_hoach.xlsx",
-                 year: int = 2022, as_of: dt.date | None = None,
-                 sheets: Sequence[Mapping] = ()) -> list[Path]:
+def build_sheets(
+    out: Path,
+    lines: Sequence[Mapping] = (),
+    *,
+    name: str = "ke_hoach.xlsx",
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    sheets: Sequence[Mapping] = (),
+) -> list[Path]:
     """One workbook of several table sheets, each with its own options and lines
     (`{name, lines, rows, …table options}`); `rows` instead of `lines` writes the cells as given
     (a sheet of notes, an empty sheet)."""
@@ -806,8 +1005,15 @@ def build_sheets(out: Path, lines: Sequence[Mapping] = (), *, name: str = "ke_ho
     return [path]
 
 
-def build_bytes(out: Path, lines: Sequence[Mapping] = (), *, name: str = "danh_sach.csv",
-                text: str = "", encoding: str = "utf-8", hex: str = "") -> list[Path]:
+def build_bytes(
+    out: Path,
+    lines: Sequence[Mapping] = (),
+    *,
+    name: str = "danh_sach.csv",
+    text: str = "",
+    encoding: str = "utf-8",
+    hex: str = "",
+) -> list[Path]:
     """A file of exactly these bytes (`text` in `encoding`, then `hex`): undecodable CSVs."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
@@ -815,16 +1021,29 @@ def build_bytes(out: Path, lines: Sequence[Mapping] = (), *, name: str = "danh_s
     return [path]
 
 
-KBNN_TITLE = ("KHO BẠC NHÀ NƯỚC {province}", "BÁO CÁO TÌNH HÌNH THANH TOÁN VỐN ĐẦU TƯ CÔNG",
-              "(Từ ngày 01/01/{year} đến ngày {as_of2})")
+KBNN_TITLE = (
+    "KHO BẠC NHÀ NƯỚC {province}",
+    "BÁO CÁO TÌNH HÌNH THANH TOÁN VỐN ĐẦU TƯ CÔNG",
+    "(Từ ngày 01/01/{year} đến ngày {as_of2})",
+)
 
 
-def build_plan_and_kbnn(out: Path, lines: Sequence[Mapping], *, year: int = 2022,
-                        as_of: dt.date | None = None, kbnn_columns: list, kbnn_unit: str = "dong",
-                        kbnn_title: Sequence[str] = KBNN_TITLE, province: str = "SƠN LA",
-                        kbnn_sheet: str = "Báo cáo", kbnn_only: Sequence[Mapping] = (),
-                        kbnn_lines: Sequence[Mapping] = (), plan_columns: str | list = "plan_only",
-                        **options) -> list[Path]:
+def build_plan_and_kbnn(
+    out: Path,
+    lines: Sequence[Mapping],
+    *,
+    year: int = 2022,
+    as_of: dt.date | None = None,
+    kbnn_columns: list,
+    kbnn_unit: str = "dong",
+    kbnn_title: Sequence[str] = KBNN_TITLE,
+    province: str = "SƠN LA",
+    kbnn_sheet: str = "Báo cáo",
+    kbnn_only: Sequence[Mapping] = (),
+    kbnn_lines: Sequence[Mapping] = (),
+    plan_columns: str | list = "plan_only",
+    **options,
+) -> list[Path]:
     """A plan appendix beside a Treasury export laid out as `kbnn_columns` (any header, e.g. its
     own "Kế hoạch vốn", a "Nguồn vốn" column, "Tạm ứng" / "Thanh toán KLHT" parts).
 
@@ -832,15 +1051,30 @@ def build_plan_and_kbnn(out: Path, lines: Sequence[Mapping], *, year: int = 2022
     export; `kbnn_lines` replace a line's Treasury row fields (matched by position)."""
     out.mkdir(parents=True, exist_ok=True)
     as_of = as_of or dt.date(year, 6, 30)
-    plan = build_table(out, lines, name="ke_hoach_giao.xlsx", year=year, as_of=as_of,
-                       columns=plan_columns, **options)[0]
-    rows = [dict(item, **(kbnn_lines[i] if i < len(kbnn_lines) else {}))
-            for i, item in enumerate(lines) if item.get("disbursed_dong") is not None]
+    plan = build_table(
+        out, lines, name="ke_hoach_giao.xlsx", year=year, as_of=as_of, columns=plan_columns, **options
+    )[0]
+    rows = [
+        dict(item, **(kbnn_lines[i] if i < len(kbnn_lines) else {}))
+        for i, item in enumerate(lines)
+        if item.get("disbursed_dong") is not None
+    ]
     rows += list(kbnn_only)
     title = [t.replace("{province}", province) for t in kbnn_title]
-    sheets = table_sheets(rows, year=year, as_of=as_of, unit=kbnn_unit, columns=kbnn_columns,
-                          groups=(), title=title, ordinals=False, footer=False, total="bottom",
-                          group_values="number", sheet_name=kbnn_sheet)
+    sheets = table_sheets(
+        rows,
+        year=year,
+        as_of=as_of,
+        unit=kbnn_unit,
+        columns=kbnn_columns,
+        groups=(),
+        title=title,
+        ordinals=False,
+        footer=False,
+        total="bottom",
+        group_values="number",
+        sheet_name=kbnn_sheet,
+    )
     kbnn = out / "kbnn_thanh_toan.xlsx"
     write_grid(kbnn, sheets, created=as_of)
     return [plan, kbnn]
@@ -898,8 +1132,10 @@ def build_case(case: Mapping, out_dir: Path) -> list[Path]:
         if key in options:
             options[key] = case_lines(options[key])
     if "kbnn_lines" in options:  # per-line Treasury fields: amounts in triệu like `lines`
-        options["kbnn_lines"] = [{k: line_money(v) if k.endswith("_dong") else v
-                                  for k, v in item.items()} for item in options["kbnn_lines"]]
+        options["kbnn_lines"] = [
+            {k: line_money(v) if k.endswith("_dong") else v for k, v in item.items()}
+            for item in options["kbnn_lines"]
+        ]
     paths = builder(out_dir, case_lines(case.get("lines") or []), **options)
     encoding = case.get("encoding")
     if encoding:

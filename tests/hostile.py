@@ -40,8 +40,7 @@ LINES = [
 
 
 def base_workbook(path: Path, lines: list[dict] | None = None, **options) -> Path:
-    write_official_workbook(path, LINES if lines is None else lines, year=YEAR, as_of=AS_OF,
-                            **options)
+    write_official_workbook(path, LINES if lines is None else lines, year=YEAR, as_of=AS_OF, **options)
     return path
 
 
@@ -50,8 +49,9 @@ def rewrite(path: Path, changes: dict[str, Callable[[bytes], bytes] | bytes]) ->
     with zipfile.ZipFile(path) as source:
         entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
     names = {name for name, _ in entries}
-    entries += [(name, change) for name, change in changes.items()
-                if name not in names and isinstance(change, bytes)]
+    entries += [
+        (name, change) for name, change in changes.items() if name not in names and isinstance(change, bytes)
+    ]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in entries:
             change = changes.get(name)
@@ -73,6 +73,7 @@ def set_cell(xml: bytes, ref: str, cell: str) -> bytes:
 
 def add_merge(xml: bytes, ref: str) -> bytes:
     """Register one more merged range (e.g. "D14:D16") in a sheet's XML."""
+
     def bump(m: re.Match) -> bytes:
         return b'<mergeCells count="' + str(int(m.group(1)) + 1).encode() + b'">'
 
@@ -82,6 +83,7 @@ def add_merge(xml: bytes, ref: str) -> bytes:
 
 
 # ---- the corpus ------------------------------------------------------------------------------
+
 
 def truncated(folder: Path) -> Path:
     """A download cut off half way: the zip's central directory is missing."""
@@ -94,8 +96,7 @@ def truncated(folder: Path) -> Path:
 def text_named_xlsx(folder: Path) -> Path:
     """A CSV export someone renamed to .xlsx."""
     path = folder / "renamed_csv.xlsx"
-    path.write_text("Mã dự án,Tên dự án,Kế hoạch vốn năm 2022\n7912345,Đường A,1000\n",
-                    encoding="utf-8")
+    path.write_text("Mã dự án,Tên dự án,Kế hoạch vốn năm 2022\n7912345,Đường A,1000\n", encoding="utf-8")
     return path
 
 
@@ -129,9 +130,14 @@ def cfb(streams: dict[str, bytes]) -> bytes:
 
     def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
         encoded = (name + "\x00").encode("utf-16-le")
-        return (encoded.ljust(64, b"\x00") + struct.pack("<HBB", len(encoded), kind, 1)
-                + struct.pack("<III", NOSTREAM, right, child) + bytes(16 + 4 + 16)
-                + struct.pack("<II", start, size) + bytes(4))
+        return (
+            encoded.ljust(64, b"\x00")
+            + struct.pack("<HBB", len(encoded), kind, 1)
+            + struct.pack("<III", NOSTREAM, right, child)
+            + bytes(16 + 4 + 16)
+            + struct.pack("<II", start, size)
+            + bytes(4)
+        )
 
     names = list(streams)
     directory = entry("Root Entry", 5, 1, NOSTREAM, ENDOFCHAIN, 0)
@@ -139,9 +145,15 @@ def cfb(streams: dict[str, bytes]) -> bytes:
         right = i + 1 if i < len(names) else NOSTREAM
         directory += entry(name, 2, NOSTREAM, right, first, size)
     directory = directory.ljust(512, b"\x00")
-    header = (CFB_MAGIC + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
-              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, ENDOFCHAIN, 0, ENDOFCHAIN, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", FREESECT) * 108)
+    header = (
+        CFB_MAGIC
+        + bytes(16)
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + bytes(6)
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, ENDOFCHAIN, 0, ENDOFCHAIN, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", FREESECT) * 108
+    )
     assert len(header) == 512
     fat_sector = b"".join(struct.pack("<I", x) for x in fat).ljust(512, b"\xff")
     return header + fat_sector + directory + data
@@ -150,8 +162,14 @@ def cfb(streams: dict[str, bytes]) -> bytes:
 def encrypted_header_only(folder: Path, name: str = "protected.xlsx") -> Path:
     """What Excel writes for a password-protected .xlsx: an OLE2/CFB container, not a zip."""
     path = folder / name
-    path.write_bytes(cfb({"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00",
-                          "EncryptedPackage": struct.pack("<Q", 8000) + bytes(64)}))
+    path.write_bytes(
+        cfb(
+            {
+                "EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00",
+                "EncryptedPackage": struct.pack("<Q", 8000) + bytes(64),
+            }
+        )
+    )
     return path
 
 
@@ -229,8 +247,10 @@ def lying_bomb(folder: Path) -> Path:
     Guards that trust the directory pass it; parsers inflate until the compressed data ends.
     """
     path = base_workbook(folder / "lying_bomb.xlsx")
-    head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://'
-            b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://'
+        b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+    )
     tail = b"</row></sheetData></worksheet>"
     cell = b'<c r="A1"><v>1</v></c>'
     stream, _crc, _size = _deflate_repeated(head, cell * ((1 << 24) // len(cell)), 150, tail)
@@ -252,16 +272,27 @@ def _append_raw_member(path: Path, name: str, stream: bytes, crc: int, size: int
 
     def add(filename: bytes, data: bytes, crc_: int, usize: int, method: int) -> None:
         offset = len(body)
-        fields = struct.pack("<HHHHHIIIHH", 20, 0x800, method, 0, 0x21, crc_, len(data), usize,
-                             len(filename), 0)
+        fields = struct.pack(
+            "<HHHHHIIIHH", 20, 0x800, method, 0, 0x21, crc_, len(data), usize, len(filename), 0
+        )
         body.extend(b"PK\x03\x04" + fields + filename + data)
-        central.extend(b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack(
-            "<HHHII", 0, 0, 0, 0, offset) + filename)
+        central.extend(
+            b"PK\x01\x02"
+            + struct.pack("<H", 20)
+            + fields
+            + struct.pack("<HHHII", 0, 0, 0, 0, offset)
+            + filename
+        )
 
     for info, data in entries:
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-        add(info.filename.encode(), compressor.compress(data) + compressor.flush(),
-            zlib.crc32(data), len(data), 8)
+        add(
+            info.filename.encode(),
+            compressor.compress(data) + compressor.flush(),
+            zlib.crc32(data),
+            len(data),
+            8,
+        )
     add(name.encode(), stream, crc, size, 8)
     count = len(entries) + 1
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
@@ -276,8 +307,9 @@ def error_values(folder: Path) -> Path:
     def poison(xml: bytes) -> bytes:
         xml = set_cell(xml, f"L{r}", f'<c r="L{r}" t="e"><f>#REF!*1000</f><v>#REF!</v></c>')
         xml = set_cell(xml, f"M{r + 1}", f'<c r="M{r + 1}" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
-        xml = set_cell(xml, f"L{r + 2}",
-                       f'<c r="L{r + 2}" t="e"><f>VLOOKUP(C{r + 2},X:Y,2,0)</f><v>#N/A</v></c>')
+        xml = set_cell(
+            xml, f"L{r + 2}", f'<c r="L{r + 2}" t="e"><f>VLOOKUP(C{r + 2},X:Y,2,0)</f><v>#N/A</v></c>'
+        )
         return set_cell(xml, f"M{r + 3}", f'<c r="M{r + 3}" t="inlineStr"><is><t>#N/A</t></is></c>')
 
     return rewrite(path, {SHEET: poison})
@@ -337,38 +369,57 @@ def wide_16k(folder: Path) -> Path:
 
     def sheet(xml: bytes) -> bytes:
         stray = f'<c r="XFD{r}" t="inlineStr"><is><t>ghi chú lạc</t></is></c>'.encode()
-        return re.sub(rb'(<row r="' + str(r).encode() + rb'"[^>]*>.*?)</row>',
-                      lambda m: m.group(1) + stray + b"</row>", xml, count=1, flags=re.S)
+        return re.sub(
+            rb'(<row r="' + str(r).encode() + rb'"[^>]*>.*?)</row>',
+            lambda m: m.group(1) + stray + b"</row>",
+            xml,
+            count=1,
+            flags=re.S,
+        )
 
     return rewrite(path, {SHEET: sheet, **_wide_sheet_parts(path)})
 
 
-
-
 def _wide_sheet_parts(path: Path) -> dict[str, Callable[[bytes], bytes] | bytes]:
-    cells = "".join(f'<c r="{column_letter(c)}1" t="inlineStr">'
-                    f"<is><t>Kế hoạch vốn năm 2022 ({c})</t></is></c>" for c in range(16384))
+    cells = "".join(
+        f'<c r="{column_letter(c)}1" t="inlineStr"><is><t>Kế hoạch vốn năm 2022 ({c})</t></is></c>'
+        for c in range(16384)
+    )
     numbers = "".join(f'<c r="{column_letter(c)}2"><v>{c}</v></c>' for c in range(16384))
-    xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           f'<sheetData><row r="1">{cells}</row><row r="2">{numbers}</row></sheetData>'
-           '</worksheet>').encode()
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="1">{cells}</row><row r="2">{numbers}</row></sheetData>'
+        "</worksheet>"
+    ).encode()
 
     def workbook(data: bytes) -> bytes:
         return data.replace(b"</sheets>", b'<sheet name="Rong" sheetId="2" r:id="rId99"/></sheets>')
 
     def rels(data: bytes) -> bytes:
-        return data.replace(b"</Relationships>", (
-            b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            b'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>'))
+        return data.replace(
+            b"</Relationships>",
+            (
+                b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                b'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>'
+            ),
+        )
 
     def types(data: bytes) -> bytes:
-        return data.replace(b"</Types>", (
-            b'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/'
-            b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'))
+        return data.replace(
+            b"</Types>",
+            (
+                b'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+            ),
+        )
 
-    return {"xl/worksheets/sheet2.xml": xml, "xl/workbook.xml": workbook,
-            "xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types}
+    return {
+        "xl/worksheets/sheet2.xml": xml,
+        "xl/workbook.xml": workbook,
+        "xl/_rels/workbook.xml.rels": rels,
+        "[Content_Types].xml": types,
+    }
 
 
 def far_corner(folder: Path) -> Path:
@@ -402,8 +453,9 @@ def header_only(folder: Path) -> Path:
     sheet = book.add_worksheet("Biểu 01")
     sheet.write_string(0, 0, "UBND TỈNH SƠN LA")
     sheet.write_string(2, 4, "Đơn vị: triệu đồng")
-    for c, text in enumerate(["STT", "Danh mục dự án", "Mã dự án", "Kế hoạch vốn năm 2022",
-                              "Giải ngân đến 30/6/2022"]):
+    for c, text in enumerate(
+        ["STT", "Danh mục dự án", "Mã dự án", "Kế hoạch vốn năm 2022", "Giải ngân đến 30/6/2022"]
+    ):
         sheet.merge_range(4, c, 5, c, text)
     book.close()
     return path
@@ -416,7 +468,7 @@ def long_cells(folder: Path) -> Path:
     """Cells of 100,000 characters (Excel stops at 32,767): a project name and a note."""
     path = base_workbook(folder / "long_cells.xlsx")
     name = ("Đường Chiềng Lương – Nà Sản " * (LONG // 28 + 1))[:LONG]
-    note = ("x" * LONG)
+    note = "x" * LONG
 
     def strings(xml: bytes) -> bytes:
         return xml.replace("Đường Chiềng Lương – Nà Sản".encode(), name.encode(), 1)
@@ -446,8 +498,10 @@ def merged_data_rows(folder: Path) -> Path:
 #: name → (builder, expected): ("error", words of the Error line) or ("issues", codes).
 CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, tuple[str, ...]]]] = {
     "truncated": (truncated, ("error", ("damaged or truncated", "save it again"))),
-    "text_named_xlsx": (text_named_xlsx, ("error", ("this is a text file", "named .xlsx, not a",
-                                                    "save it as .xlsx"))),
+    "text_named_xlsx": (
+        text_named_xlsx,
+        ("error", ("this is a text file", "named .xlsx, not a", "save it as .xlsx")),
+    ),
     "empty": (empty, ("error", ("the file is empty", "export it again"))),
     "encrypted": (encrypted_header_only, ("error", ("password-protected", "unprotected copy"))),
     "encrypted_xls": (encrypted_xls, ("error", ("password-protected", "unprotected copy"))),

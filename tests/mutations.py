@@ -22,8 +22,10 @@ from disbursement.ingest.read import read_file
 from tests.fixtures_builder import ENCODINGS, Formula, GridSheet, transform_text, write_grid
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = (ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx",
-           ROOT / "sample_data" / "son_la_2022_den_30-09.xlsx")
+SAMPLES = (
+    ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx",
+    ROOT / "sample_data" / "son_la_2022_den_30-09.xlsx",
+)
 UNKNOWN_HEADERS = ("Vốn đã cấp phát", "Số đã chi trả lũy kế", "Cột số 7", "Vốn được phân bổ")
 AMOUNT_TEXTS = ("chưa có số liệu", "1.234,5 tr", "n/a", "-", "  ", "12/06/2022", "#REF!", "x")
 
@@ -53,8 +55,13 @@ def _sample_grids() -> list[_Grid]:
         rows = [[None if v == "" else v for v in row] for row in sheet.cells]
         layout, _ = find_layout(sheet, load_vocabulary(2022))  # the columns the engine reads
         header = layout.header_top
-        names = {"stt": "stt", "code": "project_code", "name": "project_name",
-                 "plan": "plan_dong", "disbursed": "disbursed_dong"}
+        names = {
+            "stt": "stt",
+            "code": "project_code",
+            "name": "project_name",
+            "plan": "plan_dong",
+            "disbursed": "disbursed_dong",
+        }
         columns = {key: layout.columns[canonical] for key, canonical in names.items()}
         merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged]
         grids.append(_Grid(sheet.sheet, rows, merges, header, columns))
@@ -63,14 +70,18 @@ def _sample_grids() -> list[_Grid]:
 
 def _data_rows(grid: _Grid) -> list[int]:
     start = grid.header + 1
-    return [r for r in range(start, len(grid.rows))
-            if grid.rows[r] and any(isinstance(v, int | float) for v in grid.rows[r])]
+    return [
+        r
+        for r in range(start, len(grid.rows))
+        if grid.rows[r] and any(isinstance(v, int | float) for v in grid.rows[r])
+    ]
 
 
 def _project_rows(grid: _Grid) -> list[int]:
     code = grid.columns.get("code")
-    return [r for r in _data_rows(grid)
-            if code is not None and code < len(grid.rows[r]) and grid.rows[r][code]]
+    return [
+        r for r in _data_rows(grid) if code is not None and code < len(grid.rows[r]) and grid.rows[r][code]
+    ]
 
 
 def _set(grid: _Grid, r: int, c: int, value) -> None:
@@ -119,8 +130,7 @@ def op_formula_in_amount(grid: _Grid, rng: random.Random, m: Mutant) -> None:
     c = grid.columns[rng.choice(["plan", "disbursed"])]
     for r in rng.sample(rows, k=min(len(rows), rng.randint(1, 5))):
         cached = rng.choice([None, 0, 123.5, "#DIV/0!"])
-        _set(grid, r, c, Formula(rng.choice([f"=A{r + 1}*2", "=1/0", f"=SUM(Z{r + 1}:Z{r + 2})"]),
-                                 cached))
+        _set(grid, r, c, Formula(rng.choice([f"=A{r + 1}*2", "=1/0", f"=SUM(Z{r + 1}:Z{r + 2})"]), cached))
 
 
 def op_swap_columns(grid: _Grid, rng: random.Random, m: Mutant) -> None:
@@ -130,8 +140,10 @@ def op_swap_columns(grid: _Grid, rng: random.Random, m: Mutant) -> None:
         row.extend([None] * (width - len(row)))
         row[a], row[b] = row[b], row[a]
     grid.merges = [m_ for m_ in grid.merges if not ({m_[1], m_[3]} & {a, b}) or m_[1] == m_[3]]
-    grid.merges = [(r0, b if c0 == a else a if c0 == b else c0, r1,
-                    b if c1 == a else a if c1 == b else c1) for r0, c0, r1, c1 in grid.merges]
+    grid.merges = [
+        (r0, b if c0 == a else a if c0 == b else c0, r1, b if c1 == a else a if c1 == b else c1)
+        for r0, c0, r1, c1 in grid.merges
+    ]
     grid.columns = {k: (b if v == a else a if v == b else v) for k, v in grid.columns.items()}
 
 
@@ -141,8 +153,9 @@ def op_merge_cells(grid: _Grid, rng: random.Random, m: Mutant) -> None:
         return
     r = rng.choice(rows[:-2])
     c = rng.randrange(max(len(row) for row in grid.rows))
-    taken = {(rr, cc) for r0, c0, r1, c1 in grid.merges
-             for rr in range(r0, r1 + 1) for cc in range(c0, c1 + 1)}
+    taken = {
+        (rr, cc) for r0, c0, r1, c1 in grid.merges for rr in range(r0, r1 + 1) for cc in range(c0, c1 + 1)
+    }
     span = [(rr, c) for rr in range(r, r + rng.randint(2, 3))]
     if not taken & set(span):
         grid.merges.append((r, c, span[-1][0], c))
@@ -167,11 +180,21 @@ def op_truncate(grid: _Grid, rng: random.Random, m: Mutant) -> None:
         grid.merges = [x for x in grid.merges if x[2] < cut]
 
 
-OPERATORS = {f.__name__.removeprefix("op_"): f for f in (
-    op_blank_codes, op_hide_column, op_remove_group_row, op_text_in_amount, op_formula_in_amount,
-    op_swap_columns, op_merge_cells, op_unknown_header, op_truncate)}
-ENCODED = ("xlsx", "xlsx", "xlsx", "xlsx", "tcvn3", "vni", "nfd", "csv-utf-8-sig", "csv-utf-16",
-           "csv-cp1258")
+OPERATORS = {
+    f.__name__.removeprefix("op_"): f
+    for f in (
+        op_blank_codes,
+        op_hide_column,
+        op_remove_group_row,
+        op_text_in_amount,
+        op_formula_in_amount,
+        op_swap_columns,
+        op_merge_cells,
+        op_unknown_header,
+        op_truncate,
+    )
+}
+ENCODED = ("xlsx", "xlsx", "xlsx", "xlsx", "tcvn3", "vni", "nfd", "csv-utf-8-sig", "csv-utf-16", "csv-cp1258")
 
 
 def _write(grid: _Grid, path: Path, encoding: str) -> Path:
@@ -180,8 +203,7 @@ def _write(grid: _Grid, path: Path, encoding: str) -> Path:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         for row in grid.rows:
-            writer.writerow(["" if v is None else v.cached if isinstance(v, Formula) else v
-                             for v in row])
+            writer.writerow(["" if v is None else v.cached if isinstance(v, Formula) else v for v in row])
         text = buffer.getvalue()
         if codec == "cp1258":  # Excel on Vietnamese Windows: base letters + combining tones
             text = unicodedata.normalize("NFD", text)
@@ -204,8 +226,13 @@ def mutants(seed: int, count: int, folder: Path) -> Iterator[Mutant]:
     for i in range(count):
         which = rng.randrange(len(base))
         source = base[which]
-        grid = _Grid(source.name, [list(r) for r in source.rows], list(source.merges),
-                     source.header, dict(source.columns))
+        grid = _Grid(
+            source.name,
+            [list(r) for r in source.rows],
+            list(source.merges),
+            source.header,
+            dict(source.columns),
+        )
         m = Mutant(folder / f"mutant_{i:04d}.xlsx", round=1 + which)
         for name in rng.sample(names, k=rng.randint(1, 3)):
             OPERATORS[name](grid, rng, m)

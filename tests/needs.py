@@ -45,4 +45,3 @@ def need_chromium() -> tuple[str, str]:
     """Chromium and ChromeDriver paths, or a skip (a failure under CI=true)."""
     need(chromium_problem())
     return CHROMIUM, CHROMEDRIVER
-

@@ -12,18 +12,39 @@ def test_sizes_parse():
 
 def test_bench_runs_and_writes_the_table(tmp_path, capsys):
     doc = tmp_path / "benchmarks.md"
-    doc.write_text("# Benchmarks\n\nNotes kept.\n\n<!-- bench:start -->\nold\n<!-- bench:end -->\n\nTail.\n",
-                   encoding="utf-8")
+    doc.write_text(
+        "# Benchmarks\n\nNotes kept.\n\n<!-- bench:start -->\nold\n<!-- bench:end -->\n\nTail.\n",
+        encoding="utf-8",
+    )
 
-    assert bench.main(["--sizes", "200", "--repeat", "1", "--cache", str(tmp_path / "cache"),
-                       "--doc", str(doc), "--writers"]) == 0
+    assert (
+        bench.main(
+            [
+                "--sizes",
+                "200",
+                "--repeat",
+                "1",
+                "--cache",
+                str(tmp_path / "cache"),
+                "--doc",
+                str(doc),
+                "--writers",
+            ]
+        )
+        == 0
+    )
 
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nNotes kept.")
     assert text.rstrip().endswith("Tail.")
     assert "old" not in text
-    for step in ("(a) raw read", "(b) review --json (audited)", "(c) review --json --no-audit",
-                 "(d) review --out + audit", "--help"):
+    for step in (
+        "(a) raw read",
+        "(b) review --json (audited)",
+        "(c) review --json --no-audit",
+        "(d) review --out + audit",
+        "--help",
+    ):
         assert step in text
     assert "provincial 200" in text and "Targets (issue #16):" in text and "Machine: " in text
     assert "provincial 200 round with all outputs" in text and "Load average" in text

@@ -14,10 +14,19 @@ from disbursement.errors import cell_column, cell_ref, column_index, column_lett
 PACKAGE = Path(__file__).resolve().parent.parent / "disbursement"
 
 
-@pytest.mark.parametrize(("index", "letters"), [
-    (0, "A"), (25, "Z"), (26, "AA"), (51, "AZ"), (52, "BA"), (701, "ZZ"), (702, "AAA"),
-    (16_383, "XFD"),
-])
+@pytest.mark.parametrize(
+    ("index", "letters"),
+    [
+        (0, "A"),
+        (25, "Z"),
+        (26, "AA"),
+        (51, "AZ"),
+        (52, "BA"),
+        (701, "ZZ"),
+        (702, "AAA"),
+        (16_383, "XFD"),
+    ],
+)
 def test_letters_both_ways_past_z(index, letters):
     assert column_letter(index) == letters
     assert column_index(letters) == index
@@ -38,6 +47,9 @@ def test_letter_and_index_round_trip(index):
 def test_no_other_module_makes_its_own_column_letters():
     """The appendix once wrote chr(65 + col), wrong past column Z."""
     own = re.compile(r"chr\(\s*(65|ord\(['\"]A['\"]\))|rstrip\(['\"]0123456789['\"]\)|get_column_letter")
-    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-                 if p.name != "errors.py" and own.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "errors.py" and own.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []

@@ -492,10 +492,29 @@ def test_docstring_examples():
 
 
 def test_every_name_of_the_former_module_is_still_importable():
-    for name in ("UNITS", "MAX_DONG", "ParsedAmount", "below_pct", "below_pct_array", "detect_unit",
-                 "detect_foreign_unit", "format_dong", "format_pct", "format_rate", "format_rates",
-                 "format_trieu", "infer_style", "parse_amount", "parse_amount_column", "rate_scaled",
-                 "trieu_float", "unit_in_header", "unit_label", "UNIT_TABLE", "UNIT_KEYS"):
+    for name in (
+        "UNITS",
+        "MAX_DONG",
+        "ParsedAmount",
+        "below_pct",
+        "below_pct_array",
+        "detect_unit",
+        "detect_foreign_unit",
+        "format_dong",
+        "format_pct",
+        "format_rate",
+        "format_rates",
+        "format_trieu",
+        "infer_style",
+        "parse_amount",
+        "parse_amount_column",
+        "rate_scaled",
+        "trieu_float",
+        "unit_in_header",
+        "unit_label",
+        "UNIT_TABLE",
+        "UNIT_KEYS",
+    ):
         assert hasattr(money, name) and name in money.__all__, name
 
 

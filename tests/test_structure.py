@@ -77,10 +77,12 @@ def test_click_is_imported_only_in_cli():
         if name.startswith("disbursement.cli"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-                    for a in n.names}
-        imported |= {n.module.split(".")[0] for n in ast.walk(tree)
-                     if isinstance(n, ast.ImportFrom) and n.module}
+        imported = {
+            a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }
+        imported |= {
+            n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
         assert "click" not in imported, name
 
 
@@ -104,8 +106,19 @@ def test_every_package_ships_in_the_wheel():
     import tomllib
 
     root = Path(__file__).resolve().parents[1]
-    listed = set(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-                 ["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(root).parts)
-             for p in (root / "disbursement").rglob("__init__.py")}
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "disbursement").rglob("__init__.py")}
     assert found - listed == set()
+
+
+def test_every_module_reads_in_one_sitting():
+    """Modules of 400 lines at most (as `ruff format` lays them out)."""
+    package = Path(__file__).resolve().parents[1] / "disbursement"
+    long = {
+        str(p.relative_to(package)): n
+        for p in package.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, long

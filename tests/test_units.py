@@ -26,9 +26,15 @@ def test_every_unit_view_is_the_table():
 
 @pytest.mark.parametrize(
     ("header", "dong"),
-    [("Số tiền (triệu đồng)", 10**6), ("Số tiền (đồng)", 1), ("Số tiền (1.000 đồng)", 1_000),
-     ("Số tiền (Tr.đ)", 10**6), ("Số tiền (tỷ đồng)", 10**9), ("Số tiền", 10**6),
-     ("Amount (VND million)", 10**6)],
+    [
+        ("Số tiền (triệu đồng)", 10**6),
+        ("Số tiền (đồng)", 1),
+        ("Số tiền (1.000 đồng)", 1_000),
+        ("Số tiền (Tr.đ)", 10**6),
+        ("Số tiền (tỷ đồng)", 10**9),
+        ("Số tiền", 10**6),
+        ("Amount (VND million)", 10**6),
+    ],
 )
 def test_an_officer_table_reads_its_unit_with_the_one_detector(header, dong):
     assert amount_unit(header, "x.xlsx") == dong

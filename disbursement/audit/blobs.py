@@ -22,8 +22,9 @@ def read_source(source: str | os.PathLike[str]) -> bytes:
     try:
         return Path(source).read_bytes()
     except OSError as exc:
-        raise AuditStoreError(f"cannot keep a copy of {source} in the audit store "
-                              f"({exc.strerror or exc}); nothing was recorded") from None
+        raise AuditStoreError(
+            f"cannot keep a copy of {source} in the audit store ({exc.strerror or exc}); nothing was recorded"
+        ) from None
 
 
 def keep(conn: Connection, data: bytes) -> tuple[str, int]:
@@ -31,16 +32,20 @@ def keep(conn: Connection, data: bytes) -> tuple[str, int]:
     transaction, so a run never names a copy that is not there."""
     sha = hashlib.sha256(data).hexdigest()
     if conn.is_postgres:
-        conn.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) "
-                     "ON CONFLICT DO NOTHING", (sha, len(data), data))
+        conn.execute(
+            "INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (sha, len(data), data),
+        )
         return sha, len(data)
     target = blob_path(conn.location.path, sha)
     try:
         if not target.exists() or target.stat().st_size != len(data):
             atomic_write_bytes(target, data)
     except OSError as exc:
-        raise AuditStoreError(f"cannot keep a copy beside the audit store in {target.parent} "
-                              f"({exc.strerror or exc}); nothing was recorded") from None
+        raise AuditStoreError(
+            f"cannot keep a copy beside the audit store in {target.parent} "
+            f"({exc.strerror or exc}); nothing was recorded"
+        ) from None
     return sha, len(data)
 
 
@@ -76,6 +81,8 @@ def checked(conn: Connection, sha: str, name: str) -> bytes:
     """The copy of `name`, refusing one that is missing or changed."""
     data = fetch(conn, sha)
     if data is None or hashlib.sha256(data).hexdigest() != sha:
-        raise AuditStoreError(f"the stored copy of {name} ({where(conn, sha)}) is missing or "
-                              "changed; run `disbursement audit verify`")
+        raise AuditStoreError(
+            f"the stored copy of {name} ({where(conn, sha)}) is missing or "
+            "changed; run `disbursement audit verify`"
+        )
     return data

@@ -29,53 +29,55 @@ HASH_VERSION = 1  # without a database role
 HASH_VERSION_WITH_ROLE = 2
 RUN_HASH_VERSION = 3  # lean rows (schema 0005-lean-run-rows), with or without a role
 
-_RUN_V1 = ("seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
-           "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
-           "policy, hash_version")
-_DECISION_V1 = ("seq, decision_id, run_seq, recorded_at, recorded_by, decision, basis, "
-                "file_name, file_sha256, hash_version")
+_RUN_V1 = (
+    "seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
+    "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
+    "policy, hash_version"
+)
+_DECISION_V1 = (
+    "seq, decision_id, run_seq, recorded_at, recorded_by, decision, basis, "
+    "file_name, file_sha256, hash_version"
+)
 COLUMNS: dict[str, dict[int, str]] = {
     "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role", 3: _RUN_V1 + ", db_role"},
     "decision": {1: _DECISION_V1, 2: _DECISION_V1 + ", db_role"},
 }
 _RUN_PARTS = {
     "rules_text": "SELECT t.text FROM runs r LEFT JOIN rules_texts t ON t.sha256 = r.rules_sha256 "
-                  "WHERE r.seq = ?",
-    "inputs": "SELECT position, role, name, size, sha256 FROM inputs WHERE run_seq = ? "
-              "ORDER BY position",
+    "WHERE r.seq = ?",
+    "inputs": "SELECT position, role, name, size, sha256 FROM inputs WHERE run_seq = ? ORDER BY position",
     "sheets": "SELECT sheet_no, file, sheet FROM sheets WHERE run_seq = ? ORDER BY sheet_no",
     "lines": "SELECT l.line_no, l.project_code, l.capital_source, l.status, n.text, l.plan_dong, "
-             "l.disbursed_dong, l.expected_dong, l.in_scope, l.flagged, l.sheet_no, l.row "
-             "FROM lines l LEFT JOIN names n ON n.id = l.name_id WHERE l.run_seq = ? "
-             "ORDER BY l.line_no",
+    "l.disbursed_dong, l.expected_dong, l.in_scope, l.flagged, l.sheet_no, l.row "
+    "FROM lines l LEFT JOIN names n ON n.id = l.name_id WHERE l.run_seq = ? "
+    "ORDER BY l.line_no",
     "flags": "SELECT flag_no, project_code, capital_source, rule_id, plan_dong, disbursed_dong, "
-             "file, sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no",
+    "file, sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no",
     "proposal_lines": "SELECT line_no, kind, project_code, capital_source, pool, amount_dong, "
-                      "plan_dong, plan_after_dong, reason, record FROM proposal_lines "
-                      "WHERE run_seq = ? ORDER BY line_no",
+    "plan_dong, plan_after_dong, reason, record FROM proposal_lines "
+    "WHERE run_seq = ? ORDER BY line_no",
     "issues": "SELECT issue_no, code, severity, file, sheet, row, col, message FROM issues "
-              "WHERE run_seq = ? ORDER BY issue_no",
+    "WHERE run_seq = ? ORDER BY issue_no",
     "overrides": "SELECT override_no, project_code, capital_source, kind, amount_dong, reason, "
-                 "approver, record FROM overrides WHERE run_seq = ? ORDER BY override_no",
+    "approver, record FROM overrides WHERE run_seq = ? ORDER BY override_no",
     "outputs": "SELECT name, path, size, sha256 FROM outputs WHERE run_seq = ? ORDER BY name",
 }
 # Version 3: a sheet row carries its cell-letter map (the record columns hold lean records).
-_RUN_PARTS_V3 = {**_RUN_PARTS, "sheets": "SELECT sheet_no, file, sheet, cells FROM sheets "
-                 "WHERE run_seq = ? ORDER BY sheet_no"}
-_DECISION_PARTS = {
-    "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq "
-              "WHERE d.seq = ?",
-    "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
-             "plan_after_dong FROM decision_lines WHERE decision_seq = ? ORDER BY line_no",
+_RUN_PARTS_V3 = {
+    **_RUN_PARTS,
+    "sheets": "SELECT sheet_no, file, sheet, cells FROM sheets WHERE run_seq = ? ORDER BY sheet_no",
 }
-CHILD_TABLES = ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides",
-                "outputs")
+_DECISION_PARTS = {
+    "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq WHERE d.seq = ?",
+    "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
+    "plan_after_dong FROM decision_lines WHERE decision_seq = ? ORDER BY line_no",
+}
+CHILD_TABLES = ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides", "outputs")
 
 
 def canonical_json(value: Any) -> str:
     """The canonical form of hash versions 1 and 2 (and of the JSON text columns)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=_jsonable)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
 
 
 _ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -103,8 +105,7 @@ def _has_float(value: Any) -> bool:
     if kind is float:
         return True
     if kind is dict:
-        return any(type(v) is float or (type(v) in _NESTED and _has_float(v))
-                   for v in value.values())
+        return any(type(v) is float or (type(v) in _NESTED and _has_float(v)) for v in value.values())
     if kind is list or kind is tuple:
         return any(type(v) is float or (type(v) in _NESTED and _has_float(v)) for v in value)
     return kind not in _SCALARS and isinstance(value, float | dict | list | tuple)
@@ -150,9 +151,10 @@ def hash_version(role: str | None) -> int:
 
 def chain_head(conn: Connection) -> tuple[int, str]:
     """(seq, record_hash) of the last record, or (0, GENESIS) in an empty store."""
-    row = conn.execute("SELECT seq, record_hash FROM (SELECT seq, record_hash FROM runs UNION ALL "
-                       "SELECT seq, record_hash FROM decisions) AS chain ORDER BY seq DESC LIMIT 1"
-                       ).fetchone()
+    row = conn.execute(
+        "SELECT seq, record_hash FROM (SELECT seq, record_hash FROM runs UNION ALL "
+        "SELECT seq, record_hash FROM decisions) AS chain ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
     return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
 
@@ -185,13 +187,11 @@ def record_hash(prev_hash: str, content: dict[str, Any], version: int | None = N
     return hashlib.sha256(text).hexdigest()
 
 
-def seal(conn: Connection, kind: str, seq: int, prev_hash: str,
-         content: dict[str, Any] | None = None) -> str:
+def seal(conn: Connection, kind: str, seq: int, prev_hash: str, content: dict[str, Any] | None = None) -> str:
     """Compute and store the hash of a record just inserted (inside its transaction): from
     `content` when the writer has it in memory (exactly what `record_content` reads back),
     otherwise read back from the tables."""
-    digest = record_hash(prev_hash, content if content is not None
-                         else record_content(conn, kind, seq))
+    digest = record_hash(prev_hash, content if content is not None else record_content(conn, kind, seq))
     table = "runs" if kind == "run" else "decisions"
     conn.execute(f"UPDATE {table} SET record_hash = ? WHERE seq = ?", (digest, seq))
     return digest
@@ -207,13 +207,19 @@ def check(conn: Connection) -> dict[str, Any]:
     entries = conn.execute(
         "SELECT seq, 'run', run_id, prev_hash, record_hash FROM runs UNION ALL "
         "SELECT seq, 'decision', decision_id, prev_hash, record_hash FROM decisions "
-        "ORDER BY 1").fetchall()
+        "ORDER BY 1"
+    ).fetchall()
     broken, prev, count = None, GENESIS, 0
     for seq, kind, ident, stored_prev, stored_hash in entries:
         count += 1
         if stored_prev != prev:
-            broken = (seq, kind, ident, "its prev_hash does not match the record before it "
-                      "(a record was removed, inserted or reordered)")
+            broken = (
+                seq,
+                kind,
+                ident,
+                "its prev_hash does not match the record before it "
+                "(a record was removed, inserted or reordered)",
+            )
         else:
             try:
                 digest = record_hash(prev, record_content(conn, kind, seq))
@@ -221,25 +227,45 @@ def check(conn: Connection) -> dict[str, Any]:
                 broken = (seq, kind, ident, str(exc))
             else:
                 if digest != stored_hash:
-                    broken = (seq, kind, ident, "its content no longer matches its record_hash "
-                              "(the record or one of its rows was changed)")
+                    broken = (
+                        seq,
+                        kind,
+                        ident,
+                        "its content no longer matches its record_hash "
+                        "(the record or one of its rows was changed)",
+                    )
         if broken:
             break
         prev = stored_hash
-    orphans = [t for t in CHILD_TABLES if conn.execute(
-        f"SELECT 1 FROM {t} WHERE run_seq NOT IN (SELECT seq FROM runs) LIMIT 1").fetchone()]
-    shas = [r[0] for r in conn.execute(
-        "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
-        "WHERE file_sha256 IS NOT NULL ORDER BY 1").fetchall()]
+    orphans = [
+        t
+        for t in CHILD_TABLES
+        if conn.execute(f"SELECT 1 FROM {t} WHERE run_seq NOT IN (SELECT seq FROM runs) LIMIT 1").fetchone()
+    ]
+    shas = [
+        r[0]
+        for r in conn.execute(
+            "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
+            "WHERE file_sha256 IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
     files = blobs.problems(conn, shas)
-    first = None if broken is None else dict(zip(("seq", "kind", "id", "reason"), broken,
-                                                 strict=True))
+    first = None if broken is None else dict(zip(("seq", "kind", "id", "reason"), broken, strict=True))
     if first is None and orphans:
-        first = {"seq": None, "kind": "rows", "id": ", ".join(orphans),
-                 "reason": "rows belong to a run that is no longer in the store"}
-    return {"ok": first is None and not files and integrity == "ok", "records": count,
-            "head": prev if broken is None else None, "first_broken": first, "files": files,
-            "integrity": integrity}
+        first = {
+            "seq": None,
+            "kind": "rows",
+            "id": ", ".join(orphans),
+            "reason": "rows belong to a run that is no longer in the store",
+        }
+    return {
+        "ok": first is None and not files and integrity == "ok",
+        "records": count,
+        "head": prev if broken is None else None,
+        "first_broken": first,
+        "files": files,
+        "integrity": integrity,
+    }
 
 
 def verify(db: Db) -> dict[str, Any]:

@@ -16,9 +16,24 @@ from disbursement.audit.chain import check
 from disbursement.audit.store import AuditStoreError, Db, connect, locate
 
 # Parents before children (foreign keys); every table of the schema but the bookkeeping ones.
-TABLES = ("rules_texts", "names", "runs", "inputs", "sheets", "lines", "flags", "proposal_lines",
-          "issues", "overrides", "outputs", "decisions", "decision_lines", "requests", "replies",
-          "reply_answers")
+TABLES = (
+    "rules_texts",
+    "names",
+    "runs",
+    "inputs",
+    "sheets",
+    "lines",
+    "flags",
+    "proposal_lines",
+    "issues",
+    "overrides",
+    "outputs",
+    "decisions",
+    "decision_lines",
+    "requests",
+    "replies",
+    "reply_answers",
+)
 
 
 def copy_store(source: Db, target: Db) -> dict[str, Any]:
@@ -30,35 +45,51 @@ def copy_store(source: Db, target: Db) -> dict[str, Any]:
     with connect(src) as reader:
         report = check(reader)
         if not report["ok"]:
-            raise AuditStoreError(f"audit copy: the source {src} does not verify (run `disbursement "
-                                  "audit verify`); nothing was copied")
+            raise AuditStoreError(
+                f"audit copy: the source {src} does not verify (run `disbursement "
+                "audit verify`); nothing was copied"
+            )
         tables = {}
         for table in TABLES:
             cursor = reader.execute(f"SELECT * FROM {table} ORDER BY 1")
             tables[table] = ([d[0] for d in cursor.description], cursor.fetchall())
-        shas = [r[0] for r in reader.execute(
-            "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
-            "WHERE file_sha256 IS NOT NULL UNION SELECT sha256 FROM replies ORDER BY 1"
-        ).fetchall()]
+        shas = [
+            r[0]
+            for r in reader.execute(
+                "SELECT sha256 FROM inputs UNION SELECT file_sha256 FROM decisions "
+                "WHERE file_sha256 IS NOT NULL UNION SELECT sha256 FROM replies ORDER BY 1"
+            ).fetchall()
+        ]
         files = [blobs.checked(reader, sha, sha) for sha in shas]
     with connect(dst, create=True) as writer, writer.transaction():
         held = writer.scalar("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM decisions)")
         if held:
-            raise AuditStoreError(f"audit copy: the destination {dst} already holds {held} "
-                                  "records; copy into an empty store")
+            raise AuditStoreError(
+                f"audit copy: the destination {dst} already holds {held} records; copy into an empty store"
+            )
         for data in files:
             blobs.keep(writer, data)
         for table, (columns, rows) in tables.items():
             marks = ",".join("?" * len(columns))
-            writer.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                               [tuple(r) for r in rows])
+            writer.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", [tuple(r) for r in rows]
+            )
         if writer.is_postgres:  # names.id is generated: continue after the copied ids
-            writer.execute("SELECT setval(pg_get_serial_sequence('names', 'id'), "
-                           "(SELECT coalesce(max(id), 0) + 1 FROM names), false)")
+            writer.execute(
+                "SELECT setval(pg_get_serial_sequence('names', 'id'), "
+                "(SELECT coalesce(max(id), 0) + 1 FROM names), false)"
+            )
         copied = check(writer)
         if not copied["ok"] or copied["head"] != report["head"]:
-            raise AuditStoreError(f"audit copy: the copy in {dst} does not verify "
-                                  f"({copied['first_broken'] or copied['files']}); nothing was "
-                                  "copied")
-    return {"records": copied["records"], "head": copied["head"], "files": len(files),
-            "from": str(src), "to": str(dst)}
+            raise AuditStoreError(
+                f"audit copy: the copy in {dst} does not verify "
+                f"({copied['first_broken'] or copied['files']}); nothing was "
+                "copied"
+            )
+    return {
+        "records": copied["records"],
+        "head": copied["head"],
+        "files": len(files),
+        "from": str(src),
+        "to": str(dst),
+    }

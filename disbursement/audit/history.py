@@ -43,8 +43,9 @@ class History:
         issues = [*result.issues, *self.issues]
         # Issue counts are made by session.review, last, from the final records.
         summary = {**result.summary, "lifecycle": self.block}
-        return dataclasses.replace(result, flags=flags.assign(lifecycle=self.lifecycle),
-                                   summary=summary, issues=issues)
+        return dataclasses.replace(
+            result, flags=flags.assign(lifecycle=self.lifecycle), summary=summary, issues=issues
+        )
 
 
 def _column(frame: Any, name: str) -> list[Any]:
@@ -54,10 +55,19 @@ def _column(frame: Any, name: str) -> list[Any]:
 def _keys(frame: Any) -> list[Key]:
     if not len(frame):
         return []
-    return [line_key(*x) for x in zip(
-        frame["project_code"].tolist(), frame["capital_source"].tolist(), frame["file"].tolist(),
-        frame["sheet"].tolist(), frame["row"].tolist(), frame["project_name"].tolist(),
-        _column(frame, "investor"), strict=True)]
+    return [
+        line_key(*x)
+        for x in zip(
+            frame["project_code"].tolist(),
+            frame["capital_source"].tolist(),
+            frame["file"].tolist(),
+            frame["sheet"].tolist(),
+            frame["row"].tolist(),
+            frame["project_name"].tolist(),
+            _column(frame, "investor"),
+            strict=True,
+        )
+    ]
 
 
 def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) -> History:
@@ -81,16 +91,17 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
     if exists(location):
         with connect(location) as conn:
             seen = chain_head(conn)[0] if upto is None else upto
-            previous = conn.execute("SELECT seq, run_id, round FROM runs WHERE year = ? AND "
-                                    "round < ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
-                                    [info.year, info.number, seen]).fetchone()
+            previous = conn.execute(
+                "SELECT seq, run_id, round FROM runs WHERE year = ? AND "
+                "round < ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                [info.year, info.number, seen],
+            ).fetchone()
             if previous:
                 prev_flags = flag_map(conn, previous[0])
             for d in decision_records(conn, "r.year = ? AND d.seq <= ?", [info.year, seen]):
                 cited.setdefault(d["decision_id"], d["decision"])
                 for x in d["lines"]:
-                    key = line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"],
-                                   x["row"])
+                    key = line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"], x["row"])
                     approved[key] = (x["plan_after_dong"], d["decision"], d["decision_id"])
     states = ["persisting" if k in prev_flags else "new" for k in keys]
     current = set(keys)
@@ -100,37 +111,62 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
     for k, rec in prev_flags.items():
         if k not in current:
             now = plan.iloc[lines[k]] if k in lines else None
-            cleared.append({"key": key_text(k), "project_code": rec["project_code"],
-                            "project_name": rec["project_name"],
-                            "capital_source": rec["capital_source"],
-                            "previous": figures(rec),
-                            "now": None if now is None else {
-                                "plan_dong": int(now["plan_dong"]),
-                                "disbursed_dong": int(now["disbursed_dong"]),
-                                "flagged": False}})
+            cleared.append(
+                {
+                    "key": key_text(k),
+                    "project_code": rec["project_code"],
+                    "project_name": rec["project_name"],
+                    "capital_source": rec["capital_source"],
+                    "previous": figures(rec),
+                    "now": None
+                    if now is None
+                    else {
+                        "plan_dong": int(now["plan_dong"]),
+                        "disbursed_dong": int(now["disbursed_dong"]),
+                        "flagged": False,
+                    },
+                }
+            )
     issues = []
     for k, (plan_after, decision, _) in approved.items():
         if k not in lines:
-            issues.append(issue("APPROVED-LINE-MISSING", "", None, None, None,
-                                f"{key_text(k)}: approved by {decision} with plan after "
-                                f"adjustment {format_trieu(plan_after)} triệu đồng, but the line "
-                                "is not in this export"))
+            issues.append(
+                issue(
+                    "APPROVED-LINE-MISSING",
+                    "",
+                    None,
+                    None,
+                    None,
+                    f"{key_text(k)}: approved by {decision} with plan after "
+                    f"adjustment {format_trieu(plan_after)} triệu đồng, but the line "
+                    "is not in this export",
+                )
+            )
             continue
         line = plan.iloc[lines[k]]
         if int(line["plan_dong"]) != plan_after:
             cell = (line["cells"] or {}).get("plan_dong", "") if "cells" in plan else ""
-            issues.append(issue(
-                "PLAN-DIFFERS-FROM-APPROVED", line["file"], line["sheet"],
-                int(line["row"]), cell_column(cell) or None,
-                f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
-                f"export differs from {format_trieu(plan_after)} triệu đồng approved after "
-                f"adjustment by {decision}; update the plan column or check the decision"))
+            issues.append(
+                issue(
+                    "PLAN-DIFFERS-FROM-APPROVED",
+                    line["file"],
+                    line["sheet"],
+                    int(line["row"]),
+                    cell_column(cell) or None,
+                    f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
+                    f"export differs from {format_trieu(plan_after)} triệu đồng approved after "
+                    f"adjustment by {decision}; update the plan column or check the decision",
+                )
+            )
     block = {
         "previous_run": previous[1] if previous else None,
         "previous_round": previous[2] if previous else None,
-        "new": states.count("new"), "persisting": states.count("persisting"),
-        "cleared": cleared, "decisions": sorted({d for _, _, d in approved.values()}),
+        "new": states.count("new"),
+        "persisting": states.count("persisting"),
+        "cleared": cleared,
+        "decisions": sorted({d for _, _, d in approved.values()}),
         # The decisions' own words, for the next memo's Căn cứ lines (recorded order).
         "decision_texts": list(cited.values()),
-        "store_seq": seen}
+        "store_seq": seen,
+    }
     return History(states, block, issues)

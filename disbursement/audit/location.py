@@ -89,13 +89,16 @@ def locate(ref: str | os.PathLike[str] | Location | None = None) -> Location:
         if scheme == "sqlite":
             path = urllib.parse.unquote(urllib.parse.urlsplit(text).path)
             if not path:
-                raise AuditStoreError(f"audit store address {text} names no file; use "
-                                      "sqlite:///path/to/store.sqlite or a plain path")
+                raise AuditStoreError(
+                    f"audit store address {text} names no file; use "
+                    "sqlite:///path/to/store.sqlite or a plain path"
+                )
             return Location("sqlite", Path(path))
         raise AuditStoreError(
             f"audit store address {_without_password(text)} has an unknown scheme "
             f"'{scheme}:'; give a file path (SQLite) or postgresql://host/database — nothing "
-            "was created")
+            "was created"
+        )
     return Location("sqlite", Path(text))
 
 

@@ -31,8 +31,9 @@ def _present(value: Any) -> str:
     return str(value).strip()
 
 
-def line_key(code: Any, source: Any, file: Any, sheet: Any, row: Any, name: Any = None,
-             investor: Any = None) -> Key:
+def line_key(
+    code: Any, source: Any, file: Any, sheet: Any, row: Any, name: Any = None, investor: Any = None
+) -> Key:
     """Identity across runs: (code, source); without a code (folded name, source, investor);
     a line with neither code nor name falls back to its location."""
     code, source = _present(code), _present(source)
@@ -61,13 +62,15 @@ def find_run(conn: Connection, ref: str) -> tuple[int, str]:
         return int(row[0]), str(row[1])
     if not ref or any(c not in "0123456789abcdef" for c in ref):
         raise AuditStoreError(f"{ref!r} is not a run id (hex digits, or 'latest')")
-    found = conn.execute("SELECT seq, run_id FROM runs WHERE substr(run_id, 1, ?) = ? "
-                         "ORDER BY seq LIMIT 3", (len(ref), ref)).fetchall()
+    found = conn.execute(
+        "SELECT seq, run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY seq LIMIT 3", (len(ref), ref)
+    ).fetchall()
     if not found:
         raise AuditStoreError(f"no run {ref} in the audit store (see `disbursement audit runs`)")
     if len(found) > 1:
-        raise AuditStoreError(f"run id prefix {ref} is ambiguous ({', '.join(r[1] for r in found)}"
-                              "…); give more digits")
+        raise AuditStoreError(
+            f"run id prefix {ref} is ambiguous ({', '.join(r[1] for r in found)}…); give more digits"
+        )
     return int(found[0][0]), str(found[0][1])
 
 
@@ -94,35 +97,49 @@ def show_run(db: Db, ref: str) -> Record:
     with connect(db) as conn:
         seq, _ = find_run(conn, ref)
         (run,) = conn.rows(f"{_RUNS} WHERE r.seq = ?", [seq])
-        extra = conn.rows("SELECT rules_path, rules_sha256, options, summary, policy, "
-                      "prev_hash, record_hash FROM runs WHERE seq = ?", [seq])[0]
+        extra = conn.rows(
+            "SELECT rules_path, rules_sha256, options, summary, policy, "
+            "prev_hash, record_hash FROM runs WHERE seq = ?",
+            [seq],
+        )[0]
         for name in ("options", "summary", "policy"):
             extra[name] = json.loads(extra[name]) if extra[name] else None
         run.update(extra)
-        run["inputs"] = conn.rows("SELECT role, name, size, sha256 FROM inputs "
-                              "WHERE run_seq = ? ORDER BY position", [seq])
+        run["inputs"] = conn.rows(
+            "SELECT role, name, size, sha256 FROM inputs WHERE run_seq = ? ORDER BY position", [seq]
+        )
         for item in run["inputs"]:
             item["stored_copy"] = blobs.where(conn, item["sha256"])
-        run["outputs"] = conn.rows("SELECT name, path, size, sha256 FROM outputs "
-                               "WHERE run_seq = ? ORDER BY name", [seq])
+        run["outputs"] = conn.rows(
+            "SELECT name, path, size, sha256 FROM outputs WHERE run_seq = ? ORDER BY name", [seq]
+        )
         run["flags"] = stored.flags(conn, seq)
         run["proposal"] = stored.proposal(conn, seq)
-        run["issue_records"] = conn.rows("SELECT code, severity, file, sheet, row, col AS "
-                                     "column, message FROM issues WHERE run_seq = ? "
-                                     "ORDER BY issue_no", [seq])
+        run["issue_records"] = conn.rows(
+            "SELECT code, severity, file, sheet, row, col AS "
+            "column, message FROM issues WHERE run_seq = ? "
+            "ORDER BY issue_no",
+            [seq],
+        )
         run["overrides"] = stored.overrides(conn, seq)
         run["decision_records"] = decision_records(conn, "d.run_seq = ?", [seq])
     return run
 
 
 def decision_records(conn: Connection, where: str, args: list) -> list[Record]:
-    out = conn.rows("SELECT d.seq, d.decision_id, r.run_id, r.year, d.recorded_at, "
-                "d.recorded_by, d.decision, d.basis, d.file_name, d.file_sha256 FROM decisions d "
-                f"JOIN runs r ON r.seq = d.run_seq WHERE {where} ORDER BY d.seq", args)
+    out = conn.rows(
+        "SELECT d.seq, d.decision_id, r.run_id, r.year, d.recorded_at, "
+        "d.recorded_by, d.decision, d.basis, d.file_name, d.file_sha256 FROM decisions d "
+        f"JOIN runs r ON r.seq = d.run_seq WHERE {where} ORDER BY d.seq",
+        args,
+    )
     for d in out:
-        d["lines"] = conn.rows("SELECT project_code, capital_source, file, sheet, row, "
-                           "plan_dong, plan_after_dong FROM decision_lines WHERE decision_seq = ? "
-                           "ORDER BY line_no", [d["seq"]])
+        d["lines"] = conn.rows(
+            "SELECT project_code, capital_source, file, sheet, row, "
+            "plan_dong, plan_after_dong FROM decision_lines WHERE decision_seq = ? "
+            "ORDER BY line_no",
+            [d["seq"]],
+        )
     return out
 
 
@@ -138,30 +155,42 @@ def project_history(db: Db, code: str) -> list[Record]:
     proposal lines and decisions. Runs of the same year that did not read it say so."""
     code = str(code).strip()
     with connect(db) as conn:
-        lines = conn.rows(f"{LINES} WHERE l.project_code = ? ORDER BY r.year, r.seq, "
-                      "l.line_no", [code])
+        lines = conn.rows(f"{LINES} WHERE l.project_code = ? ORDER BY r.year, r.seq, l.line_no", [code])
         for line in lines:
-            line["state"] = ("flagged" if line["flagged"] else
-                             "not flagged" if line["in_scope"] else "out of scope")
+            line["state"] = (
+                "flagged" if line["flagged"] else "not flagged" if line["in_scope"] else "out of scope"
+            )
             line["rate_pct"] = format_pct(line["disbursed_dong"], line["plan_dong"])
-            line["proposal"] = conn.rows("SELECT kind, amount_dong, plan_after_dong, reason "
-                                     "FROM proposal_lines WHERE run_seq = ? AND project_code = ? "
-                                     "AND capital_source = ? ORDER BY line_no",
-                                     [line["seq"], code, line["capital_source"]])
+            line["proposal"] = conn.rows(
+                "SELECT kind, amount_dong, plan_after_dong, reason "
+                "FROM proposal_lines WHERE run_seq = ? AND project_code = ? "
+                "AND capital_source = ? ORDER BY line_no",
+                [line["seq"], code, line["capital_source"]],
+            )
             line["decisions"] = conn.rows(
                 "SELECT d.decision_id, d.decision, dl.plan_after_dong FROM decision_lines "
                 "dl JOIN decisions d ON d.seq = dl.decision_seq WHERE d.run_seq = ? AND "
                 "dl.project_code = ? AND dl.capital_source = ? ORDER BY d.seq",
-                [line["seq"], code, line["capital_source"]])
+                [line["seq"], code, line["capital_source"]],
+            )
         answers = reply_history(conn, code)
         for line in lines:  # what the investors answered for this line, in received order
-            line["replies"] = [a for a in answers if a["capital_source"] == line["capital_source"]
-                               and a["year"] == line["year"]]
+            line["replies"] = [
+                a
+                for a in answers
+                if a["capital_source"] == line["capital_source"] and a["year"] == line["year"]
+            ]
         years = sorted({line["year"] for line in lines})
         seen = {line["seq"] for line in lines}
-        missing = conn.rows("SELECT seq, run_id, recorded_at, year, round, rule_id, as_of "
-                        f"FROM runs WHERE year IN ({','.join('?' * len(years))}) ORDER BY seq",
-                        years) if years else []
+        missing = (
+            conn.rows(
+                "SELECT seq, run_id, recorded_at, year, round, rule_id, as_of "
+                f"FROM runs WHERE year IN ({','.join('?' * len(years))}) ORDER BY seq",
+                years,
+            )
+            if years
+            else []
+        )
     for run in missing:
         if run["seq"] not in seen:
             lines.append({**run, "project_code": code, "state": "not in this run's inputs"})
@@ -169,13 +198,15 @@ def project_history(db: Db, code: str) -> list[Record]:
     return lines
 
 
-def flagged(db: Db, year: int, round_number: int | None = None, *,
-            all_runs: bool = False) -> list[Record]:
+def flagged(db: Db, year: int, round_number: int | None = None, *, all_runs: bool = False) -> list[Record]:
     """Flags of a year (or one round); by default only the latest run of each round."""
     with connect(db) as conn:
-        runs = conn.rows("SELECT seq, run_id, round FROM runs WHERE year = ? "
-                     + ("AND round = ? " if round_number is not None else "") + "ORDER BY seq",
-                     [year] + ([round_number] if round_number is not None else []))
+        runs = conn.rows(
+            "SELECT seq, run_id, round FROM runs WHERE year = ? "
+            + ("AND round = ? " if round_number is not None else "")
+            + "ORDER BY seq",
+            [year] + ([round_number] if round_number is not None else []),
+        )
         if not all_runs:
             runs = list({r["round"]: r for r in runs}.values())
         out = []
@@ -189,15 +220,33 @@ def flag_map(conn: Connection, seq: int) -> dict[Key, Record]:
     out = {}
     for r in stored.flags(conn, seq):
         src = r["source"]
-        out[line_key(r["project_code"], r["capital_source"], src["file"], src["sheet"],
-                     src["row"], r.get("project_name"), r.get("investor"))] = r
+        out[
+            line_key(
+                r["project_code"],
+                r["capital_source"],
+                src["file"],
+                src["sheet"],
+                src["row"],
+                r.get("project_name"),
+                r.get("investor"),
+            )
+        ] = r
     return out
 
 
 def line_map(conn: Connection, seq: int) -> dict[Key, Record]:
-    return {line_key(x["project_code"], x["capital_source"], x["file"], x["sheet"], x["row"],
-                     x["project_name"], x.get("investor")): x
-            for x in conn.rows(f"{LINES} WHERE l.run_seq = ?", [seq])}
+    return {
+        line_key(
+            x["project_code"],
+            x["capital_source"],
+            x["file"],
+            x["sheet"],
+            x["row"],
+            x["project_name"],
+            x.get("investor"),
+        ): x
+        for x in conn.rows(f"{LINES} WHERE l.run_seq = ?", [seq])
+    }
 
 
 def figures(x: Record | None) -> Record | None:
@@ -213,16 +262,24 @@ def diff_runs(db: Db, ref_a: str, ref_b: str) -> Record:
         a, b, lines_b = flag_map(conn, seq_a), flag_map(conn, seq_b), line_map(conn, seq_b)
 
     def entry(key: Key, rec: Record, now: Record | None = None, state: str = "") -> Record:
-        out = {"key": key_text(key), "project_code": rec["project_code"],
-               "project_name": rec["project_name"], "capital_source": rec["capital_source"],
-               "state": state, "plan_dong": rec["plan_dong"],
-               "disbursed_dong": rec["disbursed_dong"], "rule_id": rec["rule_id"]}
+        out = {
+            "key": key_text(key),
+            "project_code": rec["project_code"],
+            "project_name": rec["project_name"],
+            "capital_source": rec["capital_source"],
+            "state": state,
+            "plan_dong": rec["plan_dong"],
+            "disbursed_dong": rec["disbursed_dong"],
+            "rule_id": rec["rule_id"],
+        }
         if state == "cleared":
             out["now"] = figures(now) or "not in run B's inputs"
         return out
 
-    return {"run_a": id_a, "run_b": id_b,
-            "new": [entry(k, r, state="new") for k, r in b.items() if k not in a],
-            "persisting": [entry(k, r, state="persisting") for k, r in b.items() if k in a],
-            "cleared": [entry(k, r, lines_b.get(k), "cleared") for k, r in a.items()
-                        if k not in b]}
+    return {
+        "run_a": id_a,
+        "run_b": id_b,
+        "new": [entry(k, r, state="new") for k, r in b.items() if k not in a],
+        "persisting": [entry(k, r, state="persisting") for k, r in b.items() if k in a],
+        "cleared": [entry(k, r, lines_b.get(k), "cleared") for k, r in a.items() if k not in b],
+    }

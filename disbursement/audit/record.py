@@ -39,18 +39,27 @@ DATE_OPTIONS = ("as_of", "date", "received")  # recorded as ISO text
 # Test-only: a file path; the writer creates it once the run's rows are written (before
 # COMMIT) and waits, so a test can kill it mid-record. Never set in use.
 PAUSE_ENV = "DISBURSEMENT_AUDIT_TEST_PAUSE"
-_RUN_INSERT = ("seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
-               "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
-               "policy, hash_version, db_role, prev_hash, record_hash")
+_RUN_INSERT = (
+    "seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
+    "round_name, as_of, threshold_pct, rules_path, rules_sha256, options, summary, "
+    "policy, hash_version, db_role, prev_hash, record_hash"
+)
 
 
-def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
-               rules_text: str | None = None, input_paths: Iterable[Any] | None = None,
-               output_paths: Mapping[str, str | os.PathLike[str]] | None = None,
-               engine_version: str | None = None, overrides: Iterable[Any] | None = None,
-               options: Mapping[str, Any] | None = None,
-               flag_list: list[dict[str, Any]] | None = None,
-               proposal_data: dict[str, Any] | None = None) -> str:
+def record_run(
+    db: Db,
+    result: RunResult,
+    *,
+    reviewer: str | None = None,
+    rules_text: str | None = None,
+    input_paths: Iterable[Any] | None = None,
+    output_paths: Mapping[str, str | os.PathLike[str]] | None = None,
+    engine_version: str | None = None,
+    overrides: Iterable[Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    flag_list: list[dict[str, Any]] | None = None,
+    proposal_data: dict[str, Any] | None = None,
+) -> str:
     """Record one review run (a `RunResult`) and return its run id.
 
     `input_paths` default to `result.inputs`, `rules_text` to the content of
@@ -63,66 +72,104 @@ def record_run(db: Db, result: RunResult, *, reviewer: str | None = None,
     when the caller has made them already (the `--json` payload): they are not made twice.
     """
     rows = _run_rows(result, overrides, flag_list=flag_list, proposal_data=proposal_data)
-    rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(
-        encoding="utf-8")
+    rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
     rules_sha = hashlib.sha256(rules_text.encode("utf-8")).hexdigest()
     info = result.round
-    opts = {k: str(v) if isinstance(v, os.PathLike) else v.isoformat()
-            if isinstance(v, dt.date) else v for k, v in (options or {
-                "round": info.number, "year": info.year, "as_of": info.as_of}).items()}
+    opts = {
+        k: str(v) if isinstance(v, os.PathLike) else v.isoformat() if isinstance(v, dt.date) else v
+        for k, v in (options or {"round": info.number, "year": info.year, "as_of": info.as_of}).items()
+    }
     files: list[tuple[str, str, Any]] = [
-        ("input", str(p), p) for p in (input_paths if input_paths is not None else result.inputs)]
+        ("input", str(p), p) for p in (input_paths if input_paths is not None else result.inputs)
+    ]
     files += [(key, str(opts[key]), opts[key]) for key in FILE_OPTIONS if opts.get(key)]
     for key in DIR_OPTIONS:
         if opts.get(key):
             folder = Path(opts[key])
-            files += [(key, f.relative_to(folder).as_posix(), f) for f in sorted(folder.rglob("*"))
-                      if f.is_file()]
+            files += [
+                (key, f.relative_to(folder).as_posix(), f) for f in sorted(folder.rglob("*")) if f.is_file()
+            ]
     contents = [blobs.read_source(path) for _, _, path in files]
-    outputs = [(str(name), str(p), int(Path(p).stat().st_size), sha256_file(p))
-               for name, p in sorted((output_paths or {}).items())]
+    outputs = [
+        (str(name), str(p), int(Path(p).stat().st_size), sha256_file(p))
+        for name, p in sorted((output_paths or {}).items())
+    ]
     with connect(db, create=True) as conn:
         role = conn.role()
         with conn.transaction():
-            inputs = [(i, str(role_), str(name), *reversed(blobs.keep(conn, data)))
-                      for i, ((role_, name, _), data) in enumerate(zip(files, contents,
-                                                                       strict=True))]
+            inputs = [
+                (i, str(role_), str(name), *reversed(blobs.keep(conn, data)))
+                for i, ((role_, name, _), data) in enumerate(zip(files, contents, strict=True))
+            ]
             seq, prev = chain_head(conn)
             seq += 1
             run_id = new_id()  # inside the lock: ids sort in chain order
-            run = dict(zip(_RUN_INSERT.split(", "), (
-                seq, run_id, utc_now(), str(reviewer or current_user()),
-                str(engine_version or __version__), int(info.year), int(info.number),
-                str(info.rule_id), str(info.name), info.as_of.isoformat(),
-                None if info.threshold_pct is None else int(info.threshold_pct),
-                str(opts.get("rules_path") or result.rules_path), rules_sha, _text(opts),
-                _text(result.summary), _text(rows["policy"]) if rows["policy"] is not None
-                else None, RUN_HASH_VERSION, role, prev, ""), strict=True))
-            conn.execute("INSERT INTO rules_texts VALUES (?, ?) ON CONFLICT DO NOTHING",
-                         (rules_sha, rules_text))
-            conn.execute(f"INSERT INTO runs ({_RUN_INSERT}) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tuple(run.values()))
-            conn.executemany("INSERT INTO inputs VALUES (?,?,?,?,?,?)",
-                             [(seq, *i) for i in inputs])
+            run = dict(
+                zip(
+                    _RUN_INSERT.split(", "),
+                    (
+                        seq,
+                        run_id,
+                        utc_now(),
+                        str(reviewer or current_user()),
+                        str(engine_version or __version__),
+                        int(info.year),
+                        int(info.number),
+                        str(info.rule_id),
+                        str(info.name),
+                        info.as_of.isoformat(),
+                        None if info.threshold_pct is None else int(info.threshold_pct),
+                        str(opts.get("rules_path") or result.rules_path),
+                        rules_sha,
+                        _text(opts),
+                        _text(result.summary),
+                        _text(rows["policy"]) if rows["policy"] is not None else None,
+                        RUN_HASH_VERSION,
+                        role,
+                        prev,
+                        "",
+                    ),
+                    strict=True,
+                )
+            )
+            conn.execute(
+                "INSERT INTO rules_texts VALUES (?, ?) ON CONFLICT DO NOTHING", (rules_sha, rules_text)
+            )
+            conn.execute(
+                f"INSERT INTO runs ({_RUN_INSERT}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                tuple(run.values()),
+            )
+            conn.executemany("INSERT INTO inputs VALUES (?,?,?,?,?,?)", [(seq, *i) for i in inputs])
             name_ids = _name_ids(conn, rows["names"])
-            conn.executemany("INSERT INTO sheets VALUES (?,?,?,?,?)",
-                             [(seq, *r) for r in rows["sheets"]])
-            conn.executemany("INSERT INTO lines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [(seq, r[0], r[1], r[2], r[3], name_ids.get(r[4]), *r[5:])
-                              for r in rows["lines"]])
-            for table, values in (("flags", rows["flags"]), ("proposal_lines", rows["proposal"]),
-                                  ("issues", rows["issues"]), ("overrides", rows["overrides"]),
-                                  ("outputs", outputs)):
+            conn.executemany("INSERT INTO sheets VALUES (?,?,?,?,?)", [(seq, *r) for r in rows["sheets"]])
+            conn.executemany(
+                "INSERT INTO lines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(seq, r[0], r[1], r[2], r[3], name_ids.get(r[4]), *r[5:]) for r in rows["lines"]],
+            )
+            for table, values in (
+                ("flags", rows["flags"]),
+                ("proposal_lines", rows["proposal"]),
+                ("issues", rows["issues"]),
+                ("overrides", rows["overrides"]),
+                ("outputs", outputs),
+            ):
                 if values:
                     marks = ",".join("?" * (len(values[0]) + 1))
-                    conn.executemany(f"INSERT INTO {table} VALUES ({marks})",
-                                     [(seq, *v) for v in values])
+                    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", [(seq, *v) for v in values])
             # The hash covers exactly what `chain.record_content` reads back (no read-back here).
             del run["prev_hash"], run["record_hash"]
-            content = {"run": run, "rules_text": rules_text, "inputs": inputs,
-                       "sheets": rows["sheets"], "lines": rows["lines"], "flags": rows["flags"],
-                       "proposal_lines": rows["proposal"], "issues": rows["issues"],
-                       "overrides": rows["overrides"], "outputs": outputs}
+            content = {
+                "run": run,
+                "rules_text": rules_text,
+                "inputs": inputs,
+                "sheets": rows["sheets"],
+                "lines": rows["lines"],
+                "flags": rows["flags"],
+                "proposal_lines": rows["proposal"],
+                "issues": rows["issues"],
+                "overrides": rows["overrides"],
+                "outputs": outputs,
+            }
             seal(conn, "run", seq, prev, content)
             _pause_point()
     return run_id
@@ -150,18 +197,23 @@ def _pause_point() -> None:
 
 
 def _opt(value: Any) -> Any:
-    return None if value is None or value is pd.NA or (
-        isinstance(value, float) and value != value) else value
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
 def _texts(values: list[Any]) -> list[str | None]:
-    return [None if v is None or v is pd.NA or (type(v) is float and v != v) else
-            v if type(v) is str else str(v) for v in values]
+    return [
+        None if v is None or v is pd.NA or (type(v) is float and v != v) else v if type(v) is str else str(v)
+        for v in values
+    ]
 
 
-def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
-              flag_list: list[dict[str, Any]] | None = None,
-              proposal_data: dict[str, Any] | None = None) -> dict[str, Any]:
+def _run_rows(
+    result: RunResult,
+    overrides: Iterable[Any] | None,
+    *,
+    flag_list: list[dict[str, Any]] | None = None,
+    proposal_data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The rows of one run for each table, from the result (no store access), each value of
     its column's type: what is hashed is what is stored and read back."""
     plan: Any = result.plan
@@ -176,19 +228,43 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
     names = _texts(column("project_name"))
     cells = column("cells")
     for i, (code, source, status, name, p, d, e, scope, flag, file, sheet, row) in enumerate(
-            zip(_texts(column("project_code")), _texts(column("capital_source")),
-                _texts(column("status")), names, column("plan_dong", 0),
-                column("disbursed_dong", 0), column("expected_dong"), column("in_scope", False),
-                column("flagged", False), _texts(column("file", "")), _texts(column("sheet", "")),
-                column("row", 0), strict=True)):
+        zip(
+            _texts(column("project_code")),
+            _texts(column("capital_source")),
+            _texts(column("status")),
+            names,
+            column("plan_dong", 0),
+            column("disbursed_dong", 0),
+            column("expected_dong"),
+            column("in_scope", False),
+            column("flagged", False),
+            _texts(column("file", "")),
+            _texts(column("sheet", "")),
+            column("row", 0),
+            strict=True,
+        )
+    ):
         number = sheet_no.setdefault((file or "", sheet or ""), len(sheet_no))
         row = int(row)
         if letter_maps.get(number) is None:  # the sheet's map: its first line on its own row
             letter_maps[number] = lean_rows.letters(cells[i], row)
         expected = _opt(e)
-        lines.append((i, code, source or "UNKNOWN", status, name, int(p), int(d),
-                      None if expected is None else int(expected), int(bool(scope)),
-                      int(bool(flag)), number, row))
+        lines.append(
+            (
+                i,
+                code,
+                source or "UNKNOWN",
+                status,
+                name,
+                int(p),
+                int(d),
+                None if expected is None else int(expected),
+                int(bool(scope)),
+                int(bool(flag)),
+                number,
+                row,
+            )
+        )
     records = flag_list if flag_list is not None else flag_records(result)
 
     def letter_map(file: Any, sheet: Any) -> dict[str, str] | None:
@@ -200,60 +276,116 @@ def _run_rows(result: RunResult, overrides: Iterable[Any] | None, *,
     floats = not float_free(records)
     for i, r in enumerate(records):
         src = r["source"]
-        values = (_str(r["project_code"]), _str(r["capital_source"]), _str(r["rule_id"]),
-                  _int(r["plan_dong"]), _int(r["disbursed_dong"]))
+        values = (
+            _str(r["project_code"]),
+            _str(r["capital_source"]),
+            _str(r["rule_id"]),
+            _int(r["plan_dong"]),
+            _int(r["disbursed_dong"]),
+        )
         where = {"file": _str(src["file"]), "sheet": _str(src["sheet"]), "row": _int(src["row"])}
-        rest = lean_rows.lean(r, dict(zip(lean_rows.FLAG_KEYS, values, strict=True)), where,
-                              letter_map(src["file"], src["sheet"]))
-        flags.append((i, *values, where["file"], where["sheet"], where["row"],
-                      _text(rest, floats=floats)))
+        rest = lean_rows.lean(
+            r,
+            dict(zip(lean_rows.FLAG_KEYS, values, strict=True)),
+            where,
+            letter_map(src["file"], src["sheet"]),
+        )
+        flags.append((i, *values, where["file"], where["sheet"], where["row"], _text(rest, floats=floats)))
     proposal, marked = [], []
     if result.proposal is not None:
         data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
-        kinds = [("decrease", x) for x in data["decreases"]] + [
-            ("increase", x) for x in data["increases"]]
+        kinds = [("decrease", x) for x in data["decreases"]] + [("increase", x) for x in data["increases"]]
         floats = not float_free(x for _, x in kinds)
         for i, (kind, x) in enumerate(kinds):
-            values = (_str(x["project_code"]), _str(x["capital_source"]), _str(x["pool"]),
-                      _int(x["amount_dong"]), _int(x["plan_dong"]), _int(x["plan_after_dong"]),
-                      _str(x["reason"]))
+            values = (
+                _str(x["project_code"]),
+                _str(x["capital_source"]),
+                _str(x["pool"]),
+                _int(x["amount_dong"]),
+                _int(x["plan_dong"]),
+                _int(x["plan_after_dong"]),
+                _str(x["reason"]),
+            )
             src = x.get("source")
             lm = letter_map(src.get("file"), src.get("sheet")) if type(src) is dict else None
-            rest = lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)),
-                                  {}, lm)
+            rest = lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)), {}, lm)
             proposal.append((i, kind, *values, _text(rest, floats=floats)))
             if x.get("override"):
-                marked.append({"project_code": x["project_code"],
-                               "capital_source": x["capital_source"], "kind": kind,
-                               "amount_dong": x["amount_dong"], **x["override"]})
-    given = marked if overrides is None else [
-        dataclasses.asdict(o) if dataclasses.is_dataclass(o) and not isinstance(o, type)
-        else dict(o) for o in overrides]
+                marked.append(
+                    {
+                        "project_code": x["project_code"],
+                        "capital_source": x["capital_source"],
+                        "kind": kind,
+                        "amount_dong": x["amount_dong"],
+                        **x["override"],
+                    }
+                )
+    given = (
+        marked
+        if overrides is None
+        else [
+            dataclasses.asdict(o) if dataclasses.is_dataclass(o) and not isinstance(o, type) else dict(o)
+            for o in overrides
+        ]
+    )
     override_rows = []
     for i, o in enumerate(given):
-        values = (_str(o.get("project_code")), _str(o.get("capital_source")), _str(o.get("kind")),
-                  _int(o.get("amount_dong")), str(o.get("reason") or ""),
-                  str(o.get("approver") or ""))
+        values = (
+            _str(o.get("project_code")),
+            _str(o.get("capital_source")),
+            _str(o.get("kind")),
+            _int(o.get("amount_dong")),
+            str(o.get("reason") or ""),
+            str(o.get("approver") or ""),
+        )
         rest = lean_rows.lean(o, dict(zip(lean_rows.OVERRIDE_KEYS, values, strict=True)))
         override_rows.append((i, *values, _text(rest)))
-    issues = [(i, _str(x.code), _str(x.severity), _str(x.file), _str(x.sheet), _int(x.row),
-               _str(x.column), _str(x.message)) for i, x in enumerate(result.issues)]
-    sheets = [(no, f, s, None if letter_maps.get(no) is None else _text(letter_maps[no]))
-              for (f, s), no in sheet_no.items()]
-    return {"sheets": sheets, "lines": lines, "names": names, "flags": flags,
-            "proposal": proposal, "issues": issues, "overrides": override_rows,
-            "policy": None if result.proposal is None else result.proposal.policy}
+    issues = [
+        (
+            i,
+            _str(x.code),
+            _str(x.severity),
+            _str(x.file),
+            _str(x.sheet),
+            _int(x.row),
+            _str(x.column),
+            _str(x.message),
+        )
+        for i, x in enumerate(result.issues)
+    ]
+    sheets = [
+        (no, f, s, None if letter_maps.get(no) is None else _text(letter_maps[no]))
+        for (f, s), no in sheet_no.items()
+    ]
+    return {
+        "sheets": sheets,
+        "lines": lines,
+        "names": names,
+        "flags": flags,
+        "proposal": proposal,
+        "issues": issues,
+        "overrides": override_rows,
+        "policy": None if result.proposal is None else result.proposal.policy,
+    }
 
 
 def _name_ids(conn: Connection, names: Iterable[str | None]) -> dict[str, int]:
     """Ids of the names in `names`, adding the ones the store does not have yet."""
-    rows = [(int.from_bytes(hashlib.sha256(n.encode("utf-8")).digest()[:8], "big", signed=True), n)
-            for n in dict.fromkeys(names) if n is not None]
+    rows = [
+        (int.from_bytes(hashlib.sha256(n.encode("utf-8")).digest()[:8], "big", signed=True), n)
+        for n in dict.fromkeys(names)
+        if n is not None
+    ]
     conn.execute(conn.ddl("CREATE TEMP TABLE IF NOT EXISTS new_names (digest INTEGER, text TEXT)"))
     conn.execute("DELETE FROM new_names")
     conn.executemany("INSERT INTO new_names VALUES (?, ?)", rows)
-    conn.execute("INSERT INTO names (digest, text) SELECT digest, text FROM new_names n WHERE NOT "
-                 "EXISTS (SELECT 1 FROM names m WHERE m.digest = n.digest AND m.text = n.text)")
-    return {str(text): int(ident) for text, ident in conn.execute(
-        "SELECT m.text, m.id FROM new_names n JOIN names m "
-        "ON m.digest = n.digest AND m.text = n.text").fetchall()}
+    conn.execute(
+        "INSERT INTO names (digest, text) SELECT digest, text FROM new_names n WHERE NOT "
+        "EXISTS (SELECT 1 FROM names m WHERE m.digest = n.digest AND m.text = n.text)"
+    )
+    return {
+        str(text): int(ident)
+        for text, ident in conn.execute(
+            "SELECT m.text, m.id FROM new_names n JOIN names m ON m.digest = n.digest AND m.text = n.text"
+        ).fetchall()
+    }

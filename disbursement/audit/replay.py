@@ -37,8 +37,7 @@ def replay(db: Db, ref: str) -> Record:
         base = Path(tmp)
         with connect(location) as conn:
             placed = _materialise(conn, run["inputs"], base)
-            text = str(conn.scalar("SELECT text FROM rules_texts WHERE sha256 = ?",
-                                   [run["rules_sha256"]]))
+            text = str(conn.scalar("SELECT text FROM rules_texts WHERE sha256 = ?", [run["rules_sha256"]]))
         rules = base / "rules" / Path(run["rules_path"]).name
         rules.parent.mkdir()
         rules.write_text(text, encoding="utf-8")
@@ -55,24 +54,40 @@ def replay(db: Db, ref: str) -> Record:
         recorded.setdefault("round", run["round"])
         options, ignored = ReviewOptions.from_recorded(recorded)
         history = (run["summary"] or {}).get("lifecycle")
-        outcome = review(placed.get("input", []), options,
-                         out_dir=base / "out" if run["outputs"] else None,
-                         audit=AuditTarget(location) if history is not None else None,
-                         history_upto=history["store_seq"] if history is not None else None,
-                         record=False)
+        outcome = review(
+            placed.get("input", []),
+            options,
+            out_dir=base / "out" if run["outputs"] else None,
+            audit=AuditTarget(location) if history is not None else None,
+            history_upto=history["store_seq"] if history is not None else None,
+            record=False,
+        )
         result, written = outcome.result, outcome.written
         files = []
         for out in run["outputs"]:
             got = written.get(out["name"])
             replayed = sha256_file(got) if got and Path(got).exists() else None
-            files.append({"name": out["name"], "recorded": out["sha256"], "replayed": replayed,
-                          "status": "MISSING" if replayed is None else
-                          "OK" if replayed == out["sha256"] else "DIFFERENT"})
+            files.append(
+                {
+                    "name": out["name"],
+                    "recorded": out["sha256"],
+                    "replayed": replayed,
+                    "status": "MISSING"
+                    if replayed is None
+                    else "OK"
+                    if replayed == out["sha256"]
+                    else "DIFFERENT",
+                }
+            )
         records = _records_match(run, result)
-    return {"run_id": run["run_id"], "files": files, "records": records,
-            "engine_version": {"recorded": run["engine_version"], "current": __version__},
-            "ignored_options": ignored,
-            "ok": all(f["status"] == "OK" for f in files) and records["status"] == "OK"}
+    return {
+        "run_id": run["run_id"],
+        "files": files,
+        "records": records,
+        "engine_version": {"recorded": run["engine_version"], "current": __version__},
+        "ignored_options": ignored,
+        "ok": all(f["status"] == "OK" for f in files) and records["status"] == "OK",
+    }
 
 
 def _materialise(conn: Connection, inputs: list[Record], base: Path) -> dict[str, list[Path]]:
@@ -83,8 +98,11 @@ def _materialise(conn: Connection, inputs: list[Record], base: Path) -> dict[str
         data = blobs.checked(conn, item["sha256"], item["name"])
         name = Path(item["name"]).name
         same = [x for x in inputs if x["role"] == role and Path(x["name"]).name == name]
-        target = (base / role / item["name"] if role in DIR_OPTIONS
-                  else base / role / (str(i) if len(same) > 1 else "") / name)
+        target = (
+            base / role / item["name"]
+            if role in DIR_OPTIONS
+            else base / role / (str(i) if len(same) > 1 else "") / name
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         placed.setdefault(role, []).append(target)
@@ -94,6 +112,7 @@ def _materialise(conn: Connection, inputs: list[Record], base: Path) -> dict[str
 def _records_match(run: Record, result: RunResult) -> Record:
     """Compare stored flag, proposal and issue records with the replayed ones (file names
     reduced to their base name: the replay reads copies from a temp folder)."""
+
     def norm(records: list[Record]) -> list[Record]:
         out = []
         for r in records:
@@ -111,9 +130,11 @@ def _records_match(run: Record, result: RunResult) -> Record:
     if result.proposal is not None:
         data = proposal_json(result.proposal)
         proposal = [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
-    parts = {"flags": (run["flags"], flag_records(result)),
-             "proposal": (run["proposal"], proposal),
-             "issues": (run["issue_records"], [i.to_dict() for i in result.issues])}
+    parts = {
+        "flags": (run["flags"], flag_records(result)),
+        "proposal": (run["proposal"], proposal),
+        "issues": (run["issue_records"], [i.to_dict() for i in result.issues]),
+    }
     different: dict[str, str] = {}
     for name, (old, new) in parts.items():
         old, new = norm(old), norm(new)
@@ -123,5 +144,8 @@ def _records_match(run: Record, result: RunResult) -> Record:
             if a != b and name not in different:
                 keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
                 different[name] = f"#{i + 1} differs in {', '.join(keys)}"
-    return {"status": "DIFFERENT" if different else "OK", "different": different,
-            "counts": {name: len(old) for name, (old, _) in parts.items()}}
+    return {
+        "status": "DIFFERENT" if different else "OK",
+        "different": different,
+        "counts": {name: len(old) for name, (old, _) in parts.items()},
+    }

@@ -18,25 +18,43 @@ from typing import Any
 from disbursement.audit import blobs
 from disbursement.audit.backends import Connection
 from disbursement.audit.store import Db, connect, current_user, exists, locate, utc_now
-from disbursement.investors.replies import Answer, Reply
+from disbursement.investors.answers import Answer, Reply
 from disbursement.investors.spec import Request, RequestLine
 
 
 def _line_json(line: RequestLine) -> dict[str, Any]:
-    return {"token": line.token, "project_code": line.project_code,
-            "capital_source": line.capital_source,
-            "capital_source_label": line.capital_source_label,
-            "project_name": line.project_name, "plan_dong": line.plan_dong,
-            "disbursed_dong": line.disbursed_dong, "flagged": line.flagged,
-            "reason": line.reason, "figures": line.figures}
+    return {
+        "token": line.token,
+        "project_code": line.project_code,
+        "capital_source": line.capital_source,
+        "capital_source_label": line.capital_source_label,
+        "project_name": line.project_name,
+        "plan_dong": line.plan_dong,
+        "disbursed_dong": line.disbursed_dong,
+        "flagged": line.flagged,
+        "reason": line.reason,
+        "figures": line.figures,
+    }
 
 
 def _request_row(request: Request, by: str) -> tuple[Any, ...]:
-    lines = json.dumps([_line_json(x) for x in request.lines], ensure_ascii=False,
-                       sort_keys=True, separators=(",", ":"))
-    return (request.request_id, utc_now(), by, request.year, request.round, request.rule_id,
-            request.as_of.isoformat(), request.deadline.isoformat() if request.deadline else None,
-            request.investor, request.unit, request.file_name, lines)
+    lines = json.dumps(
+        [_line_json(x) for x in request.lines], ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return (
+        request.request_id,
+        utc_now(),
+        by,
+        request.year,
+        request.round,
+        request.rule_id,
+        request.as_of.isoformat(),
+        request.deadline.isoformat() if request.deadline else None,
+        request.investor,
+        request.unit,
+        request.file_name,
+        lines,
+    )
 
 
 def record_requests(db: Db, requests: Iterable[Request], *, by: str | None = None) -> int:
@@ -50,12 +68,19 @@ def record_requests(db: Db, requests: Iterable[Request], *, by: str | None = Non
 
 
 def _request(row: dict[str, Any]) -> Request:
-    lines = tuple(RequestLine(**{**x, "figures": dict(x["figures"])})
-                  for x in json.loads(row["lines"]))
-    return Request(row["request_id"], row["investor"], int(row["year"]), int(row["round"]),
-                   row["rule_id"], dt.date.fromisoformat(row["as_of"]),
-                   dt.date.fromisoformat(row["deadline"]) if row["deadline"] else None,
-                   row["unit"], row["file_name"], lines)
+    lines = tuple(RequestLine(**{**x, "figures": dict(x["figures"])}) for x in json.loads(row["lines"]))
+    return Request(
+        row["request_id"],
+        row["investor"],
+        int(row["year"]),
+        int(row["round"]),
+        row["rule_id"],
+        dt.date.fromisoformat(row["as_of"]),
+        dt.date.fromisoformat(row["deadline"]) if row["deadline"] else None,
+        row["unit"],
+        row["file_name"],
+        lines,
+    )
 
 
 class StoreView:
@@ -73,8 +98,9 @@ class StoreView:
         return dt.date.fromisoformat(value) if value else None
 
 
-def record_replies(conn: Connection, replies: Iterable[Reply], *,
-                   by: str | None = None) -> list[dict[str, Any]]:
+def record_replies(
+    conn: Connection, replies: Iterable[Reply], *, by: str | None = None
+) -> list[dict[str, Any]]:
     """Keep each applicable, dated reply not kept before; per reply what happened."""
     out = []
     with conn.transaction():
@@ -86,43 +112,81 @@ def record_replies(conn: Connection, replies: Iterable[Reply], *,
             if seen is not None:
                 out.append({"file": reply.name, "status": "already recorded", "received": seen})
                 continue
-            if conn.scalar("SELECT 1 FROM requests WHERE request_id = ?",
-                           [reply.request.request_id]) is None:
-                conn.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             _request_row(reply.request, by or current_user()))
+            if conn.scalar("SELECT 1 FROM requests WHERE request_id = ?", [reply.request.request_id]) is None:
+                conn.execute(
+                    "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    _request_row(reply.request, by or current_user()),
+                )
             with open(reply.path, "rb") as handle:
                 sha, size = blobs.keep(conn, handle.read())
             seq = int(conn.scalar("SELECT coalesce(max(seq), 0) + 1 FROM replies"))
-            conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                seq, sha, reply.request.request_id, reply.request.investor, reply.name, size,
-                reply.received.isoformat(), utc_now(), by or current_user(),
-                reply.lines_answered, len(reply.unanswered)))
-            conn.executemany("INSERT INTO reply_answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-                (seq, n, a.line.token, a.line.project_code, a.line.capital_source, a.field,
-                 a.line.figures.get(a.field), a.dong, a.text, a.sheet, a.row, a.column)
-                for n, a in enumerate(reply.answers, start=1)])
-            out.append({"file": reply.name, "status": "recorded",
-                        "received": reply.received.isoformat()})
+            conn.execute(
+                "INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    seq,
+                    sha,
+                    reply.request.request_id,
+                    reply.request.investor,
+                    reply.name,
+                    size,
+                    reply.received.isoformat(),
+                    utc_now(),
+                    by or current_user(),
+                    reply.lines_answered,
+                    len(reply.unanswered),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO reply_answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        seq,
+                        n,
+                        a.line.token,
+                        a.line.project_code,
+                        a.line.capital_source,
+                        a.field,
+                        a.line.figures.get(a.field),
+                        a.dong,
+                        a.text,
+                        a.sheet,
+                        a.row,
+                        a.column,
+                    )
+                    for n, a in enumerate(reply.answers, start=1)
+                ],
+            )
+            out.append({"file": reply.name, "status": "recorded", "received": reply.received.isoformat()})
     return out
 
 
 def recorded_replies(conn: Connection, year: int) -> list[Reply]:
     """The replies kept for plan `year`, rebuilt for a review (`--use-recorded-replies`)."""
     out = []
-    for row in conn.rows("SELECT q.*, p.seq AS reply_seq, p.sha256 AS reply_sha256, "
-                         "p.file_name AS reply_file, p.received AS reply_received FROM replies p "
-                         "JOIN requests q ON q.request_id = p.request_id WHERE q.year = ? "
-                         "ORDER BY p.seq", [year]):
+    for row in conn.rows(
+        "SELECT q.*, p.seq AS reply_seq, p.sha256 AS reply_sha256, "
+        "p.file_name AS reply_file, p.received AS reply_received FROM replies p "
+        "JOIN requests q ON q.request_id = p.request_id WHERE q.year = ? "
+        "ORDER BY p.seq",
+        [year],
+    ):
         request = _request(row)
-        reply = Reply(f"{conn.location} › {row['reply_file']}", row["reply_sha256"],
-                      request, request.investor,
-                      dt.date.fromisoformat(row["reply_received"]), file_name=row["reply_file"])
-        for a in conn.rows("SELECT * FROM reply_answers WHERE reply_seq = ? ORDER BY answer_no",
-                           [row["reply_seq"]]):
+        reply = Reply(
+            f"{conn.location} › {row['reply_file']}",
+            row["reply_sha256"],
+            request,
+            request.investor,
+            dt.date.fromisoformat(row["reply_received"]),
+            file_name=row["reply_file"],
+        )
+        for a in conn.rows(
+            "SELECT * FROM reply_answers WHERE reply_seq = ? ORDER BY answer_no", [row["reply_seq"]]
+        ):
             line = request.line(a["token"])
             if line is not None:
-                reply.answers.append(Answer(line, a["field"], a["now_dong"], a["text"],
-                                            a["sheet"], int(a["row"]), a["col"]))
+                reply.answers.append(
+                    Answer(line, a["field"], a["now_dong"], a["text"], a["sheet"], int(a["row"]), a["col"])
+                )
         out.append(reply)
     return out
 
@@ -134,7 +198,9 @@ def reply_history(conn: Connection, code: str) -> list[dict[str, Any]]:
         "a.capital_source, a.field, a.was_dong, a.now_dong, a.text, a.sheet, a.row, a.col "
         "FROM reply_answers a JOIN replies p ON p.seq = a.reply_seq JOIN requests q ON "
         "q.request_id = p.request_id WHERE a.project_code = ? ORDER BY p.received, "
-        "p.file_name, a.answer_no", [code])
+        "p.file_name, a.answer_no",
+        [code],
+    )
 
 
 class _NoStore:

@@ -22,8 +22,15 @@ from disbursement.audit.backends import Connection
 ABSENT = "_absent"
 FLAG_KEYS = ("project_code", "capital_source", "rule_id", "plan_dong", "disbursed_dong")
 SOURCE_KEYS = ("file", "sheet", "row")
-PROPOSAL_KEYS = ("project_code", "capital_source", "pool", "amount_dong", "plan_dong",
-                 "plan_after_dong", "reason")
+PROPOSAL_KEYS = (
+    "project_code",
+    "capital_source",
+    "pool",
+    "amount_dong",
+    "plan_dong",
+    "plan_after_dong",
+    "reason",
+)
 OVERRIDE_KEYS = ("project_code", "capital_source", "kind", "amount_dong", "reason", "approver")
 _LEAN_VERSION = 3
 
@@ -38,7 +45,7 @@ def letters(cells: Any, row: int) -> dict[str, str] | None:
     for key, ref in cells.items():
         if type(ref) is not str or not ref.endswith(suffix):
             return None
-        letter = ref[:-len(suffix)]
+        letter = ref[: -len(suffix)]
         if not letter.isalpha():
             return None
         out[key] = letter
@@ -54,9 +61,12 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def lean(record: Mapping[str, Any], columns: Mapping[str, Any],
-         source: Mapping[str, Any] | None = None,
-         letter_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+def lean(
+    record: Mapping[str, Any],
+    columns: Mapping[str, Any],
+    source: Mapping[str, Any] | None = None,
+    letter_map: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """What of `record` the row's `columns` (and, for a record with a `source`, its
     file / sheet / row columns and the sheet's `letter_map`) do not hold."""
     rest = dict(record)
@@ -78,8 +88,7 @@ def lean(record: Mapping[str, Any], columns: Mapping[str, Any],
             row = source.get("row", part.get("row"))
             if "cells" not in part:
                 part["cells"] = None
-            elif (letter_map is not None and type(row) is int
-                  and part["cells"] == expand(letter_map, row)):
+            elif letter_map is not None and type(row) is int and part["cells"] == expand(letter_map, row):
                 del part["cells"]
             if part:
                 rest["source"] = part
@@ -92,8 +101,12 @@ def lean(record: Mapping[str, Any], columns: Mapping[str, Any],
     return rest
 
 
-def full(rest: dict[str, Any], columns: Mapping[str, Any], source: Mapping[str, Any] | None = None,
-         letter_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+def full(
+    rest: dict[str, Any],
+    columns: Mapping[str, Any],
+    source: Mapping[str, Any] | None = None,
+    letter_map: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The record `lean` was given, from its lean part, columns and sheet map."""
     absent = set(rest.pop(ABSENT, ()))
     out = {key: value for key, value in columns.items() if key not in absent}
@@ -120,54 +133,81 @@ def _version(conn: Connection, seq: int) -> int:
 
 
 def _letter_maps(conn: Connection, seq: int) -> dict[tuple[Any, Any], dict[str, str]]:
-    return {(file, sheet): orjson.loads(cells) for file, sheet, cells in conn.execute(
-        "SELECT file, sheet, cells FROM sheets WHERE run_seq = ? AND cells IS NOT NULL",
-        (seq,)).fetchall()}
+    return {
+        (file, sheet): orjson.loads(cells)
+        for file, sheet, cells in conn.execute(
+            "SELECT file, sheet, cells FROM sheets WHERE run_seq = ? AND cells IS NOT NULL", (seq,)
+        ).fetchall()
+    }
 
 
 def flags(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The flag records of run `seq`, in order, as they were recorded."""
     if _version(conn, seq) < _LEAN_VERSION:
-        return [orjson.loads(r) for (r,) in conn.execute(
-            "SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,)).fetchall()]
+        return [
+            orjson.loads(r)
+            for (r,) in conn.execute(
+                "SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,)
+            ).fetchall()
+        ]
     maps = _letter_maps(conn, seq)
     out = []
     for *values, file, sheet, row, record in conn.execute(
-            "SELECT project_code, capital_source, rule_id, plan_dong, disbursed_dong, file, "
-            "sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,)).fetchall():
-        out.append(full(orjson.loads(record), dict(zip(FLAG_KEYS, values, strict=True)),
-                        {"file": file, "sheet": sheet, "row": row}, maps.get((file, sheet))))
+        "SELECT project_code, capital_source, rule_id, plan_dong, disbursed_dong, file, "
+        "sheet, row, record FROM flags WHERE run_seq = ? ORDER BY flag_no",
+        (seq,),
+    ).fetchall():
+        out.append(
+            full(
+                orjson.loads(record),
+                dict(zip(FLAG_KEYS, values, strict=True)),
+                {"file": file, "sheet": sheet, "row": row},
+                maps.get((file, sheet)),
+            )
+        )
     return out
 
 
 def proposal(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The proposal lines of run `seq` as {"kind", **record}, in order."""
     if _version(conn, seq) < _LEAN_VERSION:
-        return [{"kind": k, **orjson.loads(r)} for k, r in conn.execute(
-            "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no",
-            (seq,)).fetchall()]
+        return [
+            {"kind": k, **orjson.loads(r)}
+            for k, r in conn.execute(
+                "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no", (seq,)
+            ).fetchall()
+        ]
     maps = _letter_maps(conn, seq)
     out = []
     for kind, *values, record in conn.execute(
-            "SELECT kind, project_code, capital_source, pool, amount_dong, plan_dong, "
-            "plan_after_dong, reason, record FROM proposal_lines WHERE run_seq = ? "
-            "ORDER BY line_no", (seq,)).fetchall():
+        "SELECT kind, project_code, capital_source, pool, amount_dong, plan_dong, "
+        "plan_after_dong, reason, record FROM proposal_lines WHERE run_seq = ? "
+        "ORDER BY line_no",
+        (seq,),
+    ).fetchall():
         rest = orjson.loads(record)
         src = rest.get("source")
         letter_map = maps.get((src.get("file"), src.get("sheet"))) if type(src) is dict else None
-        out.append({"kind": kind, **full(rest, dict(zip(PROPOSAL_KEYS, values, strict=True)),
-                                         {}, letter_map)})
+        out.append(
+            {"kind": kind, **full(rest, dict(zip(PROPOSAL_KEYS, values, strict=True)), {}, letter_map)}
+        )
     return out
 
 
 def overrides(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The override records of run `seq`, in order."""
     if _version(conn, seq) < _LEAN_VERSION:
-        return [orjson.loads(r) for (r,) in conn.execute(
-            "SELECT record FROM overrides WHERE run_seq = ? ORDER BY override_no",
-            (seq,)).fetchall()]
-    return [full(orjson.loads(record), dict(zip(OVERRIDE_KEYS, values, strict=True)))
-            for *values, record in conn.execute(
-                "SELECT project_code, capital_source, kind, amount_dong, reason, approver, "
-                "record FROM overrides WHERE run_seq = ? ORDER BY override_no",
-                (seq,)).fetchall()]
+        return [
+            orjson.loads(r)
+            for (r,) in conn.execute(
+                "SELECT record FROM overrides WHERE run_seq = ? ORDER BY override_no", (seq,)
+            ).fetchall()
+        ]
+    return [
+        full(orjson.loads(record), dict(zip(OVERRIDE_KEYS, values, strict=True)))
+        for *values, record in conn.execute(
+            "SELECT project_code, capital_source, kind, amount_dong, reason, approver, "
+            "record FROM overrides WHERE run_seq = ? ORDER BY override_no",
+            (seq,),
+        ).fetchall()
+    ]

@@ -55,75 +55,115 @@ _REPLIES = (
 
 _RUN = "run_seq INTEGER NOT NULL REFERENCES runs(seq)"
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration("0001-runs-decisions-and-their-rows", (
-        "CREATE TABLE rules_texts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID",
-        """CREATE TABLE runs (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE,
+    Migration(
+        "0001-runs-decisions-and-their-rows",
+        (
+            "CREATE TABLE rules_texts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID",
+            """CREATE TABLE runs (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE,
         recorded_at TEXT NOT NULL, reviewer TEXT NOT NULL, engine_version TEXT NOT NULL,
         year INTEGER NOT NULL, round INTEGER NOT NULL, rule_id TEXT NOT NULL,
         round_name TEXT NOT NULL, as_of TEXT NOT NULL, threshold_pct INTEGER,
         rules_path TEXT NOT NULL, rules_sha256 TEXT NOT NULL REFERENCES rules_texts(sha256),
         options TEXT NOT NULL, summary TEXT NOT NULL, policy TEXT,
         hash_version INTEGER NOT NULL, prev_hash TEXT NOT NULL, record_hash TEXT NOT NULL)""",
-        "CREATE INDEX runs_year_round ON runs(year, round)",
-        _table("inputs", f"{_RUN}, position INTEGER NOT NULL, role TEXT NOT NULL, "
-               "name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL",
-               "run_seq, position"),
-        _table("sheets", f"{_RUN}, sheet_no INTEGER NOT NULL, file TEXT NOT NULL, "
-               "sheet TEXT NOT NULL", "run_seq, sheet_no"),
-        # Project names kept once across runs; looked up by a 64-bit digest (a small index).
-        "CREATE TABLE names (id INTEGER PRIMARY KEY, digest INTEGER NOT NULL, text TEXT NOT NULL)",
-        "CREATE INDEX names_digest ON names(digest)",
-        _table("lines", f"{_RUN}, line_no INTEGER NOT NULL, project_code TEXT, "
-               "capital_source TEXT NOT NULL, status TEXT, name_id INTEGER REFERENCES names(id), "
-               "plan_dong INTEGER NOT NULL, disbursed_dong INTEGER NOT NULL, "
-               "expected_dong INTEGER, in_scope INTEGER NOT NULL, flagged INTEGER NOT NULL, "
-               "sheet_no INTEGER NOT NULL, row INTEGER NOT NULL", "run_seq, line_no", rowid=False),
-        "CREATE INDEX lines_code ON lines(project_code)",
-        _table("flags", f"{_RUN}, flag_no INTEGER NOT NULL, project_code TEXT, "
-               "capital_source TEXT NOT NULL, rule_id TEXT NOT NULL, plan_dong INTEGER NOT NULL, "
-               "disbursed_dong INTEGER NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL, "
-               "row INTEGER NOT NULL, record TEXT NOT NULL", "run_seq, flag_no"),
-        "CREATE INDEX flags_code ON flags(project_code)",
-        _table("proposal_lines", f"{_RUN}, line_no INTEGER NOT NULL, kind TEXT NOT NULL, "
-               "project_code TEXT, capital_source TEXT NOT NULL, pool TEXT NOT NULL, "
-               "amount_dong INTEGER NOT NULL, plan_dong INTEGER NOT NULL, "
-               "plan_after_dong INTEGER NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL",
-               "run_seq, line_no"),
-        "CREATE INDEX proposal_code ON proposal_lines(project_code)",
-        _table("issues", f"{_RUN}, issue_no INTEGER NOT NULL, code TEXT NOT NULL, "
-               "severity TEXT NOT NULL, file TEXT, sheet TEXT, row INTEGER, col TEXT, "
-               "message TEXT NOT NULL", "run_seq, issue_no"),
-        _table("overrides", f"{_RUN}, override_no INTEGER NOT NULL, project_code TEXT, "
-               "capital_source TEXT, kind TEXT, amount_dong INTEGER, reason TEXT NOT NULL, "
-               "approver TEXT NOT NULL, record TEXT NOT NULL", "run_seq, override_no"),
-        _table("outputs", f"{_RUN}, name TEXT NOT NULL, path TEXT NOT NULL, "
-               "size INTEGER NOT NULL, sha256 TEXT NOT NULL", "run_seq, name"),
-        """CREATE TABLE decisions (seq INTEGER PRIMARY KEY, decision_id TEXT NOT NULL UNIQUE,
+            "CREATE INDEX runs_year_round ON runs(year, round)",
+            _table(
+                "inputs",
+                f"{_RUN}, position INTEGER NOT NULL, role TEXT NOT NULL, "
+                "name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL",
+                "run_seq, position",
+            ),
+            _table(
+                "sheets",
+                f"{_RUN}, sheet_no INTEGER NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL",
+                "run_seq, sheet_no",
+            ),
+            # Project names kept once across runs; looked up by a 64-bit digest (a small index).
+            "CREATE TABLE names (id INTEGER PRIMARY KEY, digest INTEGER NOT NULL, text TEXT NOT NULL)",
+            "CREATE INDEX names_digest ON names(digest)",
+            _table(
+                "lines",
+                f"{_RUN}, line_no INTEGER NOT NULL, project_code TEXT, "
+                "capital_source TEXT NOT NULL, status TEXT, name_id INTEGER REFERENCES names(id), "
+                "plan_dong INTEGER NOT NULL, disbursed_dong INTEGER NOT NULL, "
+                "expected_dong INTEGER, in_scope INTEGER NOT NULL, flagged INTEGER NOT NULL, "
+                "sheet_no INTEGER NOT NULL, row INTEGER NOT NULL",
+                "run_seq, line_no",
+                rowid=False,
+            ),
+            "CREATE INDEX lines_code ON lines(project_code)",
+            _table(
+                "flags",
+                f"{_RUN}, flag_no INTEGER NOT NULL, project_code TEXT, "
+                "capital_source TEXT NOT NULL, rule_id TEXT NOT NULL, plan_dong INTEGER NOT NULL, "
+                "disbursed_dong INTEGER NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL, "
+                "row INTEGER NOT NULL, record TEXT NOT NULL",
+                "run_seq, flag_no",
+            ),
+            "CREATE INDEX flags_code ON flags(project_code)",
+            _table(
+                "proposal_lines",
+                f"{_RUN}, line_no INTEGER NOT NULL, kind TEXT NOT NULL, "
+                "project_code TEXT, capital_source TEXT NOT NULL, pool TEXT NOT NULL, "
+                "amount_dong INTEGER NOT NULL, plan_dong INTEGER NOT NULL, "
+                "plan_after_dong INTEGER NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL",
+                "run_seq, line_no",
+            ),
+            "CREATE INDEX proposal_code ON proposal_lines(project_code)",
+            _table(
+                "issues",
+                f"{_RUN}, issue_no INTEGER NOT NULL, code TEXT NOT NULL, "
+                "severity TEXT NOT NULL, file TEXT, sheet TEXT, row INTEGER, col TEXT, "
+                "message TEXT NOT NULL",
+                "run_seq, issue_no",
+            ),
+            _table(
+                "overrides",
+                f"{_RUN}, override_no INTEGER NOT NULL, project_code TEXT, "
+                "capital_source TEXT, kind TEXT, amount_dong INTEGER, reason TEXT NOT NULL, "
+                "approver TEXT NOT NULL, record TEXT NOT NULL",
+                "run_seq, override_no",
+            ),
+            _table(
+                "outputs",
+                f"{_RUN}, name TEXT NOT NULL, path TEXT NOT NULL, "
+                "size INTEGER NOT NULL, sha256 TEXT NOT NULL",
+                "run_seq, name",
+            ),
+            """CREATE TABLE decisions (seq INTEGER PRIMARY KEY, decision_id TEXT NOT NULL UNIQUE,
         run_seq INTEGER NOT NULL REFERENCES runs(seq), recorded_at TEXT NOT NULL,
         recorded_by TEXT NOT NULL, decision TEXT NOT NULL, basis TEXT NOT NULL,
         file_name TEXT, file_sha256 TEXT, hash_version INTEGER NOT NULL,
         prev_hash TEXT NOT NULL, record_hash TEXT NOT NULL)""",
-        _table("decision_lines", "decision_seq INTEGER NOT NULL REFERENCES decisions(seq), "
-               "line_no INTEGER NOT NULL, project_code TEXT, capital_source TEXT NOT NULL, "
-               "file TEXT, sheet TEXT, row INTEGER, plan_dong INTEGER, "
-               "plan_after_dong INTEGER NOT NULL", "decision_seq, line_no"),
-    )),
+            _table(
+                "decision_lines",
+                "decision_seq INTEGER NOT NULL REFERENCES decisions(seq), "
+                "line_no INTEGER NOT NULL, project_code TEXT, capital_source TEXT NOT NULL, "
+                "file TEXT, sheet TEXT, row INTEGER, plan_dong INTEGER, "
+                "plan_after_dong INTEGER NOT NULL",
+                "decision_seq, line_no",
+            ),
+        ),
+    ),
     # Who recorded: the database role beside --reviewer / --by (NULL where there are no roles).
-    Migration("0002-recording-database-role", (
-        "ALTER TABLE runs ADD COLUMN db_role TEXT",
-        "ALTER TABLE decisions ADD COLUMN db_role TEXT",
-    )),
+    Migration(
+        "0002-recording-database-role",
+        (
+            "ALTER TABLE runs ADD COLUMN db_role TEXT",
+            "ALTER TABLE decisions ADD COLUMN db_role TEXT",
+        ),
+    ),
     # A server store keeps the input copies itself: a replay needs nothing from anyone's disk.
-    Migration("0003-input-copies-in-the-database", (
-        "CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL)",
-    ), backends=("postgresql",)),
+    Migration(
+        "0003-input-copies-in-the-database",
+        ("CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL)",),
+        backends=("postgresql",),
+    ),
     # Investor requests and their replies (audit/replies.py): dated evidence per answered cell.
     Migration("0004-investor-requests-and-replies", _REPLIES),
     # Lean run rows (hash version 3): a sheet keeps its cell-letter map once, and the flag,
     # proposal and override rows keep in `record` only what their columns do not (audit/rows.py).
-    Migration("0005-lean-run-rows", (
-        "ALTER TABLE sheets ADD COLUMN cells TEXT",
-    )),
+    Migration("0005-lean-run-rows", ("ALTER TABLE sheets ADD COLUMN cells TEXT",)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 KNOWN = [m.name for m in MIGRATIONS]
@@ -138,15 +178,20 @@ def applied(conn: Connection) -> list[str] | None:
     """
     where = conn.location
     if conn.is_postgres:
-        tables = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema()").fetchall()}
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            ).fetchall()
+        }
         if not tables:
             return None
         if "migrations" not in tables:
-            raise AuditStoreError(f"{where.where()} holds other tables but is not a "
-                                  "disbursement audit store; it was left as it is — use "
-                                  "another --audit-db")
+            raise AuditStoreError(
+                f"{where.where()} holds other tables but is not a "
+                "disbursement audit store; it was left as it is — use "
+                "another --audit-db"
+            )
         names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
         version = len(names)
     else:
@@ -155,12 +200,17 @@ def applied(conn: Connection) -> list[str] | None:
         _refuse_newer(where, version)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         if app not in (0, APPLICATION_ID) or (version == 0 and tables):
-            raise AuditStoreError(f"{where} is an SQLite database but not a disbursement audit "
-                                  "store; it was left as it is — use another --audit-db")
+            raise AuditStoreError(
+                f"{where} is an SQLite database but not a disbursement audit "
+                "store; it was left as it is — use another --audit-db"
+            )
         if version == 0:
             return None
-        names = (sorted(r[0] for r in conn.execute("SELECT name FROM migrations"))
-                 if "migrations" in tables else KNOWN[:version])
+        names = (
+            sorted(r[0] for r in conn.execute("SELECT name FROM migrations"))
+            if "migrations" in tables
+            else KNOWN[:version]
+        )
     unknown = sorted(set(names) - set(KNOWN))
     if unknown:
         _refuse_newer(where, SCHEMA_VERSION + len(unknown), unknown)
@@ -170,9 +220,11 @@ def applied(conn: Connection) -> list[str] | None:
 def _refuse_newer(where: object, version: int, unknown: list[str] | None = None) -> None:
     if version > SCHEMA_VERSION:
         names = f" (migrations {', '.join(unknown)})" if unknown else ""
-        raise AuditStoreError(f"audit store {where} has schema version {version}{names}, newer "
-                              f"than this engine knows ({SCHEMA_VERSION}); upgrade disbursement "
-                              "— the store was left as it is")
+        raise AuditStoreError(
+            f"audit store {where} has schema version {version}{names}, newer "
+            f"than this engine knows ({SCHEMA_VERSION}); upgrade disbursement "
+            "— the store was left as it is"
+        )
 
 
 def migrate(conn: Connection) -> None:

@@ -34,9 +34,22 @@ from disbursement.audit.location import (
     locate,
 )
 
-__all__ = ["DEFAULT_STORE", "ENV_VAR", "AuditStoreError", "Connection", "DecisionInvalid",
-           "Location", "blob_path", "check_store", "connect", "current_user", "files_dir",
-           "locate", "new_id", "utc_now"]
+__all__ = [
+    "DEFAULT_STORE",
+    "ENV_VAR",
+    "AuditStoreError",
+    "Connection",
+    "DecisionInvalid",
+    "Location",
+    "blob_path",
+    "check_store",
+    "connect",
+    "current_user",
+    "files_dir",
+    "locate",
+    "new_id",
+    "utc_now",
+]
 
 Db = str | os.PathLike[str] | Location | None
 _MAGIC = b"SQLite format 3\x00"
@@ -116,8 +129,9 @@ def _open_sqlite(location: Location, create: bool) -> Connection:
     if path.is_dir():
         raise AuditStoreError(f"audit store {path} is a folder; give a file path")
     if not path.exists() and not create:
-        raise AuditStoreError(f"no audit store at {path} (run a review first, or pass "
-                              f"--audit-db / set {ENV_VAR})")
+        raise AuditStoreError(
+            f"no audit store at {path} (run a review first, or pass --audit-db / set {ENV_VAR})"
+        )
     _check_header(path)
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,16 +156,20 @@ def _server_error(conn: Connection, exc: BaseException) -> AuditStoreError:
         except Exception:  # the connection may be unusable after the error
             role = None
         who = f"database role {role}" if role else "this database role"
-        return AuditStoreError(f"{who} may not write to the audit store, {where} "
-                               f"({first_line(exc)}); record with a role that has the "
-                               "recording GRANTs (docs/audit.md), or read with this one")
+        return AuditStoreError(
+            f"{who} may not write to the audit store, {where} "
+            f"({first_line(exc)}); record with a role that has the "
+            "recording GRANTs (docs/audit.md), or read with this one"
+        )
     return AuditStoreError(f"audit store {where}: {first_line(exc)}")
 
 
 def _damaged(location: Location, exc: Exception) -> AuditStoreError:
-    return AuditStoreError(f"audit store {location} is damaged or not an audit store ({exc}); "
-                           "it was left as it is — restore it from a backup, or use another "
-                           "--audit-db")
+    return AuditStoreError(
+        f"audit store {location} is damaged or not an audit store ({exc}); "
+        "it was left as it is — restore it from a backup, or use another "
+        "--audit-db"
+    )
 
 
 def _check_header(path: Path) -> None:
@@ -160,5 +178,7 @@ def _check_header(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(len(_MAGIC))
     if head != _MAGIC:
-        raise AuditStoreError(f"{path} is not an SQLite audit store (wrong file header); it "
-                              "was left as it is — use another --audit-db")
+        raise AuditStoreError(
+            f"{path} is not an SQLite audit store (wrong file header); it "
+            "was left as it is — use another --audit-db"
+        )

@@ -19,8 +19,10 @@ from disbursement.money import UNIT_KEYS, UNIT_TABLE
 from disbursement.version import __version__
 
 UNITS = UNIT_KEYS  # the one unit table (money.UNIT_TABLE)
-AUDIT_DB_HELP = ("Audit store: an SQLite file or postgresql://host/database (default: "
-                 "$DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite).")
+AUDIT_DB_HELP = (
+    "Audit store: an SQLite file or postgresql://host/database (default: "
+    "$DISBURSEMENT_AUDIT_DB or ./disbursement-audit.sqlite)."
+)
 
 
 def _date(ctx, param, value):
@@ -59,10 +61,12 @@ class Group(click.Group):
         except Exception as exc:
             if _debug():
                 raise
-            raise click.ClickException(_one_line(
-                f"internal error ({type(exc).__name__}: {exc}); "
-                "run again with --debug for the traceback and report it"
-            )) from None
+            raise click.ClickException(
+                _one_line(
+                    f"internal error ({type(exc).__name__}: {exc}); "
+                    "run again with --debug for the traceback and report it"
+                )
+            ) from None
 
 
 class _Echo:
@@ -134,17 +138,27 @@ def cli(debug):
 
 def input_options(f):
     """Options shared by every command that reads workbooks."""
-    f = click.option("--unit", type=click.Choice(UNITS),
-                     help="Unit of the amounts when the sheet's unit line is missing or wrong: "
-                     + ", ".join(f"{u.key} ({u.vi})" for u in UNIT_TABLE) + ".")(f)
-    f = click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
-                     help="Rules file (default: rules/son-la-2022.yaml).")(f)
-    f = click.option("--year", type=click.IntRange(2000, 2100),
-                     help="Plan year (default: the rules' plan_year). Shifts every date.")(f)
+    f = click.option(
+        "--unit",
+        type=click.Choice(UNITS),
+        help="Unit of the amounts when the sheet's unit line is missing or wrong: "
+        + ", ".join(f"{u.key} ({u.vi})" for u in UNIT_TABLE)
+        + ".",
+    )(f)
+    f = click.option(
+        "--rules",
+        "rules_path",
+        type=click.Path(dir_okay=False),
+        help="Rules file (default: rules/son-la-2022.yaml).",
+    )(f)
+    f = click.option(
+        "--year",
+        type=click.IntRange(2000, 2100),
+        help="Plan year (default: the rules' plan_year). Shifts every date.",
+    )(f)
     f = click.argument("files", nargs=-1, required=True, type=click.Path())(f)
     return f
 
 
 def main() -> None:
     cli(prog_name="disbursement")
-

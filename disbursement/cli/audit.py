@@ -1,4 +1,4 @@
-"""`audit …` and `decide`: questions asked of the audit store, and recording a decision."""
+"""`audit runs | show | project | flagged | diff`: questions asked of the audit store."""
 
 from __future__ import annotations
 
@@ -13,40 +13,71 @@ from disbursement.cli.app import AUDIT_DB_HELP, cli
 # ---- audit store: recording happens in `review`; these commands query, verify, replay ------
 
 
-
 def audit_options(f):
     """--audit-db, and --json / --xlsx FILE for the query commands."""
-    f = click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False),
-                     help="Also write the table to this .xlsx file (atomically).")(f)
+    f = click.option(
+        "--xlsx",
+        "xlsx_path",
+        type=click.Path(dir_okay=False),
+        help="Also write the table to this .xlsx file (atomically).",
+    )(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
-    return click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL",
-                        help=AUDIT_DB_HELP)(f)
+    return click.option(
+        "--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP
+    )(f)
 
 
-def _emit(data, title: str, headers: list[str], rows: list[list], money: set[int],
-          as_json: bool, xlsx_path: str | None) -> None:
+def _emit(
+    data,
+    title: str,
+    headers: list[str],
+    rows: list[list],
+    money: set[int],
+    as_json: bool,
+    xlsx_path: str | None,
+) -> None:
     if xlsx_path:
         from pathlib import Path
 
         from disbursement.render.tables import write_table_xlsx
 
-        dates = [str(v)[:10] for r in rows for v in r if isinstance(v, str)
-                 and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()]
+        dates = [
+            str(v)[:10]
+            for r in rows
+            for v in r
+            if isinstance(v, str) and len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit()
+        ]
         created = dt.date.fromisoformat(max(dates)) if dates else dt.date(2000, 1, 1)
-        write_table_xlsx(Path(xlsx_path), title, "Sổ kiểm toán (audit store) của disbursement",
-                         headers, rows, money, created)
+        write_table_xlsx(
+            Path(xlsx_path),
+            title,
+            "Sổ kiểm toán (audit store) của disbursement",
+            headers,
+            rows,
+            money,
+            created,
+        )
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     from disbursement.money import format_trieu
 
-    shown = [[format_trieu(v) if i in money and isinstance(v, int) else
-              "" if v is None else str(v) for i, v in enumerate(r)] for r in rows]
+    shown = [
+        [
+            format_trieu(v) if i in money and isinstance(v, int) else "" if v is None else str(v)
+            for i, v in enumerate(r)
+        ]
+        for r in rows
+    ]
     widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
     click.echo(title)
     for r in [headers, *shown]:
-        click.echo("  ".join(v.rjust(w) if i in money else v.ljust(w)
-                             for i, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+        click.echo(
+            "  ".join(
+                v.rjust(w) if i in money else v.ljust(w)
+                for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
     if xlsx_path:
         click.echo(f"wrote {xlsx_path}")
 
@@ -69,13 +100,44 @@ def audit_runs(audit_db, as_json, xlsx_path, year):
     from disbursement.audit.queries import list_runs
 
     runs = list_runs(audit_db, year=year)
-    _emit(runs, f"Recorded runs: {len(runs)}",
-          ["Run", "Recorded (UTC)", "Reviewer", "Year", "Round", "Rule", "As of", "Lines",
-           "Flagged", "Issues", "Inputs", "Decisions"],
-          [[r["run_id"][:16], r["recorded_at"],
-            r["reviewer"] + (f" ({r['db_role']})" if r.get("db_role") else ""),
-            r["year"], r["round"], r["rule_id"], r["as_of"], r["lines"], r["flagged"],
-            r["issues"], r["inputs"], r["decisions"]] for r in runs], set(), as_json, xlsx_path)
+    _emit(
+        runs,
+        f"Recorded runs: {len(runs)}",
+        [
+            "Run",
+            "Recorded (UTC)",
+            "Reviewer",
+            "Year",
+            "Round",
+            "Rule",
+            "As of",
+            "Lines",
+            "Flagged",
+            "Issues",
+            "Inputs",
+            "Decisions",
+        ],
+        [
+            [
+                r["run_id"][:16],
+                r["recorded_at"],
+                r["reviewer"] + (f" ({r['db_role']})" if r.get("db_role") else ""),
+                r["year"],
+                r["round"],
+                r["rule_id"],
+                r["as_of"],
+                r["lines"],
+                r["flagged"],
+                r["issues"],
+                r["inputs"],
+                r["decisions"],
+            ]
+            for r in runs
+        ],
+        set(),
+        as_json,
+        xlsx_path,
+    )
 
 
 @audit_group.command("show")
@@ -88,24 +150,46 @@ def audit_show(run, audit_db, as_json, xlsx_path):
     data = show_run(audit_db, run)
     if not as_json:
         role = f", database role {data['db_role']}" if data.get("db_role") else ""
-        click.echo(f"Run {data['run_id']} recorded {data['recorded_at']} by {data['reviewer']} "
-                   f"(engine {data['engine_version']}{role})")
-        click.echo(f"  {data['rule_id']} round {data['round']}, year {data['year']}, data as of "
-                   f"{data['as_of']}; rules {data['rules_path']} (sha256 {data['rules_sha256']})")
+        click.echo(
+            f"Run {data['run_id']} recorded {data['recorded_at']} by {data['reviewer']} "
+            f"(engine {data['engine_version']}{role})"
+        )
+        click.echo(
+            f"  {data['rule_id']} round {data['round']}, year {data['year']}, data as of "
+            f"{data['as_of']}; rules {data['rules_path']} (sha256 {data['rules_sha256']})"
+        )
         for item in data["inputs"]:
             click.echo(f"  input  {item['name']} ({item['size']} bytes, sha256 {item['sha256']})")
         for item in data["outputs"]:
             click.echo(f"  output {item['name']}: {item['path']} (sha256 {item['sha256']})")
         for d in data["decision_records"]:
-            click.echo(f"  decision {d['decision']} recorded {d['recorded_at']} by "
-                       f"{d['recorded_by']} ({len(d['lines'])} lines, {d['basis']})")
+            click.echo(
+                f"  decision {d['decision']} recorded {d['recorded_at']} by "
+                f"{d['recorded_by']} ({len(d['lines'])} lines, {d['basis']})"
+            )
         click.echo(f"  record hash {data['record_hash']}")
-    _emit(data, f"Flags: {len(data['flags'])}",
-          ["Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule", "Lifecycle",
-           "Where"],
-          [[f["project_code"], f["project_name"], f["capital_source"], f["plan_dong"],
-            f["disbursed_dong"], f["rate_pct"], f["rule_id"], f.get("lifecycle", ""),
-            _where(f["source"])] for f in data["flags"]], {3, 4}, as_json, xlsx_path)
+    _emit(
+        data,
+        f"Flags: {len(data['flags'])}",
+        ["Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule", "Lifecycle", "Where"],
+        [
+            [
+                f["project_code"],
+                f["project_name"],
+                f["capital_source"],
+                f["plan_dong"],
+                f["disbursed_dong"],
+                f["rate_pct"],
+                f["rule_id"],
+                f.get("lifecycle", ""),
+                _where(f["source"]),
+            ]
+            for f in data["flags"]
+        ],
+        {3, 4},
+        as_json,
+        xlsx_path,
+    )
 
 
 @audit_group.command("project")
@@ -119,15 +203,44 @@ def audit_project(code, audit_db, as_json, xlsx_path):
     rows = project_history(audit_db, code)
     if not rows:
         raise click.ClickException(f"no recorded run read project {code}")
-    _emit(rows, f"Project {code}: {len(rows)} readings",
-          ["Year", "Round", "Rule", "As of", "Run", "Source", "State", "Plan", "Disbursed",
-           "Rate %", "Proposal", "Decision"],
-          [[r["year"], r["round"], r["rule_id"], r["as_of"], r["run_id"][:16],
-            r.get("capital_source"), r["state"], r.get("plan_dong"), r.get("disbursed_dong"),
-            r.get("rate_pct"),
-            "; ".join(f"{p['kind']} {format_trieu(p['amount_dong'])}" for p in r.get("proposal", [])),
-            "; ".join(d["decision"] for d in r.get("decisions", []))] for r in rows],
-          {7, 8}, as_json, xlsx_path)
+    _emit(
+        rows,
+        f"Project {code}: {len(rows)} readings",
+        [
+            "Year",
+            "Round",
+            "Rule",
+            "As of",
+            "Run",
+            "Source",
+            "State",
+            "Plan",
+            "Disbursed",
+            "Rate %",
+            "Proposal",
+            "Decision",
+        ],
+        [
+            [
+                r["year"],
+                r["round"],
+                r["rule_id"],
+                r["as_of"],
+                r["run_id"][:16],
+                r.get("capital_source"),
+                r["state"],
+                r.get("plan_dong"),
+                r.get("disbursed_dong"),
+                r.get("rate_pct"),
+                "; ".join(f"{p['kind']} {format_trieu(p['amount_dong'])}" for p in r.get("proposal", [])),
+                "; ".join(d["decision"] for d in r.get("decisions", [])),
+            ]
+            for r in rows
+        ],
+        {7, 8},
+        as_json,
+        xlsx_path,
+    )
     if not as_json:
         _echo_replies(rows)
 
@@ -139,17 +252,23 @@ def _echo_replies(rows: list[dict]) -> None:
     seen, lines = set(), []
     for r in rows:
         for a in r.get("replies", []):
-            key = (a["received"], a["file_name"], a["capital_source"], a["field"], a["sheet"],
-                   a["row"])
+            key = (a["received"], a["file_name"], a["capital_source"], a["field"], a["sheet"], a["row"])
             if key in seen:
                 continue
             seen.add(key)
             was = "—" if a["was_dong"] is None else format_trieu(a["was_dong"])
-            now = (f"\"{a['text']}\"" if a["text"] is not None else
-                   "—" if a["now_dong"] is None else format_trieu(a["now_dong"]))
-            lines.append(f"  {a['received']} {a['capital_source']} {a['field']}: was {was}, "
-                         f"now {now}, from {a['investor']}, received {a['received']} "
-                         f"({a['file_name']} {a['sheet']}!{a['col']}{a['row']})")
+            now = (
+                f'"{a["text"]}"'
+                if a["text"] is not None
+                else "—"
+                if a["now_dong"] is None
+                else format_trieu(a["now_dong"])
+            )
+            lines.append(
+                f"  {a['received']} {a['capital_source']} {a['field']}: was {was}, "
+                f"now {now}, from {a['investor']}, received {a['received']} "
+                f"({a['file_name']} {a['sheet']}!{a['col']}{a['row']})"
+            )
     if lines:
         click.echo("Investor replies (triệu đồng):")
         for line in lines:
@@ -166,12 +285,29 @@ def audit_flagged(year, round_number, all_runs, audit_db, as_json, xlsx_path):
     from disbursement.audit.queries import flagged
 
     rows = flagged(audit_db, year, round_number, all_runs=all_runs)
-    _emit(rows, f"Flagged in {year}: {len(rows)}",
-          ["Round", "Run", "Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule",
-           "Where"],
-          [[f["round"], f["run_id"][:16], f["project_code"], f["project_name"],
-            f["capital_source"], f["plan_dong"], f["disbursed_dong"], f["rate_pct"],
-            f["rule_id"], _where(f["source"])] for f in rows], {5, 6}, as_json, xlsx_path)
+    _emit(
+        rows,
+        f"Flagged in {year}: {len(rows)}",
+        ["Round", "Run", "Code", "Project", "Source", "Plan", "Disbursed", "Rate %", "Rule", "Where"],
+        [
+            [
+                f["round"],
+                f["run_id"][:16],
+                f["project_code"],
+                f["project_name"],
+                f["capital_source"],
+                f["plan_dong"],
+                f["disbursed_dong"],
+                f["rate_pct"],
+                f["rule_id"],
+                _where(f["source"]),
+            ]
+            for f in rows
+        ],
+        {5, 6},
+        as_json,
+        xlsx_path,
+    )
 
 
 @audit_group.command("diff")
@@ -185,99 +321,28 @@ def audit_diff(run_a, run_b, audit_db, as_json, xlsx_path):
 
     data = diff_runs(audit_db, run_a, run_b)
     rows = [*data["new"], *data["persisting"], *data["cleared"]]
-    _emit(data, f"{len(data['new'])} new, {len(data['persisting'])} persisting, "
-          f"{len(data['cleared'])} cleared ({data['run_a'][:16]} → {data['run_b'][:16]})",
-          ["Change", "Line", "Project", "Plan", "Disbursed", "Now"],
-          [[r["state"], r["key"], r["project_name"], r["plan_dong"], r["disbursed_dong"],
-            "" if "now" not in r else r["now"] if isinstance(r["now"], str) else
-            f"plan {format_trieu(r['now']['plan_dong'])}, disbursed "
-            f"{format_trieu(r['now']['disbursed_dong'])}, not flagged"] for r in rows],
-          {3, 4}, as_json, xlsx_path)
-
-
-@audit_group.command("verify")
-@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def audit_verify(audit_db, as_json):
-    """Recompute the hash chain and check the stored input copies (exit 1 if broken)."""
-    from disbursement.audit.chain import verify
-
-    report = verify(audit_db)
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
-    elif report["ok"]:
-        click.echo(f"Audit store OK: {report['records']} records; chain head {report['head']}")
-    else:
-        broken = report["first_broken"]
-        if broken:
-            click.echo(f"Chain broken at {broken['kind']} {broken['id']} (record {broken['seq']}): "
-                       f"{broken['reason']}")
-        for problem in report["files"]:
-            click.echo(f"Stored file problem: {problem['problem']}")
-        if report["integrity"] != "ok":
-            click.echo(f"SQLite integrity check: {report['integrity']}")
-    if not report["ok"]:
-        raise click.exceptions.Exit(1)
-
-
-@audit_group.command("copy")
-@click.option("--from", "source", required=True,
-              help="The store to copy (a file path or postgresql://…).")
-@click.option("--to", "target", required=True,
-              help="An empty store to copy into (created if it is a new SQLite file).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def audit_copy(source, target, as_json):
-    """Copy a whole store (SQLite ↔ PostgreSQL), verifying the chain on both sides."""
-    from disbursement.audit.copy import copy_store
-
-    report = copy_store(source, target)
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
-    else:
-        click.echo(f"Copied {report['records']} records and {report['files']} stored files from "
-                   f"{report['from']} to {report['to']}; both verify, chain head {report['head']}")
-
-
-@audit_group.command("replay")
-@click.argument("run")
-@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def audit_replay(run, audit_db, as_json):
-    """Re-run RUN from its stored inputs and rules; check each output is byte-identical."""
-    from disbursement.audit.replay import replay
-
-    report = replay(audit_db, run)
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
-    else:
-        versions = report["engine_version"]
-        click.echo(f"Replay of run {report['run_id']} (recorded with engine "
-                   f"{versions['recorded']}, replayed with {versions['current']})")
-        if not report["files"]:
-            click.echo("  no output files were recorded (the review ran without --out)")
-        for item in report["files"]:
-            click.echo(f"  {item['status']:<9} {item['name']}")
-        records = report["records"]
-        counts = ", ".join(f"{n} {k}" for k, n in records["counts"].items())
-        detail = "".join(f"; {name} {why}" for name, why in records["different"].items())
-        click.echo(f"  {records['status']:<9} records: {counts}{detail}")
-    if not report["ok"]:
-        raise click.exceptions.Exit(1)
-
-
-@cli.command()
-@click.argument("run")
-@click.option("--decision", required=True,
-              help='The decision, e.g. "Quyết định số 123/QĐ-UBND ngày 15/7/2022".')
-@click.option("--approved", type=click.Path(exists=True, dir_okay=False),
-              help="xlsx/csv of approved figures (Mã dự án, Nguồn vốn, Kế hoạch sau điều "
-                   "chỉnh); without it the run's proposal is approved as it is.")
-@click.option("--by", "recorded_by", help="Who records the decision (default: the OS user).")
-@click.option("--audit-db", type=click.Path(dir_okay=False), metavar="PATH|URL", help=AUDIT_DB_HELP)
-def decide(run, decision, approved, recorded_by, audit_db):
-    """Record the decision that approved RUN's proposal; the next review checks against it."""
-    from disbursement.audit.decisions import decide as record_decision
-
-    done = record_decision(audit_db, run, decision, approved=approved, recorded_by=recorded_by)
-    click.echo(f"Recorded decision {done['decision_id']} for run {done['run_id']}: "
-               f"{done['lines']} approved lines ({done['basis']})")
+    _emit(
+        data,
+        f"{len(data['new'])} new, {len(data['persisting'])} persisting, "
+        f"{len(data['cleared'])} cleared ({data['run_a'][:16]} → {data['run_b'][:16]})",
+        ["Change", "Line", "Project", "Plan", "Disbursed", "Now"],
+        [
+            [
+                r["state"],
+                r["key"],
+                r["project_name"],
+                r["plan_dong"],
+                r["disbursed_dong"],
+                ""
+                if "now" not in r
+                else r["now"]
+                if isinstance(r["now"], str)
+                else f"plan {format_trieu(r['now']['plan_dong'])}, disbursed "
+                f"{format_trieu(r['now']['disbursed_dong'])}, not flagged",
+            ]
+            for r in rows
+        ],
+        {3, 4},
+        as_json,
+        xlsx_path,
+    )

@@ -57,8 +57,9 @@ def load_registry(path: str | Path = REGISTRY_FILE) -> dict[str, IssueCode]:
         severities = tuple(raw) if isinstance(raw, list) else (raw,)
         if not severities or any(s not in SEVERITIES for s in severities):
             entry.fail(f"{raw!r} is not one of (or a list of): {', '.join(SEVERITIES)}", "severity")
-        codes[str(code)] = IssueCode(str(code), severities, entry.get("vi", str),
-                                     entry.get("en", str), entry.get("doc", str))
+        codes[str(code)] = IssueCode(
+            str(code), severities, entry.get("vi", str), entry.get("en", str), entry.get("doc", str)
+        )
     return codes
 
 
@@ -75,13 +76,21 @@ def lookup(code: str) -> IssueCode:
         raise UnknownIssueCode(f"issue code {code!r} is not registered in {REGISTRY_FILE}") from None
 
 
-def issue(code: str, file: str, sheet: str | None, row: int | None, column: str | None,
-          message: str, *, severity: str | None = None, **params: Any) -> Issue:
+def issue(
+    code: str,
+    file: str,
+    sheet: str | None,
+    row: int | None,
+    column: str | None,
+    message: str,
+    *,
+    severity: str | None = None,
+    **params: Any,
+) -> Issue:
     """An `Issue` of a registered code, with the registry's severity unless the entry allows
     the one given (OVERRIDE-INVALID is an error or, for a doubtful amount, a warning)."""
     entry = lookup(code)
     chosen = entry.severity if severity is None else severity
     if chosen not in entry.severities:
-        raise ValueError(f"issue code {code} is registered as {'/'.join(entry.severities)}, "
-                         f"not {chosen}")
+        raise ValueError(f"issue code {code} is registered as {'/'.join(entry.severities)}, not {chosen}")
     return Issue(code, chosen, file, sheet, row, column, message, params or None)

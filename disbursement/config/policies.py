@@ -38,10 +38,16 @@ FALLBACKS = ("undisbursed", "pace_forecast", "none")
 METHODS = ("proportional", "greedy")
 ELIGIBILITY = ("investment_decision", "in_medium_term_plan", "has_stated_need")
 POOL_COLUMNS = ("capital_source", "budget_level", "investor", "sector", "location")
-_RECALL_KEYS = ("policy", "fallback", "min_amount_dong", "rounding_unit_dong", "deadline",
-                "acceleration_pct")
-_ALLOC_KEYS = ("pool_by", "method", "require_completed_volume", "completed_volume_is_need",
-               "eligibility", "allow_cross_pool", "priority")
+_RECALL_KEYS = ("policy", "fallback", "min_amount_dong", "rounding_unit_dong", "deadline", "acceleration_pct")
+_ALLOC_KEYS = (
+    "pool_by",
+    "method",
+    "require_completed_volume",
+    "completed_volume_is_need",
+    "eligibility",
+    "allow_cross_pool",
+    "priority",
+)
 
 
 class _Block:
@@ -127,8 +133,11 @@ class RecallPolicy:
         deadline = Deadline()
         if "deadline" in b.data:
             db = _Block(b.data["deadline"], f"{where}.deadline", ("day", "month", "year_offset"))
-            deadline = Deadline(db.integer("day", 31, 1, 31), db.integer("month", 1, 1, 12),
-                                db.integer("year_offset", 1, 0, 1))
+            deadline = Deadline(
+                db.integer("day", 31, 1, 31),
+                db.integer("month", 1, 1, 12),
+                db.integer("year_offset", 1, 0, 1),
+            )
             try:
                 deadline.in_year(2024)
             except ValueError:
@@ -176,8 +185,11 @@ class AllocationPolicy:
 
             known = [p.id for p in load_all()]
             if priority not in known:
-                b.fail("priority", f"{priority!r} is neither 'by_year' nor a list in "
-                                   f"{PRIORITY_DIR} (known: {', '.join(known)})")
+                b.fail(
+                    "priority",
+                    f"{priority!r} is neither 'by_year' nor a list in "
+                    f"{PRIORITY_DIR} (known: {', '.join(known)})",
+                )
         return cls(
             pool_by=pool_by,
             method=b.choice("method", METHODS, "proportional"),

@@ -38,8 +38,16 @@ from disbursement.files import default_dir, read_yaml
 from disbursement.model import STATUSES
 
 PRIORITY_DIR = default_dir("rules") / "priority"
-_LIST_KEYS = ("id", "title", "title_en", "legal_basis", "legal_basis_en", "applies_from_year",
-              "applies_to_year", "tiers")
+_LIST_KEYS = (
+    "id",
+    "title",
+    "title_en",
+    "legal_basis",
+    "legal_basis_en",
+    "applies_from_year",
+    "applies_to_year",
+    "tiers",
+)
 _TIER_KEYS = ("id", "label_vi", "label_en", "legal_basis", "match")
 _MATCH_KEYS = ("status", "category")
 
@@ -59,8 +67,13 @@ class Tier:
 
     def to_dict(self) -> dict:
         match = {k: list(v) for k, v in (("status", self.status), ("category", self.category)) if v}
-        return {"id": self.id, "label_vi": self.label_vi, "label_en": self.label_en,
-                "legal_basis": self.legal_basis, "match": match}
+        return {
+            "id": self.id,
+            "label_vi": self.label_vi,
+            "label_en": self.label_en,
+            "legal_basis": self.legal_basis,
+            "match": match,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +115,16 @@ class PriorityList:
         return out
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "legal_basis": self.legal_basis,
-                "applies_from_year": self.applies_from_year,
-                "applies_to_year": self.applies_to_year,
-                "tiers": [t.to_dict() for t in self.tiers],
-                **({"title_en": self.title_en} if self.title_en else {}),
-                **({"legal_basis_en": self.legal_basis_en} if self.legal_basis_en else {})}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "legal_basis": self.legal_basis,
+            "applies_from_year": self.applies_from_year,
+            "applies_to_year": self.applies_to_year,
+            "tiers": [t.to_dict() for t in self.tiers],
+            **({"title_en": self.title_en} if self.title_en else {}),
+            **({"legal_basis_en": self.legal_basis_en} if self.legal_basis_en else {}),
+        }
 
 
 def _fail(where: str, message: str) -> NoReturn:
@@ -149,9 +166,7 @@ def _tier(d: Any, where: str) -> Tier:
     match = _mapping(d.get("match", {}) or {}, f"{where}.match", _MATCH_KEYS)
     parsed: dict[str, tuple[str, ...]] = {}
     for key, values in match.items():
-        if not isinstance(values, list) or not values or not all(
-            isinstance(v, str) for v in values
-        ):
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             _fail(f"{where}.match.{key}", f"expected a non-empty list of text, got {values!r}")
         if key == "status":
             for v in values:
@@ -159,9 +174,12 @@ def _tier(d: Any, where: str) -> Tier:
                     _fail(f"{where}.match.status", f"{v!r} is not one of: {', '.join(STATUSES)}")
         parsed[key] = tuple(values)
     return Tier(
-        id=_text(d, "id", where), label_vi=_text(d, "label_vi", where),
-        label_en=_text(d, "label_en", where), legal_basis=_text(d, "legal_basis", where),
-        status=parsed.get("status"), category=parsed.get("category"),
+        id=_text(d, "id", where),
+        label_vi=_text(d, "label_vi", where),
+        label_en=_text(d, "label_en", where),
+        legal_basis=_text(d, "legal_basis", where),
+        status=parsed.get("status"),
+        category=parsed.get("category"),
     )
 
 
@@ -181,14 +199,15 @@ def load_priority(path: str | Path) -> PriorityList:
         _fail(f"{where}tiers", "tier ids must be unique")
     for i, tier in enumerate(tiers[:-1]):
         if tier.catch_all:
-            _fail(f"{where}tiers[{i}].match",
-                  "an empty match (catch-all) may only be the last tier")
+            _fail(f"{where}tiers[{i}].match", "an empty match (catch-all) may only be the last tier")
     plist = PriorityList(
-        id=_text(d, "id", where), title=_text(d, "title", where),
+        id=_text(d, "id", where),
+        title=_text(d, "title", where),
         legal_basis=_text(d, "legal_basis", where),
         applies_from_year=_year(d, "applies_from_year", where),  # type: ignore[arg-type]
         applies_to_year=_year(d, "applies_to_year", where, nullable=True),
-        tiers=tiers, path=source,
+        tiers=tiers,
+        path=source,
         title_en=_text(d, "title_en", where) if "title_en" in d else None,
         legal_basis_en=_text(d, "legal_basis_en", where) if "legal_basis_en" in d else None,
     )

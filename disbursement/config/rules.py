@@ -163,8 +163,18 @@ def _criterion(r: _Reader) -> Criterion:
 
 def _round(r: _Reader) -> Round:
     r.allow(
-        "id", "number", "name", "name_en", "description", "description_en", "as_of", "deadline",
-        "scope", "criterion", "recall", "reallocation",
+        "id",
+        "number",
+        "name",
+        "name_en",
+        "description",
+        "description_en",
+        "as_of",
+        "deadline",
+        "scope",
+        "criterion",
+        "recall",
+        "reallocation",
     )
     scope = r.child("scope", None)
     statuses: tuple[str, ...] = ()
@@ -200,15 +210,19 @@ def load_rules(path: str | Path | None = None) -> Rules:
     source = str(path)
     data = read_yaml(path, "rules file", RulesInvalid)
     r = _Reader(source, data, "")
-    r.allow("id", "title", "legal_basis", "legal_basis_en", "plan_year", "capital_sources",
-            "rounds")
+    r.allow("id", "title", "legal_basis", "legal_basis_en", "plan_year", "capital_sources", "rounds")
     sources = []
     for item in r.items("capital_sources"):
         item.allow("id", "label", "label_en", "aliases", "foreign")
         aliases = item.get("aliases", list, [])
         sources.append(
-            CapitalSource(item.get("id", str), item.get("label", str), tuple(aliases),
-                          item.get("foreign", bool, False), item.get("label_en", str, None))
+            CapitalSource(
+                item.get("id", str),
+                item.get("label", str),
+                tuple(aliases),
+                item.get("foreign", bool, False),
+                item.get("label_en", str, None),
+            )
         )
     rounds = tuple(_round(item) for item in r.items("rounds"))
     ids = [x.id for x in rounds]

@@ -204,8 +204,9 @@ class _Reader:
             recipients=self.texts(value.get("recipients"), f"{where}.recipients"),
             drafting_unit=self.string(value["drafting_unit"], f"{where}.drafting_unit"),
             legal_bases=self.texts(value.get("legal_bases"), f"{where}.legal_bases"),
-            returned_to=tuple((str(k), self.text(v, f"{where}.returned_to.{k}"))
-                              for k, v in returned.items()),
+            returned_to=tuple(
+                (str(k), self.text(v, f"{where}.returned_to.{k}")) for k, v in returned.items()
+            ),
             **years,
         )
 

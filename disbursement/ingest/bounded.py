@@ -62,8 +62,9 @@ def _child(conn: Any, call: Callable[..., Any], args: tuple[Any, ...], headroom:
         conn.close()
 
 
-def run_bounded(name: str, call: Callable[..., T], *args: Any,
-                timeout: float | None = None, headroom: int | None = None) -> T:
+def run_bounded(
+    name: str, call: Callable[..., T], *args: Any, timeout: float | None = None, headroom: int | None = None
+) -> T:
     """`call(*args)` in a forked child with a memory cap and a timeout; its result here.
 
     Without fork (not on Linux/macOS) the call runs in this process, unbounded.
@@ -95,14 +96,21 @@ def run_bounded(name: str, call: Callable[..., T], *args: Any,
             why = f"reading it took longer than {timeout:g} s"
         else:
             why = f"the reader stopped (exit code {child.exitcode})"
-        raise InputUnreadable(f"{name}: cannot read the workbook ({why}; the file looks damaged); "
-                              "open it in Excel and save it again as .xlsx")
+        raise InputUnreadable(
+            f"{name}: cannot read the workbook ({why}; the file looks damaged); "
+            "open it in Excel and save it again as .xlsx"
+        )
     status, value = pickle.loads(data)
     if status == "ok":
         return cast(T, value)
     if status == "refused":
         raise value
-    why = ("it needs more memory than the reader may use" if status == "memory"
-           else f"the reader failed: {value}")
-    raise InputUnreadable(f"{name}: cannot read the workbook ({why}; the file looks damaged); "
-                          "open it in Excel and save it again as .xlsx")
+    why = (
+        "it needs more memory than the reader may use"
+        if status == "memory"
+        else f"the reader failed: {value}"
+    )
+    raise InputUnreadable(
+        f"{name}: cannot read the workbook ({why}; the file looks damaged); "
+        "open it in Excel and save it again as .xlsx"
+    )

@@ -54,9 +54,15 @@ def load_rank_rules(year: int, path: str | None = None) -> dict[str, tuple[RankR
             unknown = set(spec) - _RULE_KEYS
             if unknown or "id" not in spec:
                 raise RulesInvalid(f"{source}: {where}: unknown keys {sorted(unknown)} or no id")
-            parsed.append(RankRule(spec["id"], spec.get("says", ""),
-                                   compile_(spec.get("prefer"), where),
-                                   compile_(spec.get("over"), where), bool(spec.get("as_of"))))
+            parsed.append(
+                RankRule(
+                    spec["id"],
+                    spec.get("says", ""),
+                    compile_(spec.get("prefer"), where),
+                    compile_(spec.get("over"), where),
+                    bool(spec.get("as_of")),
+                )
+            )
         out[canonical] = tuple(parsed)
     return out
 
@@ -74,8 +80,9 @@ def header_dates(text: str, year: int) -> set[dt.date]:
     return out
 
 
-def _winners(rule: RankRule, texts: dict[int, str], dates: dict[int, set],
-             as_of: dt.date | None) -> tuple[set[int], set[int]]:
+def _winners(
+    rule: RankRule, texts: dict[int, str], dates: dict[int, set], as_of: dt.date | None
+) -> tuple[set[int], set[int]]:
     """(candidates the rule prefers, candidates it passes over when any preferred exists)."""
     if rule.as_of:
         if as_of is None:
@@ -85,13 +92,19 @@ def _winners(rule: RankRule, texts: dict[int, str], dates: dict[int, set],
     if rule.prefer is None:
         return set(), set()
     preferred = {c for c, t in texts.items() if rule.prefer.search(t)}
-    losers = {c for c, t in texts.items() if c not in preferred
-              and (rule.over is None or rule.over.search(t))}
+    losers = {
+        c for c, t in texts.items() if c not in preferred and (rule.over is None or rule.over.search(t))
+    }
     return preferred, losers
 
 
-def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], paths: list[str],
-           year: int, as_of: dt.date | None) -> tuple[dict[str, int], dict[str, dict]]:
+def decide(
+    candidates: list[tuple[int, int, str]],
+    columns: dict[str, int],
+    paths: list[str],
+    year: int,
+    as_of: dt.date | None,
+) -> tuple[dict[str, int], dict[str, dict]]:
     """The columns after ranking, and per ranked figure with 2+ candidates how it was chosen:
     {"chosen": letter | None, "rule": id, "says": text, "candidates": [{column, header,
     score, passed_over_by}], "ambiguous": bool}."""
@@ -124,8 +137,11 @@ def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], path
             if c != chosen and not ambiguous:
                 beaten[c] = "VOCABULARY-SCORE"
         used = {beaten[c] for c in beaten if c not in left}
-        rule_id = ("AMBIGUOUS" if ambiguous else
-                   ",".join(r.id for r in ranking if r.id in used) or "VOCABULARY-SCORE")
+        rule_id = (
+            "AMBIGUOUS"
+            if ambiguous
+            else ",".join(r.id for r in ranking if r.id in used) or "VOCABULARY-SCORE"
+        )
         says = "; ".join(r.says for r in ranking if r.id in used)
         if ambiguous:
             columns.pop(canonical, None)
@@ -133,9 +149,17 @@ def decide(candidates: list[tuple[int, int, str]], columns: dict[str, int], path
             columns[canonical] = chosen
         choices[canonical] = {
             "chosen": column_letter(chosen) if chosen is not None else None,
-            "rule": rule_id, "says": says or ("the higher vocabulary score (rules/columns.yaml)"
-                                              if not ambiguous else ""),
+            "rule": rule_id,
+            "says": says or ("the higher vocabulary score (rules/columns.yaml)" if not ambiguous else ""),
             "ambiguous": ambiguous,
-            "candidates": [{"column": column_letter(c), "header": paths[c], "score": scores[c],
-                            "passed_over_by": beaten.get(c)} for c in sorted(scores)]}
+            "candidates": [
+                {
+                    "column": column_letter(c),
+                    "header": paths[c],
+                    "score": scores[c],
+                    "passed_over_by": beaten.get(c),
+                }
+                for c in sorted(scores)
+            ],
+        }
     return columns, choices

@@ -26,7 +26,7 @@ REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]
 # the form openpyxl and some exporters write.
 UNCACHED_CELL = re.compile(
     rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>]*>\s*(?:<f\b[^>]*>([^<]*)</f>|<f\b[^>]*/>)'
-    rb'\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+    rb"\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
 )
 ERROR_CELL = re.compile(rb'<c\b([^>/]*\bt="e"[^>/]*)>(.*?)</c>', re.S)
 ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
@@ -41,11 +41,15 @@ REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
 TERM = re.compile(r"([+-]?)\s*(?:\$?([A-Z]{1,3})\$?(\d+)|(\d+(?:\.\d+)?))")
 
 
-
-
 def _unescape(text: bytes) -> str:
-    return (text.decode("utf-8", "replace").replace("&lt;", "<").replace("&gt;", ">")
-            .replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&"))
+    return (
+        text.decode("utf-8", "replace")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 @dataclass
@@ -108,8 +112,16 @@ def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, She
                             key = (int(ref.group(2)) - 1, column_index(ref.group(1).decode()))
                             scan.errors[key] = _unescape(value.group(1))
                 found[html.unescape(name.decode("utf-8", "replace"))] = scan
-    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, RuntimeError,
-            NotImplementedError, EOFError):
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        KeyError,
+        OSError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,
+    ):
         return {}  # damaged parts: python-calamine reports them
     return found
 

@@ -91,14 +91,15 @@ def load_vocabulary(year: int, path: str | None = None) -> Vocabulary:
         matches = []
         for m in spec.items("match"):
             m.allow("re", "score")
-            matches.append((compile_(m.get("re", str), f"{m.path}.re".lstrip(".")),
-                            m.get("score", int)))
+            matches.append((compile_(m.get("re", str), f"{m.path}.re".lstrip(".")), m.get("score", int)))
         if not matches:
             spec.fail("needs at least one pattern", "match")
-        rules.append(ColumnRule(str(canonical), spec.get("money", bool, False), tuple(matches),
-                                patterns(spec, "exclude", [])))
-    return Vocabulary(year, tuple(rules), patterns(top, "not_money"),
-                      patterns(top, "header_keywords"))
+        rules.append(
+            ColumnRule(
+                str(canonical), spec.get("money", bool, False), tuple(matches), patterns(spec, "exclude", [])
+            )
+        )
+    return Vocabulary(year, tuple(rules), patterns(top, "not_money"), patterns(top, "header_keywords"))
 
 
 @dataclass
@@ -151,8 +152,9 @@ def is_ordinal_row(row: list) -> bool:
     return hits >= 0.8 * len(values)
 
 
-def find_layout(sheet: RawSheet, vocabulary: Vocabulary,
-                as_of: dt.date | None = None) -> tuple[SheetLayout | None, str]:
+def find_layout(
+    sheet: RawSheet, vocabulary: Vocabulary, as_of: dt.date | None = None
+) -> tuple[SheetLayout | None, str]:
     """The sheet's layout, or (None, reason) when the sheet holds no plan table."""
     cells = sheet.cells
     scan = cells[:HEADER_SCAN_ROWS]
@@ -186,10 +188,13 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary,
     if "disbursed_dong" not in columns and {"advance_dong", "volume_paid_dong"} <= set(columns):
         parts = (columns["advance_dong"], columns["volume_paid_dong"])
         columns["disbursed_dong"] = columns["volume_paid_dong"]
-        inferred["disbursed_dong"] = (f"sum of '{paths[parts[0]]}' and '{paths[parts[1]]}' "
-                                      "(giải ngân includes tạm ứng)")
-    if "project_code" not in columns and (col := _blank_header_codes(cells, data_start, paths,
-                                                                      set(columns.values()))) is not None:
+        inferred["disbursed_dong"] = (
+            f"sum of '{paths[parts[0]]}' and '{paths[parts[1]]}' (giải ngân includes tạm ứng)"
+        )
+    if (
+        "project_code" not in columns
+        and (col := _blank_header_codes(cells, data_start, paths, set(columns.values()))) is not None
+    ):
         columns["project_code"] = col
         inferred["project_code"] = "header cell blank; the column holds project codes"
     unit, unit_text = None, None
@@ -200,22 +205,36 @@ def find_layout(sheet: RawSheet, vocabulary: Vocabulary,
             break
     sheet_as_of, as_of_text = _find_as_of(columns, paths, title_texts, vocabulary.year)
     hints = [t for t in title_texts if SOURCE_TITLE.search(fold(t))] + [sheet.sheet]
-    return SheetLayout(top, bottom, data_start, columns, paths, unit, unit_text, sheet_as_of,
-                       as_of_text, legacy, ordinal_rows, hints, inferred, parts, choices), ""
+    return SheetLayout(
+        top,
+        bottom,
+        data_start,
+        columns,
+        paths,
+        unit,
+        unit_text,
+        sheet_as_of,
+        as_of_text,
+        legacy,
+        ordinal_rows,
+        hints,
+        inferred,
+        parts,
+        choices,
+    ), ""
 
 
 CODE_LIKE = re.compile(r"^\d{5,9}$")
 
 
-def _blank_header_codes(cells: list[list], data_start: int, paths: list[str],
-                        used: set[int]) -> int | None:
+def _blank_header_codes(cells: list[list], data_start: int, paths: list[str], used: set[int]) -> int | None:
     """A column with a blank header whose cells are project codes (5–9 digits, nearly all
     distinct, on most rows that have a value): the "Mã dự án" header was left empty."""
     last = max(used, default=-1)  # a blank header between recognised columns, not beyond
     for col, path in enumerate(paths[:last]):
         if path or col in used:
             continue
-        values = [_text(row[col]) for row in cells[data_start:data_start + 500] if col < len(row)]
+        values = [_text(row[col]) for row in cells[data_start : data_start + 500] if col < len(row)]
         values = [v for v in values if v]
         codes = [v for v in values if CODE_LIKE.match(v)]
         if len(codes) >= 2 and len(codes) >= 0.8 * len(values) and len(set(codes)) >= 0.9 * len(codes):
@@ -229,8 +248,11 @@ def _keyword_score(row: list, vocabulary: Vocabulary, legacy: str | None) -> int
         if not isinstance(value, str) or not value.strip():
             continue
         text = repair_text(value, legacy)
-        if any(p.search(folded) for folded in (fold(text), tokens.canonical(text))
-               for p in vocabulary.header_keywords):
+        if any(
+            p.search(folded)
+            for folded in (fold(text), tokens.canonical(text))
+            for p in vocabulary.header_keywords
+        ):
             score += 1
     return score
 
@@ -243,8 +265,7 @@ def _header_bottom(cells: list[list], top: int, merged: list) -> int:
     bottom = top
     for i in range(top + 1, min(top + MAX_HEADER_ROWS, len(cells))):
         row = cells[i]
-        if is_ordinal_row(row) or any(isinstance(v, int | float) and not isinstance(v, bool)
-                                      for v in row):
+        if is_ordinal_row(row) or any(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
             break
         if not any(_text(v) for v in row):
             break
@@ -256,9 +277,8 @@ def _header_bottom(cells: list[list], top: int, merged: list) -> int:
 
 
 def _flatten(cells, top, bottom, merged, legacy) -> list[str]:
-    width = max(len(r) for r in cells[top:bottom + 1])
-    grid = [[_text(v) for v in cells[i]] + [""] * (width - len(cells[i]))
-            for i in range(top, bottom + 1)]
+    width = max(len(r) for r in cells[top : bottom + 1])
+    grid = [[_text(v) for v in cells[i]] + [""] * (width - len(cells[i])) for i in range(top, bottom + 1)]
     for (r0, c0), (r1, c1) in merged:
         if r0 > bottom or r1 < top:
             continue
@@ -315,22 +335,19 @@ def _assign(candidates: list[tuple[int, int, str]]) -> dict[str, int]:
     return columns
 
 
-def _scores(text: str, expanded: str, vocabulary: Vocabulary,
-            this_year: re.Pattern) -> list[tuple[int, str]]:
+def _scores(text: str, expanded: str, vocabulary: Vocabulary, this_year: re.Pattern) -> list[tuple[int, str]]:
     """(score, canonical) of every rule a header path matches and no decoy word vetoes."""
     # "Kế hoạch vốn / Năm 2022" reads as "Kế hoạch vốn năm 2022": match joined paths too.
     texts = {text, expanded, text.replace(" / ", " "), expanded.replace(" / ", " ")}
     money_ok: bool | None = None
     out = []
     for rule in vocabulary.rules:
-        score = max((s for pattern, s in rule.matches if any(pattern.search(t) for t in texts)),
-                    default=0)
+        score = max((s for pattern, s in rule.matches if any(pattern.search(t) for t in texts)), default=0)
         if not score or any(_excluded(t, rule.excludes, this_year) for t in (text, expanded)):
             continue
         if rule.money:
             if money_ok is None:
-                money_ok = not any(x.search(t) for t in (text, expanded)
-                                   for x in vocabulary.not_money)
+                money_ok = not any(x.search(t) for t in (text, expanded) for x in vocabulary.not_money)
             if not money_ok:
                 continue
         out.append((score, rule.canonical))

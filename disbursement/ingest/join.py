@@ -55,8 +55,12 @@ TREASURY_SHEET = re.compile(r"^(kbnn|kho bac)\b")
 def is_treasury_export(sheet, layout) -> str | None:
     """Why this sheet is a Treasury (KBNN) export, or None: its own markers, never the mere
     absence of a plan column (a KBNN report may carry a "Kế hoạch vốn" column of its own)."""
-    titles = [fold(str(v)) for row in sheet.cells[:layout.header_top] for v in row
-              if isinstance(v, str) and v.strip()]
+    titles = [
+        fold(str(v))
+        for row in sheet.cells[: layout.header_top]
+        for v in row
+        if isinstance(v, str) and v.strip()
+    ]
     if any(TREASURY_TITLE.search(t) for t in titles):
         return "its title names the State Treasury (Kho bạc Nhà nước)"
     if any(TREASURY_HEADER.search(fold(p)) for p in layout.paths):
@@ -81,16 +85,20 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
     plan = plan.copy()
     t = treasury.reset_index(drop=True).copy()
     t["key"] = [normalise_code(c) for c in t["project_code"]]
-    t_source = [c if _has(c) and c != "UNKNOWN" else None for c in t["capital_source"].astype(object)
-                .where(t["capital_source"].notna(), None)]
+    t_source = [
+        c if _has(c) and c != "UNKNOWN" else None
+        for c in t["capital_source"].astype(object).where(t["capital_source"].notna(), None)
+    ]
     files = sorted(set(t["file"]))
     by_key: dict[str, list[int]] = {}
     for j, key in enumerate(t["key"]):
         if key is not None:
             by_key.setdefault(key, []).append(j)
     plan_keys = [normalise_code(c) for c in plan["project_code"]]
-    plan_source = [c if _has(c) and c != "UNKNOWN" else None for c in plan["capital_source"]
-                   .astype(object).where(plan["capital_source"].notna(), None)]
+    plan_source = [
+        c if _has(c) and c != "UNKNOWN" else None
+        for c in plan["capital_source"].astype(object).where(plan["capital_source"].notna(), None)
+    ]
 
     def rows_for(key: str | None, source: str | None) -> list[int]:
         found = by_key.get(key, []) if key is not None else []
@@ -109,8 +117,9 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
     disbursed = plan["disbursed_dong"].to_numpy(dtype=np.int64).copy()
     cells = list(plan["cells"])
     t_disbursed = t["disbursed_dong"].to_numpy(dtype=np.int64)
-    t_plan = (t["treasury_plan_dong"] if "treasury_plan_dong" in t
-              else pd.Series([pd.NA] * len(t), dtype="Int64"))
+    t_plan = (
+        t["treasury_plan_dong"] if "treasury_plan_dong" in t else pd.Series([pd.NA] * len(t), dtype="Int64")
+    )
     for i, rows in enumerate(chosen):
         if not rows:
             continue
@@ -120,44 +129,88 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
         cells[i] = {**cells[i], "disbursed_dong": f"{Path(src.file).name}:{src.sheet}!{cell}"}
         if len(rows) > 1:
             line = plan.iloc[i]
-            issues.append(issue("TREASURY-DUPLICATE-CODE", src.file, src.sheet,
-                                int(src.row), None, f"{len(rows)} Treasury rows for code "
-                                f"{_shown(line.project_code)} (rows "
-                                f"{', '.join(str(int(t['row'][j])) for j in rows)}) were summed "
-                                f"for the plan line at {line.sheet}!{int(line.row)}"))
+            issues.append(
+                issue(
+                    "TREASURY-DUPLICATE-CODE",
+                    src.file,
+                    src.sheet,
+                    int(src.row),
+                    None,
+                    f"{len(rows)} Treasury rows for code "
+                    f"{_shown(line.project_code)} (rows "
+                    f"{', '.join(str(int(t['row'][j])) for j in rows)}) were summed "
+                    f"for the plan line at {line.sheet}!{int(line.row)}",
+                )
+            )
         known = [int(t_plan[j]) for j in rows if not pd.isna(t_plan[j])]
         if known and sum(known) != int(plan["plan_dong"].iloc[i]):
             line = plan.iloc[i]
-            issues.append(issue("TREASURY-PLAN-DIFFERS", src.file, src.sheet,
-                                int(src.row), None, f"the Treasury's plan for "
-                                f"{_shown(line.project_code)} is {format_trieu(sum(known))} triệu "
-                                f"đồng, the plan workbook's is "
-                                f"{format_trieu(int(line.plan_dong))} ({line.sheet}!{int(line.row)}); "
-                                "the plan workbook's figure is used"))
+            issues.append(
+                issue(
+                    "TREASURY-PLAN-DIFFERS",
+                    src.file,
+                    src.sheet,
+                    int(src.row),
+                    None,
+                    f"the Treasury's plan for "
+                    f"{_shown(line.project_code)} is {format_trieu(sum(known))} triệu "
+                    f"đồng, the plan workbook's is "
+                    f"{format_trieu(int(line.plan_dong))} ({line.sheet}!{int(line.row)}); "
+                    "the plan workbook's figure is used",
+                )
+            )
     covered = np.array([bool(r) for r in chosen], dtype=bool)
     missing = plan[~covered]
     if len(missing):
         disbursed[~covered] = 0
-        labels = [f"{c or '(no code)'} ({s}!{r})" for c, s, r in
-                  zip(missing["project_code"].fillna(""), missing["sheet"], missing["row"], strict=True)]
-        issues.append(issue("TREASURY-MISSING", missing.iloc[0].file, None, None, None,
-                            f"{len(missing)} plan lines have no Treasury row and are taken as 0 "
-                            f"disbursed: {_listed(labels)}"))
+        labels = [
+            f"{c or '(no code)'} ({s}!{r})"
+            for c, s, r in zip(
+                missing["project_code"].fillna(""), missing["sheet"], missing["row"], strict=True
+            )
+        ]
+        issues.append(
+            issue(
+                "TREASURY-MISSING",
+                missing.iloc[0].file,
+                None,
+                None,
+                None,
+                f"{len(missing)} plan lines have no Treasury row and are taken as 0 "
+                f"disbursed: {_listed(labels)}",
+            )
+        )
     for j in range(len(t)):
         if j in used:
             continue
         row = t.iloc[j]
         source = f" under {t_source[j]}" if t_source[j] else ""
-        issues.append(issue("TREASURY-UNKNOWN-CODE", row.file, row.sheet, int(row.row),
-                            None, f"Treasury row {_shown(row.project_code)}{source} "
-                            f"({row.project_name!s}, {format_trieu(int(t_disbursed[j]))} triệu đồng "
-                            "disbursed) matches no plan line; its figure is not used"))
+        issues.append(
+            issue(
+                "TREASURY-UNKNOWN-CODE",
+                row.file,
+                row.sheet,
+                int(row.row),
+                None,
+                f"Treasury row {_shown(row.project_code)}{source} "
+                f"({row.project_name!s}, {format_trieu(int(t_disbursed[j]))} triệu đồng "
+                "disbursed) matches no plan line; its figure is not used",
+            )
+        )
     plan["disbursed_dong"] = disbursed
     plan["cells"] = cells
-    issues.append(issue("TREASURY-JOINED", ", ".join(files), None, None, None,
-                        f"disbursement of {int(covered.sum())} of {len(plan)} plan lines taken from "
-                        "the Treasury export (joined on code, and capital source where both "
-                        "sides give one)"))
+    issues.append(
+        issue(
+            "TREASURY-JOINED",
+            ", ".join(files),
+            None,
+            None,
+            None,
+            f"disbursement of {int(covered.sum())} of {len(plan)} plan lines taken from "
+            "the Treasury export (joined on code, and capital source where both "
+            "sides give one)",
+        )
+    )
     return plan
 
 
@@ -173,15 +226,22 @@ def _name_matches(plan, treasury, matched, used_keys, issues) -> dict[int, str]:
     found: dict[int, str] = {}
     for i in np.flatnonzero(~matched):
         name = str(plan["project_name"].iloc[i]).lower()
-        best = process.extractOne(name, names, scorer=fuzz.token_sort_ratio,
-                                  score_cutoff=NAME_MATCH_MIN)
+        best = process.extractOne(name, names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_MIN)
         if best is None or keys[best[2]] in found.values():
             continue
         found[int(i)] = keys[best[2]]
         line = plan.iloc[i]
-        issues.append(issue("TREASURY-NAME-MATCH", line.file, line.sheet, int(line.row),
-                            None, f"no Treasury row with code {_shown(line.project_code)}; "
-                            f"matched by name to Treasury code {keys[best[2]]} "
-                            f"({free['project_name'].iloc[best[2]]!r}, similarity {best[1]:.0f}%) "
-                            "— check it"))
+        issues.append(
+            issue(
+                "TREASURY-NAME-MATCH",
+                line.file,
+                line.sheet,
+                int(line.row),
+                None,
+                f"no Treasury row with code {_shown(line.project_code)}; "
+                f"matched by name to Treasury code {keys[best[2]]} "
+                f"({free['project_name'].iloc[best[2]]!r}, similarity {best[1]:.0f}%) "
+                "— check it",
+            )
+        )
     return found

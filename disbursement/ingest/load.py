@@ -58,8 +58,9 @@ class LoadResult:
     no_plan: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None,
-              requirement=None) -> LoadResult:
+def load_plan(
+    paths: Sequence[str | Path], *, year: int, rules, unit: str | None = None, requirement=None
+) -> LoadResult:
     """Read every input into one canonical plan table (untrusted lines still included).
 
     A sheet lacking a column `requirement` (ingest.required) needs is refused — its lines are
@@ -77,10 +78,11 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     for path in paths:
         for sheet in read_file(path, issues):
             if (print_ := _fingerprint(sheet)) in seen:
-                why = (f"same cells as {seen[print_]}: the same table given twice is refused, "
-                       "never summed — give each workbook once")
-                issues.append(issue("INPUT-DUPLICATE", sheet.file, sheet.sheet, None,
-                                    None, why))
+                why = (
+                    f"same cells as {seen[print_]}: the same table given twice is refused, "
+                    "never summed — give each workbook once"
+                )
+                issues.append(issue("INPUT-DUPLICATE", sheet.file, sheet.sheet, None, None, why))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "refused", why))
                 continue
             if print_:
@@ -92,8 +94,9 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                     layout, reason = None, hint
             if layout is None:
                 reason = _year_hint(sheet, year) or reason
-                issues.append(issue("SHEET-SKIPPED", sheet.file, sheet.sheet, None, None,
-                                    f"sheet skipped: {reason}"))
+                issues.append(
+                    issue("SHEET-SKIPPED", sheet.file, sheet.sheet, None, None, f"sheet skipped: {reason}")
+                )
                 reports.append(SheetReport(sheet.file, sheet.sheet, "skipped", reason))
                 continue
             foreign = _foreign_unit(sheet, layout)
@@ -103,20 +106,27 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 reports.append(report)
                 _refuse(report, why, issues, row)
                 continue
-            treasury_why = (is_treasury_export(sheet, layout)
-                            if "disbursed_dong" in layout.columns else None)
+            treasury_why = is_treasury_export(sheet, layout) if "disbursed_dong" in layout.columns else None
             treasury_only = treasury_why is not None or (
-                "plan_dong" not in layout.columns and "disbursed_dong" in layout.columns
-                and not layout.choices.get("plan_dong", {}).get("ambiguous"))
+                "plan_dong" not in layout.columns
+                and "disbursed_dong" in layout.columns
+                and not layout.choices.get("plan_dong", {}).get("ambiguous")
+            )
             missing = [] if treasury_only else requirement.missing(list(layout.columns))
             report = SheetReport(
-                sheet.file, sheet.sheet, "read",
+                sheet.file,
+                sheet.sheet,
+                "read",
                 header_rows=(layout.header_top + 1, layout.header_bottom + 1),
                 ordinal_rows=[r + 1 for r in layout.ordinal_rows],
-                columns={c: {"column": column_letter(i), "header": layout.paths[i]}
-                         for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])},
+                columns={
+                    c: {"column": column_letter(i), "header": layout.paths[i]}
+                    for c, i in sorted(layout.columns.items(), key=lambda kv: kv[1])
+                },
                 as_of=layout.as_of.isoformat() if layout.as_of else None,
-                legacy_encoding=layout.legacy, candidates=layout.choices)
+                legacy_encoding=layout.legacy,
+                candidates=layout.choices,
+            )
             reports.append(report)
             _note_choices(sheet, layout, issues)
             if treasury_only:  # why it cannot be reviewed alone (said only if nothing else is)
@@ -132,21 +142,42 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
                 sheet_unit, unit_source = layout.unit, layout.unit_text or ""
             if sheet_unit is None:
                 sheet_unit, unit_source = _guess_unit(sheet, layout, sources)
-                issues.append(issue("UNIT-ASSUMED", sheet.file, sheet.sheet, None, None,
-                                    "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
-                                    f"as {unit_label(sheet_unit)} ({unit_source}) — pass --unit if "
-                                    "that is wrong"))
+                issues.append(
+                    issue(
+                        "UNIT-ASSUMED",
+                        sheet.file,
+                        sheet.sheet,
+                        None,
+                        None,
+                        "no unit line (e.g. 'Đơn vị: triệu đồng') found; amounts read "
+                        f"as {unit_label(sheet_unit)} ({unit_source}) — pass --unit if "
+                        "that is wrong",
+                    )
+                )
             result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
             result.lines.attrs["has_plan"] = not treasury_only
             if treasury_only:  # a Treasury plan column is a cross-check, never a second plan
                 result.lines["treasury_plan_dong"] = (
-                    result.lines["plan_dong"].astype("Int64") if "plan_dong" in layout.columns
-                    else pd.array([pd.NA] * len(result.lines), dtype="Int64"))
+                    result.lines["plan_dong"].astype("Int64")
+                    if "plan_dong" in layout.columns
+                    else pd.array([pd.NA] * len(result.lines), dtype="Int64")
+                )
                 if treasury_why:
-                    issues.append(issue("TREASURY-RECOGNISED", sheet.file, sheet.sheet, None, None,
-                        f"read as a State Treasury (KBNN) export because {treasury_why}"
-                        + ("; its plan column only cross-checks the plan workbook"
-                           if "plan_dong" in layout.columns else "")))
+                    issues.append(
+                        issue(
+                            "TREASURY-RECOGNISED",
+                            sheet.file,
+                            sheet.sheet,
+                            None,
+                            None,
+                            f"read as a State Treasury (KBNN) export because {treasury_why}"
+                            + (
+                                "; its plan column only cross-checks the plan workbook"
+                                if "plan_dong" in layout.columns
+                                else ""
+                            ),
+                        )
+                    )
             result.lines.attrs["report"] = id(report)
             frames.append(result.lines)
             report.unit, report.unit_source = sheet_unit, unit_source
@@ -164,17 +195,30 @@ def load_plan(paths: Sequence[str | Path], *, year: int, rules, unit: str | None
     if treasury and plans:
         plan = join_treasury(plan, pd.concat(treasury, ignore_index=True), issues)
     elif treasury:
-        issues.append(issue("PLAN-MISSING", treasury[0]["file"].iloc[0], None, None, None,
-                            "only a disbursement export was given; add the plan workbook"))
+        issues.append(
+            issue(
+                "PLAN-MISSING",
+                treasury[0]["file"].iloc[0],
+                None,
+                None,
+                None,
+                "only a disbursement export was given; add the plan workbook",
+            )
+        )
     _check_duplicates(plan, issues)
     return LoadResult(plan, issues, reports, no_plan)
 
 
 def _refusal(layout, missing: list[str], vocabulary) -> str:
-    return refusal_reason(missing, header_rows=(layout.header_top + 1, layout.header_bottom + 1),
-                          paths=layout.paths, used=set(layout.columns.values()),
-                          year=vocabulary.year, not_money=vocabulary.not_money,
-                          choices=layout.choices)
+    return refusal_reason(
+        missing,
+        header_rows=(layout.header_top + 1, layout.header_bottom + 1),
+        paths=layout.paths,
+        used=set(layout.columns.values()),
+        year=vocabulary.year,
+        not_money=vocabulary.not_money,
+        choices=layout.choices,
+    )
 
 
 def _note_choices(sheet, layout, issues: list[Issue]) -> None:
@@ -183,12 +227,21 @@ def _note_choices(sheet, layout, issues: list[Issue]) -> None:
         if choice["ambiguous"]:
             continue
         chosen = next(x for x in choice["candidates"] if x["column"] == choice["chosen"])
-        passed = "; ".join(f"{x['column']} “{x['header']}”" for x in choice["candidates"]
-                           if x["passed_over_by"])
-        issues.append(issue("COLUMN-CHOSEN", sheet.file, sheet.sheet, layout.header_top + 1,
-            chosen["column"], f"{WORDS.get(canonical, canonical)}: column {chosen['column']} "
-            f"“{chosen['header']}” chosen by {choice['rule']} ({choice['says']}); passed over: "
-            f"{passed}"))
+        passed = "; ".join(
+            f"{x['column']} “{x['header']}”" for x in choice["candidates"] if x["passed_over_by"]
+        )
+        issues.append(
+            issue(
+                "COLUMN-CHOSEN",
+                sheet.file,
+                sheet.sheet,
+                layout.header_top + 1,
+                chosen["column"],
+                f"{WORDS.get(canonical, canonical)}: column {chosen['column']} "
+                f"“{chosen['header']}” chosen by {choice['rule']} ({choice['says']}); passed over: "
+                f"{passed}",
+            )
+        )
 
 
 def _fingerprint(sheet) -> str:
@@ -205,8 +258,9 @@ def _fingerprint(sheet) -> str:
     filled = False
     for r, row in enumerate(sheet.cells):
         line = "\x1f".join(
-            "" if v is None else str(int(v)) if v.__class__ is float and v.is_integer()
-            else str(v).strip() for v in row).rstrip("\x1f")
+            "" if v is None else str(int(v)) if v.__class__ is float and v.is_integer() else str(v).strip()
+            for v in row
+        ).rstrip("\x1f")
         if line.strip("\x1f"):
             filled = True
             digest.update(f"{r}\x1e{line}\x1d".encode("utf-8", "surrogatepass"))
@@ -216,17 +270,23 @@ def _fingerprint(sheet) -> str:
 def _foreign_unit(sheet, layout) -> tuple[str, int] | None:
     """(reason, Excel row) when the sheet's unit line or its plan / disbursement header names a
     foreign currency: amounts in USD are never read as đồng (the sheet is refused)."""
-    for r, row in enumerate(sheet.cells[:layout.header_top]):
+    for r, row in enumerate(sheet.cells[: layout.header_top]):
         for value in row:
             if isinstance(value, str) and detect_foreign_unit(value):
-                return (f"amounts are in another currency ({value.strip()!r}); the engine reads "
-                        "only đồng amounts — convert the sheet to triệu đồng", r + 1)
+                return (
+                    f"amounts are in another currency ({value.strip()!r}); the engine reads "
+                    "only đồng amounts — convert the sheet to triệu đồng",
+                    r + 1,
+                )
     for canonical in ("plan_dong", "disbursed_dong"):
         if canonical in layout.columns:
             header = layout.paths[layout.columns[canonical]]
             if detect_foreign_unit(header, header=True):
-                return (f"the {canonical.removesuffix('_dong')} column is in another currency "
-                        f"({header!r}); the engine reads only đồng amounts", layout.header_top + 1)
+                return (
+                    f"the {canonical.removesuffix('_dong')} column is in another currency "
+                    f"({header!r}); the engine reads only đồng amounts",
+                    layout.header_top + 1,
+                )
     return None
 
 
@@ -250,16 +310,16 @@ def _guess_unit(sheet, layout, sources) -> tuple[str, str]:
     return "trieu", "assumed"
 
 
-
-
 def _year_hint(sheet, year: int) -> str:
     """When a header names another plan year, say so: the officer forgot --year."""
     import re
 
     text = " ".join(fold(str(v)) for row in sheet.cells[:15] for v in row if isinstance(v, str))
     # never the year of next year's draft ("Dự kiến kế hoạch … 2023") or of carried-over capital
-    pattern = (r"(?<!du kien )ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)"
-               r"(?! keo dai)(?![-–]20)")
+    pattern = (
+        r"(?<!du kien )ke hoach (?:von )?(?:dau tu cong )?(?:nam )?(20\d\d)"
+        r"(?! keo dai)(?![-–]20)"
+    )
     years = {int(y) for y in re.findall(pattern, text)}
     if years and year not in years:
         return f"its header is for plan year {min(years)}, not {year}; run with --year {min(years)}"
@@ -277,27 +337,40 @@ def _check_duplicates(plan, issues: list[Issue]) -> None:
     dup = dup[dup.duplicated(["project_code", "capital_source"], keep=False).to_numpy()]
     codes = dup["project_code"].tolist()
     issues += _duplicate_groups(
-        dup, [codes, dup["capital_source"].fillna("").tolist()], "DUPLICATE-CODE",
-        "project_code", lambda first, n, where: (
+        dup,
+        [codes, dup["capital_source"].fillna("").tolist()],
+        "DUPLICATE-CODE",
+        "project_code",
+        lambda first, n, where: (
             f"project code {codes[first]} appears {n} times under the same capital source "
-            f"(rows {where}); each line is reviewed separately"))
+            f"(rows {where}); each line is reviewed separately"
+        ),
+    )
     uncoded = plan[~coded & plan["project_name"].notna().to_numpy(dtype=bool)]
     if len(uncoded) < 2:
         return
     names = uncoded["project_name"].tolist()
-    investors = (uncoded["investor"].fillna("").tolist() if "investor" in uncoded
-                 else [""] * len(uncoded))
+    investors = uncoded["investor"].fillna("").tolist() if "investor" in uncoded else [""] * len(uncoded)
     issues += _duplicate_groups(
-        uncoded, [[fold(x) for x in names], uncoded["capital_source"].fillna("").tolist(),
-                  [fold(x) for x in investors]], "DUPLICATE-LINE", "project_name",
+        uncoded,
+        [
+            [fold(x) for x in names],
+            uncoded["capital_source"].fillna("").tolist(),
+            [fold(x) for x in investors],
+        ],
+        "DUPLICATE-LINE",
+        "project_name",
         lambda first, n, where: (
-            f"\"{names[first]}\" has no project code and appears {n} times under the same "
+            f'"{names[first]}" has no project code and appears {n} times under the same '
             f"capital source and investor (rows {where}): each line is reviewed separately, "
-            "but a reply or an override cannot tell them apart — give them codes"))
+            "but a reply or an override cannot tell them apart — give them codes"
+        ),
+    )
 
 
-def _duplicate_groups(frame, keys: list[list], code: str, column: str,
-                      message: Callable[[int, int, str], str]) -> list[Issue]:
+def _duplicate_groups(
+    frame, keys: list[list], code: str, column: str, message: Callable[[int, int, str], str]
+) -> list[Issue]:
     """One issue per group of lines sharing `keys`, at the first line's `column` cell. Plain
     lists, one pass: a national file can hold thousands of such groups."""
     groups: dict[tuple, list[int]] = {}
@@ -312,6 +385,14 @@ def _duplicate_groups(frame, keys: list[list], code: str, column: str,
         first = members[0]
         where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
         letter = re.sub(r"\d+$", "", cells[first].get(column, "")) or None
-        out.append(issue(code, files[first], sheets[first], int(rows[first]), letter,
-                         message(first, len(members), where)))
+        out.append(
+            issue(
+                code,
+                files[first],
+                sheets[first],
+                int(rows[first]),
+                letter,
+                message(first, len(members), where),
+            )
+        )
     return out

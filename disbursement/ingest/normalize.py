@@ -15,6 +15,13 @@ import pandas as pd
 
 from disbursement.config.issues import issue
 from disbursement.errors import Issue, column_letter
+from disbursement.ingest.amount_checks import (
+    check_subtotals,
+    fill_formulas,
+    report_cells,
+    report_merged_money,
+    unparseable_required,
+)
 from disbursement.ingest.header import SheetLayout
 from disbursement.ingest.read import RawSheet
 from disbursement.ingest.rows import (
@@ -26,9 +33,7 @@ from disbursement.ingest.rows import (
     text_column,
 )
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
-from disbursement.money import UNITS, format_trieu, parse_amount_column
-
-GROUP_CLASSES = ("total", "source_group", "status_group", "sector_group")
+from disbursement.money import UNITS, parse_amount_column
 
 
 @dataclass
@@ -38,17 +43,17 @@ class SheetResult:
     unit: str
 
 
-def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher, unit: str,
-                    issues: list[Issue]) -> SheetResult:
+def normalise_sheet(
+    sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher, unit: str, issues: list[Issue]
+) -> SheetResult:
     """Canonical plan lines of one sheet; every doubtful cell becomes an issue record."""
-    rows = sheet.cells[layout.data_start:]
+    rows = sheet.cells[layout.data_start :]
     first_row = layout.data_start + 1  # Excel row of rows[0]
     width = max((len(r) for r in rows), default=0)
     if not rows or width == 0:
         return SheetResult(pd.DataFrame(), {}, unit)
     transposed = list(zip(*(r + [""] * (width - len(r)) for r in rows), strict=True))
-    merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged
-              if r1 > r0 and r0 >= layout.data_start]
+    merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged if r1 > r0 and r0 >= layout.data_start]
     if merged:
         _spread_merged_text(sheet.cells, layout, transposed, merged)
 
@@ -62,8 +67,7 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
 
     n = len(rows)
     empty = [""] * n
-    texts = {c: text_column(column(c) or empty, layout.legacy) for c in TEXT_COLUMNS
-             if c in layout.columns}
+    texts = {c: text_column(column(c) or empty, layout.legacy) for c in TEXT_COLUMNS if c in layout.columns}
     unit_dong = UNITS[unit]
     money: dict[str, np.ndarray] = {}
     blank: dict[str, np.ndarray] = {}
@@ -74,12 +78,15 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
             continue
         amounts, was_blank, found = parse_amount_column(values, unit_dong)
         if sheet.uncached:
-            found = found + _fill_formulas(sheet, layout.columns[canonical], layout.data_start,
-                                           unit_dong, amounts, was_blank)
+            found = found + fill_formulas(
+                sheet, layout.columns[canonical], layout.data_start, unit_dong, amounts, was_blank
+            )
         money[canonical], blank[canonical], problems[canonical] = amounts, was_blank, found
     if layout.disbursed_parts:  # "Tạm ứng" + "Thanh toán KLHT", no total: giải ngân is both
-        parsed = [parse_amount_column(transposed[c] if c < width else empty, unit_dong)
-                  for c in layout.disbursed_parts]
+        parsed = [
+            parse_amount_column(transposed[c] if c < width else empty, unit_dong)
+            for c in layout.disbursed_parts
+        ]
         money["disbursed_dong"] = sum((p[0] for p in parsed[1:]), parsed[0][0])
         blank["disbursed_dong"] = np.logical_and.reduce([p[1] for p in parsed])
         problems["disbursed_dong"] = [x for p in parsed for x in p[2]]
@@ -90,45 +97,74 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     blank_codes = _clear_invisible_codes(texts, column("project_code"))
     if "project_code" in texts and "project_name" in texts:
         _labels_typed_in_code_column(texts["project_code"], texts["project_name"])
-    classes, values = classify(texts.get("stt", empty), texts.get("project_name", empty),
-                               texts.get("project_code", empty), has_amount.tolist(), sources)
+    classes, values = classify(
+        texts.get("stt", empty),
+        texts.get("project_name", empty),
+        texts.get("project_code", empty),
+        has_amount.tolist(),
+        sources,
+    )
     frame = pd.DataFrame({"cls": classes, "value": values})
     frame["row"] = np.arange(first_row, first_row + n)
     # Group context flows down: a source group resets status and sector under it.
     src = frame["value"].where(frame["cls"] == "source_group")
     src = src.ffill()
     frame["source_id"] = src.where(src != UNKNOWN_SOURCE)
-    for pos in map(int, np.flatnonzero((frame["cls"] == "source_group")
-                                       & (frame["value"] == UNKNOWN_SOURCE))):
+    for pos in map(
+        int, np.flatnonzero((frame["cls"] == "source_group") & (frame["value"] == UNKNOWN_SOURCE))
+    ):
         label = texts.get("project_name", empty)[pos] or texts.get("stt", empty)[pos]
-        report("SOURCE-GROUP-UNKNOWN", first_row + int(pos), "project_name",
-              f"group row {label!r} reads as a capital-source group but names no source of the "
-              "rules; its lines are reviewed with source UNKNOWN and kept out of reallocation")
+        report(
+            "SOURCE-GROUP-UNKNOWN",
+            first_row + int(pos),
+            "project_name",
+            f"group row {label!r} reads as a capital-source group but names no source of the "
+            "rules; its lines are reviewed with source UNKNOWN and kept out of reallocation",
+        )
     block = (frame["cls"] == "source_group").cumsum()
     frame["source_label"] = pd.Series(
-        [t if c == "source_group" else None for t, c in
-         zip(texts.get("project_name", empty), classes, strict=True)], dtype=object
+        [
+            t if c == "source_group" else None
+            for t, c in zip(texts.get("project_name", empty), classes, strict=True)
+        ],
+        dtype=object,
     ).ffill()
     for key, cls in (("status", "status_group"), ("sector", "sector_group")):
         frame[key] = frame["value"].where(frame["cls"] == cls).groupby(block).ffill()
 
     is_line = frame["cls"].eq("project").to_numpy()
     if sheet.uncached:
-        issues.append(issue("FORMULA-NO-RESULT", sheet.file, sheet.sheet, None, None,
-                            f"{len(sheet.uncached)} formula cells were saved without their results; "
-                            "simple sums were computed by the engine, the rest are reported per cell"))
-    _report_cells(problems, is_line, first_row, report)
+        issues.append(
+            issue(
+                "FORMULA-NO-RESULT",
+                sheet.file,
+                sheet.sheet,
+                None,
+                None,
+                f"{len(sheet.uncached)} formula cells were saved without their results; "
+                "simple sums were computed by the engine, the rest are reported per cell",
+            )
+        )
+    report_cells(problems, is_line, first_row, report)
     for pos in map(int, blank_codes):
         if is_line[pos]:
-            report("CODE-BLANK", first_row + pos, "project_code",
-                  "the project code cell holds only spaces or invisible characters; the line "
-                  "is read as having no code")
+            report(
+                "CODE-BLANK",
+                first_row + pos,
+                "project_code",
+                "the project code cell holds only spaces or invisible characters; the line "
+                "is read as having no code",
+            )
     for canonical, why in layout.inferred.items():
-        report("COLUMN-INFERRED", layout.header_top + 1, canonical,
-              f"{canonical} column recognised by its content: {why}")
+        report(
+            "COLUMN-INFERRED",
+            layout.header_top + 1,
+            canonical,
+            f"{canonical} column recognised by its content: {why}",
+        )
     if merged:
-        _report_merged_money(merged, layout, is_line, first_row, report)
-    _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
+        report_merged_money(merged, layout, is_line, first_row, report)
+    check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
     counts = frame["cls"].value_counts().to_dict()
 
     lines = pd.DataFrame(index=np.flatnonzero(is_line))
@@ -158,8 +194,9 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
     if "note" in texts and len(lines):
         group_status = _status_from_notes(lines, group_status, sheet, first_row, issues)
-    lines["status"] = pd.array([s if isinstance(s, str) and s else STATUS_OTHER
-                                for s in group_status], dtype="string")
+    lines["status"] = pd.array(
+        [s if isinstance(s, str) and s else STATUS_OTHER for s in group_status], dtype="string"
+    )
     if "sector" not in texts:
         lines["sector"] = pd.array(frame["sector"].iloc[lines.index].tolist(), dtype="string")
     for c in MONEY_COLUMNS:
@@ -179,10 +216,12 @@ def normalise_sheet(sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher
     lines["row"] = (lines.index + first_row).astype(np.int64)
     cells = {c: column_letter(i) for c, i in layout.columns.items()}
     keys, letters = list(cells), list(cells.values())
-    lines["cells"] = [dict(zip(keys, [letter + r for letter in letters], strict=True))
-                      for r in map(str, lines["row"].tolist())]
+    lines["cells"] = [
+        dict(zip(keys, [letter + r for letter in letters], strict=True))
+        for r in map(str, lines["row"].tolist())
+    ]
     lines["unit"] = unit
-    bad_rows = _unparseable_required(problems, first_row)
+    bad_rows = unparseable_required(problems, first_row)
     lines["trusted"] = ~lines["row"].isin(bad_rows)
     return SheetResult(lines.reset_index(drop=True), counts, unit)
 
@@ -207,27 +246,50 @@ def _clear_invisible_codes(texts: dict[str, list[str]], raw) -> list[int]:
     return cleared
 
 
-def _status_from_notes(lines: pd.DataFrame, status: list, sheet: RawSheet, first_row: int,
-                       issues: list[Issue]) -> list:
+def _status_from_notes(
+    lines: pd.DataFrame, status: list, sheet: RawSheet, first_row: int, issues: list[Issue]
+) -> list:
     """Lines that neither a group row nor a status column placed: their note ("Ghi chú: dự
     án chuyển tiếp", "DA KCM năm 2022") may say it. Reported once per sheet."""
     notes = lines["note"].fillna("").tolist()
-    found = [s if isinstance(s, str) and s else (status_in_note(n) if n else None)
-             for s, n in zip(status, notes, strict=True)]
-    taken = [i for i, (old, new) in enumerate(zip(status, found, strict=True))
-             if new and not (isinstance(old, str) and old)]
+    found = [
+        s if isinstance(s, str) and s else (status_in_note(n) if n else None)
+        for s, n in zip(status, notes, strict=True)
+    ]
+    taken = [
+        i
+        for i, (old, new) in enumerate(zip(status, found, strict=True))
+        if new and not (isinstance(old, str) and old)
+    ]
     if taken:
         row = first_row + int(lines.index[taken[0]])
-        issues.append(issue("STATUS-FROM-NOTE", sheet.file, sheet.sheet, row,
-                            None, f"{len(taken)} lines without a status group row or status column "
-                            "take their status from the note column (e.g. 'dự án chuyển tiếp')"))
+        issues.append(
+            issue(
+                "STATUS-FROM-NOTE",
+                sheet.file,
+                sheet.sheet,
+                row,
+                None,
+                f"{len(taken)} lines without a status group row or status column "
+                "take their status from the note column (e.g. 'dự án chuyển tiếp')",
+            )
+        )
     return found
 
 
 # Text that a cell merged over several lines gives to each of them (one investor for three
 # projects); never the project's own identity (STT, code, name).
-FILL_DOWN = ("investor", "location", "sector", "capital_source_label", "budget_level", "status",
-             "category", "investment_decision", "note")
+FILL_DOWN = (
+    "investor",
+    "location",
+    "sector",
+    "capital_source_label",
+    "budget_level",
+    "status",
+    "category",
+    "investment_decision",
+    "note",
+)
 
 
 def _spread_merged_text(cells, layout, transposed, merged) -> None:
@@ -237,33 +299,12 @@ def _spread_merged_text(cells, layout, transposed, merged) -> None:
         if k is None or k >= len(transposed):
             continue
         for r0, c0, r1, c1 in merged:
-            if (not c0 <= k <= c1 or r0 >= len(cells) or c0 >= len(cells[r0])
-                    or cells[r0][c0] in ("", None)):
+            if not c0 <= k <= c1 or r0 >= len(cells) or c0 >= len(cells[r0]) or cells[r0][c0] in ("", None):
                 continue
             column = transposed[k] = list(transposed[k])
             for r in range(r0, min(r1, start + len(column) - 1) + 1):
                 if column[r - start] in ("", None):
                     column[r - start] = cells[r0][c0]
-
-
-def _report_merged_money(merged, layout, is_line, first_row, report) -> None:
-    """An amount merged over several lines is read once, on its first row (AMOUNT-MERGED)."""
-    start = first_row - 1
-    for canonical in MONEY_COLUMNS:
-        k = layout.columns.get(canonical)
-        if k is None:
-            continue
-        for r0, c0, r1, c1 in merged:
-            blank = [r + 1 for r in range(r0 + 1, r1 + 1)
-                     if r - start < len(is_line) and is_line[r - start]]
-            if not c0 <= k <= c1 or not blank:
-                continue
-            cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
-            shown = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
-            report("AMOUNT-MERGED", r0 + 1, canonical,
-                  f"the amount is merged over rows {r0 + 1}–{r1 + 1} ({cells}): it is read once, "
-                  f"on row {r0 + 1}, and row {shown} reads as blank; unmerge it and give each "
-                  "line its own figure")
 
 
 CODE_LIKE = re.compile(r"^[\w./-]{1,30}$")
@@ -284,83 +325,3 @@ def _source_from_hints(hints: list[str], sources: SourceMatcher) -> tuple[str, s
         if found:
             return found, text
     return None
-
-
-def _fill_formulas(sheet, col, data_start, unit_dong, amounts, was_blank) -> list:
-    """Compute formula cells saved without a result; the others become problems, never 0."""
-    from disbursement.ingest.formulas import Evaluator
-
-    evaluator = Evaluator(sheet.cells, sheet.uncached, unit_dong)
-    problems = []
-    for (row0, col0), formula in sheet.uncached.items():
-        if col0 != col or row0 < data_start or row0 - data_start >= len(amounts):
-            continue
-        position = row0 - data_start
-        value = evaluator.value(row0, col0)
-        if value is None:
-            problems.append((position, f"formula ={formula.lstrip('=') or '(shared)'} has no stored "
-                             "result and cannot be computed here; open and save the file in Excel"))
-        else:
-            amounts[position], was_blank[position] = value, False
-    return problems
-
-
-def _report_cells(problems, is_line, first_row, report) -> None:
-    for canonical, found in problems.items():
-        for position, message in found:
-            if not is_line[position]:
-                continue
-            required = canonical in ("plan_dong", "disbursed_dong")
-            unreadable = required and not message.startswith(("fractional", "ambiguous"))
-            suffix = "; line excluded from the review" if unreadable else ""
-            # AMOUNT-UNREADABLE is an error, AMOUNT-DOUBTFUL a warning (rules/issues.yaml)
-            report("AMOUNT-UNREADABLE" if unreadable else "AMOUNT-DOUBTFUL",
-                   first_row + position, canonical, f"{message}{suffix}")
-
-
-def _unparseable_required(problems, first_row) -> set[int]:
-    bad = set()
-    for canonical in ("plan_dong", "disbursed_dong"):
-        for position, message in problems.get(canonical, []):
-            if not message.startswith(("fractional", "ambiguous")):
-                bad.add(first_row + position)
-    return bad
-
-
-def _check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues) -> None:
-    """Compare each group row with the sum of the project rows under it (R-CALC-5)."""
-    classes = frame["cls"].tolist()
-    rank: dict[str, int] = {}
-    for c in classes:
-        if c in GROUP_CLASSES and c not in rank:
-            rank[c] = len(rank) if c != "total" else -1
-    starts = [i for i, c in enumerate(classes) if c in GROUP_CLASSES]
-    line_idx = np.flatnonzero(is_line)
-    for i in starts:
-        level = rank[classes[i]]
-        end = next((j for j in starts if j > i and rank[classes[j]] <= level), len(classes))
-        children = line_idx[(line_idx > i) & (line_idx < end)]
-        for canonical in ("plan_dong", "disbursed_dong"):
-            if canonical not in money:
-                continue
-            stated = int(money[canonical][i])
-            summed = int(money[canonical][children].sum())
-            letter = column_letter(layout.columns[canonical])
-            if blank[canonical][i]:
-                # A formula saved without its result that we could not compute: say so. A
-                # group row simply left blank states nothing, so there is nothing to check.
-                if len(children) and (layout.data_start + i, layout.columns[canonical]) in (
-                        sheet.uncached):
-                    issues.append(issue("SUBTOTAL-UNCHECKED", sheet.file, sheet.sheet, first_row + i,
-                        letter, "group row holds a formula saved without its result that the "
-                        f"engine cannot compute; its project rows sum to {format_trieu(summed)} "
-                        "triệu đồng"))
-                continue
-            if stated != summed and not (stated == 0 and len(children) == 0):
-                issues.append(issue("SUBTOTAL-MISMATCH", sheet.file, sheet.sheet, first_row + i,
-                    letter,
-                    f"group row states {format_trieu(stated)} triệu đồng but its "
-                    f"{len(children)} project rows sum to {format_trieu(summed)} "
-                    f"(difference {format_trieu(stated - summed)}); flags use the project rows",
-                    stated=format_trieu(stated), summed=format_trieu(summed), lines=len(children),
-                    difference=format_trieu(stated - summed)))

@@ -61,8 +61,7 @@ def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
         return [_read_csv(path)]
     if suffix not in WORKBOOK_SUFFIXES:
         raise InputUnreadable(
-            f"{name}: unsupported file type {suffix or '(none)'!r}; "
-            "use .xlsx, .xlsm, .xls, .ods or .csv"
+            f"{name}: unsupported file type {suffix or '(none)'!r}; use .xlsx, .xlsm, .xls, .ods or .csv"
         )
     limits = limits or ReadLimits()
     with open(path, "rb") as handle:
@@ -205,8 +204,7 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
-            issues.append(issue("SHEET-HIDDEN", name, meta.name, None, None,
-                                "hidden sheet skipped"))
+            issues.append(issue("SHEET-HIDDEN", name, meta.name, None, None, "hidden sheet skipped"))
             continue
         if str(meta.typ).split(".")[-1] != "WorkSheet":
             continue
@@ -214,11 +212,19 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         if scan is not None and scan.rows * scan.cols > limits.max_cells:
             from disbursement.errors import column_letter
 
-            issues.append(issue("SHEET-UNREADABLE", name, meta.name, scan.rows, column_letter(scan.cols - 1),
-                f"the sheet's cells reach row {scan.rows:,} and column {column_letter(scan.cols - 1)} "
-                f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
-                "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
-                "and save again"))
+            issues.append(
+                issue(
+                    "SHEET-UNREADABLE",
+                    name,
+                    meta.name,
+                    scan.rows,
+                    column_letter(scan.cols - 1),
+                    f"the sheet's cells reach row {scan.rows:,} and column {column_letter(scan.cols - 1)} "
+                    f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
+                    "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
+                    "and save again",
+                )
+            )
             continue
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
@@ -227,8 +233,16 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         except BaseException as exc:
             if not _parser_failed(exc):
                 raise
-            issues.append(issue("SHEET-UNREADABLE", name, meta.name, None, None,
-                                f"sheet cannot be read ({_short(exc)}); it was skipped"))
+            issues.append(
+                issue(
+                    "SHEET-UNREADABLE",
+                    name,
+                    meta.name,
+                    None,
+                    None,
+                    f"sheet cannot be read ({_short(exc)}); it was skipped",
+                )
+            )
             continue
         if scan is not None:
             for (row, col), error in scan.errors.items():  # calamine reads #REF! as empty
@@ -278,8 +292,9 @@ def _decode_csv(raw: bytes, name: str = "") -> str:
     try:
         text = _utf16(raw)
     except UnicodeDecodeError:
-        raise InputUnreadable(f"{name}: looks like UTF-16 text but does not decode as UTF-16; "
-                              "save it again as CSV UTF-8") from None
+        raise InputUnreadable(
+            f"{name}: looks like UTF-16 text but does not decode as UTF-16; save it again as CSV UTF-8"
+        ) from None
     if text is None:
         try:
             text = raw.decode("utf-8-sig")
@@ -304,8 +319,9 @@ def _decode_csv(raw: bytes, name: str = "") -> str:
 def _read_csv(path: Path) -> RawSheet:
     text = _decode_csv(path.read_bytes(), str(path))
     if "\x00" in text:
-        raise InputUnreadable(f"{path}: holds NUL characters, so it is not a text CSV; "
-                              "save it again as CSV UTF-8")
+        raise InputUnreadable(
+            f"{path}: holds NUL characters, so it is not a text CSV; save it again as CSV UTF-8"
+        )
     sample = text[:20_000]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -340,8 +356,7 @@ def read_small_table(path: str | Path, what: str) -> tuple[str | None, list[list
         except Exception as exc:  # openpyxl raises many kinds for a bad file
             raise InputUnreadable(f"{path}: cannot open {what} ({_short(exc)})") from None
         try:
-            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"),
-                         book.worksheets[0])
+            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"), book.worksheets[0])
             return sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)]
         finally:
             book.close()

@@ -24,9 +24,11 @@ from disbursement.text import fold
 SUGGEST_MIN = 60  # rapidfuzz token_set_ratio (0..100) below which no entry is suggested
 MAX_HEADERS_SHOWN = 12
 MAX_SUGGEST_HEADERS = 200  # a sheet with a header in each of 16,384 columns stays fast
-WORDS = {"plan_dong": "plan (Kế hoạch vốn năm …)",
-         "disbursed_dong": "disbursement (Giải ngân đến …)",
-         "expected_dong": "expected disbursement (Dự kiến giải ngân đến 31/01 …)"}
+WORDS = {
+    "plan_dong": "plan (Kế hoạch vốn năm …)",
+    "disbursed_dong": "disbursement (Giải ngân đến …)",
+    "expected_dong": "expected disbursement (Dự kiến giải ngân đến 31/01 …)",
+}
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,23 @@ class Requirement:
         return out
 
 
-def requirement_for(rnd: Round, as_of: dt.date | None = None, *,
-                    answered: bool = False) -> Requirement:
+def requirement_for(rnd: Round, as_of: dt.date | None = None, *, answered: bool = False) -> Requirement:
     """Rate rounds compare disbursed; round 3 compares expected (or the forecast from disbursed).
 
     `answered`: the investors' replies bring the expected figures, so a round-3 sheet needs
     only its plan and disbursement (lines no reply answers are reported, not guessed)."""
     criterion = rnd.criterion
     if criterion is not None and criterion.type == "expected_below_plan" and answered:
-        return Requirement(one_of=("expected_dong", "decrease_dong", "disbursed_dong"),
-                           as_of=as_of, round_as_of=rnd.as_of)
+        return Requirement(
+            one_of=("expected_dong", "decrease_dong", "disbursed_dong"), as_of=as_of, round_as_of=rnd.as_of
+        )
     if criterion is not None and criterion.type == "expected_below_plan":
         evidence = ("expected_dong", "decrease_dong")  # a proposed decrease is evidence too
-        return Requirement(one_of=(*evidence, "disbursed_dong") if criterion.forecast
-                           else evidence, as_of=as_of, round_as_of=rnd.as_of)
+        return Requirement(
+            one_of=(*evidence, "disbursed_dong") if criterion.forecast else evidence,
+            as_of=as_of,
+            round_as_of=rnd.as_of,
+        )
     return Requirement(as_of=as_of, round_as_of=rnd.as_of)
 
 
@@ -89,8 +94,7 @@ def _score(header: str, canonical: str, year: int) -> tuple[int, str]:
     return best
 
 
-def closest(headers: Sequence[str], missing: Sequence[str],
-            year: int) -> dict[str, tuple[str, str, int]]:
+def closest(headers: Sequence[str], missing: Sequence[str], year: int) -> dict[str, tuple[str, str, int]]:
     """missing canonical → (header seen, vocabulary entry, score): each header is offered for
     the one missing column it is closest to, and only when the score reaches SUGGEST_MIN."""
     out: dict[str, tuple[str, str, int]] = {}
@@ -104,9 +108,16 @@ def closest(headers: Sequence[str], missing: Sequence[str],
     return out
 
 
-def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
-                   paths: Sequence[str], used: set[int], year: int,
-                   not_money: Sequence = (), choices: dict | None = None) -> str:
+def refusal_reason(
+    missing: Sequence[str],
+    *,
+    header_rows: tuple[int, int],
+    paths: Sequence[str],
+    used: set[int],
+    year: int,
+    not_money: Sequence = (),
+    choices: dict | None = None,
+) -> str:
     """Plain-language reason a sheet is not reviewed (one line; file and sheet are added by the
     caller). A figure with candidates no rule separates says which they are."""
     choices = choices or {}
@@ -114,26 +125,39 @@ def refusal_reason(missing: Sequence[str], *, header_rows: tuple[int, int],
     missing = [c for c in missing if c not in undecided]
     parts = []
     for canonical in undecided:
-        named = " and ".join(f"{x['column']} “{x['header']}”"
-                             for x in choices[canonical]["candidates"] if not x["passed_over_by"])
-        parts.append(f"{len(named.split(' and '))} candidates for the {WORDS.get(canonical, canonical)} "
-                     f"that no rule of rules/candidates.yaml separates ({named}); delete or "
-                     "rename the one that is not this figure")
+        named = " and ".join(
+            f"{x['column']} “{x['header']}”"
+            for x in choices[canonical]["candidates"]
+            if not x["passed_over_by"]
+        )
+        parts.append(
+            f"{len(named.split(' and '))} candidates for the {WORDS.get(canonical, canonical)} "
+            f"that no rule of rules/candidates.yaml separates ({named}); delete or "
+            "rename the one that is not this figure"
+        )
     if not missing:
         return "; ".join(parts) + "; the sheet was not reviewed (no column is taken first-come)"
     needed = " and ".join(f"no {WORDS.get(c, c)} column" for c in missing)
     seen = [f"{column_letter(i)} “{p}”" for i, p in enumerate(paths) if p]
     shown = "; ".join(seen[:MAX_HEADERS_SHOWN]) + (" …" if len(seen) > MAX_HEADERS_SHOWN else "")
-    rows = (f"row {header_rows[0]}" if header_rows[0] == header_rows[1]
-            else f"rows {header_rows[0]}–{header_rows[1]}")
+    rows = (
+        f"row {header_rows[0]}"
+        if header_rows[0] == header_rows[1]
+        else f"rows {header_rows[0]}–{header_rows[1]}"
+    )
     text = f"{needed} recognised in header {rows} (headers seen: {shown or 'none'})"
-    unmapped = [p for i, p in enumerate(paths) if p and i not in used
-                and not any(x.search(fold(p)) for x in not_money)]
+    unmapped = [
+        p
+        for i, p in enumerate(paths)
+        if p and i not in used and not any(x.search(fold(p)) for x in not_money)
+    ]
     hits = closest(unmapped[:MAX_SUGGEST_HEADERS], missing, year)
     for canonical in missing:
         hit = hits.get(canonical)
         if hit:
-            text += (f"; “{hit[0]}” is closest to the vocabulary entry “{hit[1]}” "
-                     f"({WORDS.get(canonical, canonical)}) — if that is what it holds, add its "
-                     "wording to rules/columns.yaml")
+            text += (
+                f"; “{hit[0]}” is closest to the vocabulary entry “{hit[1]}” "
+                f"({WORDS.get(canonical, canonical)}) — if that is what it holds, add its "
+                "wording to rules/columns.yaml"
+            )
     return "; ".join([*parts, text]) + "; the sheet was not reviewed (no figure is read as 0)"

@@ -36,9 +36,11 @@ SIGNATURE = re.compile(
 PLACE_DATE = re.compile(r"^([^\d,;:]{2,40},\s*)?ngay\b[\s\d./…-]*thang\b[\s\d./…-]*nam\b")
 # What follows a status phrase in a project's own name ("Chuẩn bị đầu tư dự án Cầu Tạ Khoa")
 # but not in a group label ("Chuẩn bị đầu tư các dự án", "… năm 2022", "… sang năm 2022").
-GROUP_TAIL = re.compile(r"^(cac|nhung|nam|sang|giai doan|khac|va |thuoc|cua|tu |den |\(|-|:)|"
-                        r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan|ban giao|"
-                        r"dua vao su dung)\b")
+GROUP_TAIL = re.compile(
+    r"^(cac|nhung|nam|sang|giai doan|khac|va |thuoc|cua|tu |den |\(|-|:)|"
+    r"\b(hoan thanh|chuyen tiep|khoi cong moi|nam 20\d\d|giai doan|ban giao|"
+    r"dua vao su dung)\b"
+)
 STATUS_PHRASES, STATUS_VALUES, NOTE_STATUS = load_statuses()
 UNKNOWN_SOURCE = "?"  # value of a source group row whose label names no source of the rules
 SOURCE_START = re.compile(r"^(von|nguon|ngan sach|ns|chuong trinh|ct)")
@@ -60,8 +62,8 @@ def status_rest(text: str) -> str:
     """The words after the status phrase a label starts with ("" when none)."""
     folded = ORDINAL_PREFIX.sub("", canonical(text, "status")).strip()
     for pattern, _status in STATUS_PHRASES:
-        if (found := pattern.match(folded)):
-            return folded[found.end():].strip(" .,;:")
+        if found := pattern.match(folded):
+            return folded[found.end() :].strip(" .,;:")
     return ""
 
 
@@ -103,9 +105,10 @@ class SourceMatcher:
     finds the alias "tiền sử dụng đất" and "Can doi NSDP" finds "cân đối ngân sách địa phương"."""
 
     def __init__(self, sources):
-        self.entries = [(s.id, list(dict.fromkeys(canonical(a, "source")
-                                                  for a in (s.label, *s.aliases))))
-                        for s in sources]
+        self.entries = [
+            (s.id, list(dict.fromkeys(canonical(a, "source") for a in (s.label, *s.aliases))))
+            for s in sources
+        ]
         self._cache: dict[str, str | None] = {}
 
     def match(self, text: str) -> str | None:
@@ -122,8 +125,9 @@ class SourceMatcher:
     def names_only(self, folded: str) -> bool:
         """The whole label is a source name: "Xổ số kiến thiết", "Vốn XSKT", "NSTW"."""
         text = SOURCE_WORDS.sub("", canonical(folded, "source")).strip(" .:;-()")
-        return any(text == a or text == SOURCE_WORDS.sub("", a) for _id, aliases in self.entries
-                   for a in aliases)
+        return any(
+            text == a or text == SOURCE_WORDS.sub("", a) for _id, aliases in self.entries for a in aliases
+        )
 
 
 def _fast_fold(text: str) -> str:
@@ -132,8 +136,9 @@ def _fast_fold(text: str) -> str:
     return " ".join(text.lower().split()) if text.isascii() else fold(text)
 
 
-def classify(stt: list[str], names: list[str], codes: list[str], has_amount: list[bool],
-             sources: SourceMatcher) -> tuple[list[str], list[str | None]]:
+def classify(
+    stt: list[str], names: list[str], codes: list[str], has_amount: list[bool], sources: SourceMatcher
+) -> tuple[list[str], list[str | None]]:
     """Class of every row and, for group rows, what they set (source id, status, sector).
 
     Returns (classes, values): classes are "project", "component", "total", "subtotal",
@@ -162,8 +167,11 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             classes.append("orphan" if amount else "empty")
             values.append(None)
             continue
-        if fold(s) in ("stt", "tt") or (ORDINAL_ONLY.match(s.strip()) and ORDINAL_ONLY.match(name.strip())
-                                        and (not code or ORDINAL_ONLY.match(code.strip()))):
+        if fold(s) in ("stt", "tt") or (
+            ORDINAL_ONLY.match(s.strip())
+            and ORDINAL_ONLY.match(name.strip())
+            and (not code or ORDINAL_ONLY.match(code.strip()))
+        ):
             classes.append("ordinal")  # a page's repeated header or ordinal row, not data
             values.append(None)
             continue
@@ -186,24 +194,34 @@ def classify(stt: list[str], names: list[str], codes: list[str], has_amount: lis
             kind = "subtotal" if seen_project else "total"
         elif fs in COMPONENT:
             kind = "component" if in_project else "project"
-        elif not code and (status := status_from_text(label if fl else fl)) and not (
-                amount and ARABIC.match(fs) and project_like(label) and not _children_follow(fs, after)):
+        elif (
+            not code
+            and (status := status_from_text(label if fl else fl))
+            and not (amount and ARABIC.match(fs) and project_like(label) and not _children_follow(fs, after))
+        ):
             # A group by its wording, unless a numbered row with amounts goes on with a
             # project's own name and the rows below are not its children ("2" → "2.1" or a
             # numbering that starts again at "1").
             kind, value = "status_group", status
         elif in_project and not code and SUB_ITEM.match(s.strip()):
             kind = "component"
-        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl)
-                           or sources.names_only(fl)) and (source := sources.match(label)):
+        elif (
+            not code
+            and (ROMAN.match(fs) or LETTER.match(fs) or SOURCE_START.match(fl) or sources.names_only(fl))
+            and (source := sources.match(label))
+        ):
             kind, value = "source_group", source
         elif not code and (ROMAN.match(fs) or LETTER.match(fs)) and SOURCE_START.match(fl):
             # "II. Vốn huy động khác": a source group the rules do not name. Its lines must not
             # inherit the previous group's source.
             kind, value = "source_group", UNKNOWN_SOURCE
-        elif not code and (ROMAN.match(fs) or LETTER.match(fs) or SECTOR_START.match(fl)
-                           or SECTOR_NAME.match(fl)
-                           or (ARABIC.match(fs) and after.startswith(fs.rstrip(".") + "."))):
+        elif not code and (
+            ROMAN.match(fs)
+            or LETTER.match(fs)
+            or SECTOR_START.match(fl)
+            or SECTOR_NAME.match(fl)
+            or (ARABIC.match(fs) and after.startswith(fs.rstrip(".") + "."))
+        ):
             kind, value = "sector_group", label
         elif not name:
             kind = "empty" if not amount else "orphan"

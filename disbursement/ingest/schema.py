@@ -29,17 +29,24 @@ def plan_schema() -> pa.DataFrameSchema:
         **{c: [_not_negative(f"{c}_not_negative")] for c in OPTIONAL_MONEY},
     }
     columns = {
-        spec.name: pa.Column(str if spec.dtype == "str" else spec.dtype, checks.get(spec.name, []),
-                             nullable=spec.nullable, required=spec.dtype != "Int64")
-        for spec in PLAN_TABLE if spec.validated
+        spec.name: pa.Column(
+            str if spec.dtype == "str" else spec.dtype,
+            checks.get(spec.name, []),
+            nullable=spec.nullable,
+            required=spec.dtype != "Int64",
+        )
+        for spec in PLAN_TABLE
+        if spec.validated
     }
     return pa.DataFrameSchema(
         columns,
         checks=[
             pa.Check(
-                lambda df: df["disbursed_dong"]
-                <= df["plan_dong"] + df.get("carried_over_dong", 0).fillna(0)
-                if "carried_over_dong" in df else df["disbursed_dong"] <= df["plan_dong"],
+                lambda df: (
+                    df["disbursed_dong"] <= df["plan_dong"] + df.get("carried_over_dong", 0).fillna(0)
+                    if "carried_over_dong" in df
+                    else df["disbursed_dong"] <= df["plan_dong"]
+                ),
                 name="disbursed_within_plan",
             ),
         ],

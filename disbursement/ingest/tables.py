@@ -45,8 +45,9 @@ class HeaderField:
     required: bool
 
     def matches(self, text: str) -> bool:
-        return (any(text == a or (" " in a and text.startswith(a + " ")) for a in self.aliases)
-                or any(c in text for c in self.contains))
+        return any(text == a or (" " in a and text.startswith(a + " ")) for a in self.aliases) or any(
+            c in text for c in self.contains
+        )
 
 
 @functools.cache
@@ -60,15 +61,18 @@ def table_fields(kind: str, path: str | None = None) -> tuple[HeaderField, ...]:
     for name in table.data:
         entry = table.section(str(name))
         entry.allow("aliases", "contains", "required")
-        fields.append(HeaderField(
-            str(name), tuple(header_fold(a) for a in entry.get("aliases", list, [])),
-            tuple(header_fold(a) for a in entry.get("contains", list, [])),
-            entry.get("required", bool, False)))
+        fields.append(
+            HeaderField(
+                str(name),
+                tuple(header_fold(a) for a in entry.get("aliases", list, [])),
+                tuple(header_fold(a) for a in entry.get("contains", list, [])),
+                entry.get("required", bool, False),
+            )
+        )
     return tuple(fields)
 
 
-def find_header(rows: list[list[Any]], kind: str, where: str,
-                expected: str) -> tuple[int, dict[str, int]]:
+def find_header(rows: list[list[Any]], kind: str, where: str, expected: str) -> tuple[int, dict[str, int]]:
     """(header row index, field → column index) of an officer table, or `InputUnreadable`.
 
     The header is the first of the first rows holding at least three (or all) required
@@ -88,17 +92,23 @@ def find_header(rows: list[list[Any]], kind: str, where: str,
             continue
         missing = [name for name in required if name not in found]
         if missing:
-            raise InputUnreadable(f"{where}: the {TABLE_KINDS[kind]} header (row {i + 1}) lacks: "
-                                  f"{', '.join(missing)}; "
-                                  f"expected columns: {expected}")
+            raise InputUnreadable(
+                f"{where}: the {TABLE_KINDS[kind]} header (row {i + 1}) lacks: "
+                f"{', '.join(missing)}; "
+                f"expected columns: {expected}"
+            )
         for name, columns in found.items():
             if len(columns) > 1:
                 letters = ", ".join(column_letter(j) for j in columns)
-                raise InputUnreadable(f"{where}: row {i + 1}: columns {letters} could each be "
-                                      f"{name}; rename all but one (expected columns: {expected})")
+                raise InputUnreadable(
+                    f"{where}: row {i + 1}: columns {letters} could each be "
+                    f"{name}; rename all but one (expected columns: {expected})"
+                )
         return i, {name: columns[0] for name, columns in found.items()}
-    raise InputUnreadable(f"{where}: no {TABLE_KINDS[kind]} header found in the first "
-                          f"{HEADER_ROWS} rows; expected columns: {expected}")
+    raise InputUnreadable(
+        f"{where}: no {TABLE_KINDS[kind]} header found in the first "
+        f"{HEADER_ROWS} rows; expected columns: {expected}"
+    )
 
 
 @dataclass(frozen=True)
@@ -121,8 +131,10 @@ def amount_unit(header: str, where: str) -> int:
     """đồng per unit of an officer table's amount column, from its header (triệu đồng when it
     names none); a header in another currency ("Số tiền (nghìn USD)") is refused."""
     if detect_foreign_unit(header, header=True):
-        raise InputUnreadable(f"{where}: the amount column is in another currency ({header!r}); "
-                              "the engine reads only đồng amounts")
+        raise InputUnreadable(
+            f"{where}: the amount column is in another currency ({header!r}); "
+            "the engine reads only đồng amounts"
+        )
     return UNITS[unit_in_header(header) or "trieu"]
 
 
@@ -131,18 +143,24 @@ def read_approved_figures(path: str | os.PathLike[str]) -> ApprovedTable:
     path = Path(path)
     sheet, table = read_small_table(path, "the approved-figures file")
     where = f"{path}" + (f" sheet '{sheet}'" if sheet else "")
-    head, cols = find_header(table, "approved", where, "Mã dự án, Nguồn vốn, Kế hoạch sau điều "
-                             "chỉnh (project code, capital source, plan after adjustment)")
+    head, cols = find_header(
+        table,
+        "approved",
+        where,
+        "Mã dự án, Nguồn vốn, Kế hoạch sau điều chỉnh (project code, capital source, plan after adjustment)",
+    )
     unit = amount_unit(str(table[head][cols["plan_after"]]), where)
     rows = []
-    for r, cells in enumerate(table[head + 1:], start=head + 2):
+    for r, cells in enumerate(table[head + 1 :], start=head + 2):
+
         def cell(name: str, cells: list[Any] = cells) -> Any:
             j = cols[name]
             return cells[j] if j < len(cells) else None
-        code, source = (str(cell(f) if cell(f) is not None else "").strip()
-                        for f in ("project_code", "capital_source"))
+
+        code, source = (
+            str(cell(f) if cell(f) is not None else "").strip() for f in ("project_code", "capital_source")
+        )
         if not code and not source and cell("plan_after") in (None, ""):
             continue
-        rows.append(ApprovedRow(r, code, source, cell("plan_after"),
-                                parse_amount(cell("plan_after"), unit)))
+        rows.append(ApprovedRow(r, code, source, cell("plan_after"), parse_amount(cell("plan_after"), unit)))
     return ApprovedTable(where, column_letter(cols["plan_after"]), rows)

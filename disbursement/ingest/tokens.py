@@ -59,7 +59,7 @@ def _canonical(table: Abbreviations, text: str, context: str) -> str:
             continue
         if entry.exact and (word != entry.written or shouting):
             continue
-        parts.append(nfc[pos:match.start()])
+        parts.append(nfc[pos : match.start()])
         parts.append(entry.means)
         pos = match.end()
     if not parts:
@@ -81,8 +81,11 @@ def _default() -> Abbreviations:
 @lru_cache(maxsize=8)
 def _load(source: str) -> Abbreviations:
     data = read_yaml(source, "abbreviation table", RulesInvalid)
-    if not isinstance(data, dict) or set(data) != {"abbreviations"} \
-            or not isinstance(data["abbreviations"], dict):
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"abbreviations"}
+        or not isinstance(data["abbreviations"], dict)
+    ):
         raise RulesInvalid(f"{source}: expected one key 'abbreviations' holding a mapping")
     entries: dict[str, Abbreviation] = {}
     for written, spec in data["abbreviations"].items():
@@ -98,8 +101,12 @@ def _load(source: str) -> Abbreviations:
         key = fold(str(written))
         if not _WORD.fullmatch(key) or key in entries:
             raise RulesInvalid(f"{where}: must be one word, listed once")
-        entries[key] = Abbreviation(unicodedata.normalize("NFC", str(written)), fold(spec["means"]),
-                                    bool(spec.get("exact", False)), frozenset(only))
+        entries[key] = Abbreviation(
+            unicodedata.normalize("NFC", str(written)),
+            fold(spec["means"]),
+            bool(spec.get("exact", False)),
+            frozenset(only),
+        )
     return Abbreviations(entries)
 
 

@@ -72,40 +72,65 @@ def validate(plan: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
             seen.add(key)
             line = plan.iloc[i]
             if check == "disbursed_within_plan":
-                message = (f"disbursed {format_trieu(int(line.disbursed_dong))} triệu đồng exceeds "
-                           f"the plan {format_trieu(int(line.plan_dong))} (R-CALC-3); check the figures")
+                message = (
+                    f"disbursed {format_trieu(int(line.disbursed_dong))} triệu đồng exceeds "
+                    f"the plan {format_trieu(int(line.plan_dong))} (R-CALC-3); check the figures"
+                )
                 column = "disbursed_dong"
             else:
                 message = MESSAGES.get(check, f"check {check} failed: {case.failure_case!r}")
                 column = case.column
             letter = _letter(line, column)
             # blocking checks are errors, the others warnings (rules/issues.yaml)
-            issues.append(issue(check_code(check), line.file, line.sheet, int(line.row), letter,
-                                message))
+            issues.append(issue(check_code(check), line.file, line.sheet, int(line.row), letter, message))
             if check in BLOCKING_CHECKS:
                 blocked[i] = True
     unknown = plan["capital_source"].isna().to_numpy()
     for i in unknown.nonzero()[0]:
         line = plan.iloc[i]
         label = line.capital_source_label if pd.notna(line.capital_source_label) else "(none)"
-        issues.append(issue("SOURCE-UNKNOWN", line.file, line.sheet, int(line.row),
-                            None, f"capital source {label!r} is not in the rules vocabulary; the "
-                            "line is reviewed but kept out of reallocation (source UNKNOWN)"))
+        issues.append(
+            issue(
+                "SOURCE-UNKNOWN",
+                line.file,
+                line.sheet,
+                int(line.row),
+                None,
+                f"capital source {label!r} is not in the rules vocabulary; the "
+                "line is reviewed but kept out of reallocation (source UNKNOWN)",
+            )
+        )
     if unknown.any():
         first = plan[unknown].iloc[0]
         total = int(plan.loc[unknown, "plan_dong"].sum())
-        issues.append(issue("SOURCE-UNKNOWN-TOTAL", first.file, None, None, None,
-                            f"{int(unknown.sum())} lines with {format_trieu(total)} triệu đồng of "
-                            "plan have no known capital source: reviewed, but neither recalled "
-                            "nor given capital"))
+        issues.append(
+            issue(
+                "SOURCE-UNKNOWN-TOTAL",
+                first.file,
+                None,
+                None,
+                None,
+                f"{int(unknown.sum())} lines with {format_trieu(total)} triệu đồng of "
+                "plan have no known capital source: reviewed, but neither recalled "
+                "nor given capital",
+            )
+        )
     plan.loc[unknown, "capital_source"] = "UNKNOWN"
     other = (plan["status"] == STATUS_OTHER).to_numpy()
     if other.any():
         first = plan[other].iloc[0]
-        issues.append(issue("STATUS-UNKNOWN", first.file, first.sheet, int(first.row), None,
-                            f"{int(other.sum())} lines have no status (chuyển tiếp / khởi công mới "
-                            "/ hoàn thành) from a group row or column; rounds scoped by status "
-                            "skip them"))
+        issues.append(
+            issue(
+                "STATUS-UNKNOWN",
+                first.file,
+                first.sheet,
+                int(first.row),
+                None,
+                f"{int(other.sum())} lines have no status (chuyển tiếp / khởi công mới "
+                "/ hoàn thành) from a group row or column; rounds scoped by status "
+                "skip them",
+            )
+        )
     return plan[~blocked].reset_index(drop=True)
 
 

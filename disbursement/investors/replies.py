@@ -14,16 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from disbursement.config.issues import issue
-from disbursement.errors import Issue, column_letter
 from disbursement.files import sha256_file
+from disbursement.investors.answers import Reply, clean, match_line, read_answer, unchanged
 from disbursement.investors.spec import MONEY_FIELDS, Request, RequestLine, Spec
 from disbursement.investors.workbook import LINE_COLUMNS, MARKER, META_KEYS, answer_headers
-from disbursement.money import UNITS, parse_amount
+from disbursement.money import UNITS
 from disbursement.text import fold
 
 MAX_REPLY_BYTES = 20 * 1024 * 1024
@@ -33,95 +31,50 @@ _ID = re.compile(r"\b([0-9a-f]{16})\b")
 Lookup = Callable[[str], Request | None]
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One answered cell of a reply."""
-
-    line: RequestLine
-    field: str
-    dong: int | None  # money fields
-    text: str | None  # the explanation
-    sheet: str
-    row: int
-    column: str
-
-    @property
-    def cell(self) -> str:
-        return f"{self.column}{self.row}"
-
-
-@dataclass
-class Reply:
-    path: str
-    sha256: str
-    request: Request | None = None
-    investor: str | None = None
-    received: dt.date | None = None
-    answers: list[Answer] = field(default_factory=list)
-    unanswered: list[RequestLine] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
-    applicable: bool = True
-    file_name: str | None = None  # when read back from the audit store (no path on disk)
-
-    @property
-    def name(self) -> str:
-        return self.file_name or Path(self.path).name
-
-    @property
-    def lines_answered(self) -> int:
-        return len({a.line.token for a in self.answers})
-
-    def refuse(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
-               column: str | None = None) -> None:
-        self.applicable = False
-        self.issues.append(issue(code, self.path, sheet, row, column,
-                                 message + "; the reply was not applied"))
-
-    def warn(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
-             column: str | None = None, severity: str | None = None) -> None:
-        self.issues.append(issue(code, self.path, sheet, row, column, message,
-                                 severity=severity))
-
-
-def _clean(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
 def embedded_request(book, path: str) -> tuple[Request | None, str | None]:
     """The request the hidden sheet carries, and the name of that sheet."""
     for sheet in book.worksheets:
-        if _clean(sheet.cell(1, 1).value) != MARKER:
+        if clean(sheet.cell(1, 1).value) != MARKER:
             continue
-        meta = {_clean(sheet.cell(r, 1).value): sheet.cell(r, 2).value
-                for r in range(2, len(META_KEYS) + 2)}
+        meta = {clean(sheet.cell(r, 1).value): sheet.cell(r, 2).value for r in range(2, len(META_KEYS) + 2)}
         if set(META_KEYS) - set(meta):
             return None, sheet.title
         table = len(META_KEYS) + 3
-        names = [_clean(sheet.cell(table, c).value) for c in range(1, len(LINE_COLUMNS) + 1)]
+        names = [clean(sheet.cell(table, c).value) for c in range(1, len(LINE_COLUMNS) + 1)]
         if tuple(names) != LINE_COLUMNS:
             return None, sheet.title
         lines = []
-        for values in sheet.iter_rows(min_row=table + 1, max_col=len(LINE_COLUMNS),
-                                      values_only=True):
+        for values in sheet.iter_rows(min_row=table + 1, max_col=len(LINE_COLUMNS), values_only=True):
             if not values or values[0] in (None, ""):
                 continue
             row = dict(zip(LINE_COLUMNS, values, strict=True))
-            lines.append(RequestLine(
-                token=_clean(row["token"]), project_code=_clean(row["project_code"]) or None,
-                capital_source=_clean(row["capital_source"]),
-                capital_source_label=_clean(row["capital_source_label"]),
-                project_name=_clean(row["project_name"]), plan_dong=int(row["plan_dong"]),
-                disbursed_dong=int(row["disbursed_dong"]), flagged=bool(row["flagged"]),
-                reason=_clean(row["reason"]) or None,
-                figures={f: None if row[f] in (None, "") else int(row[f]) for f in MONEY_FIELDS}))
-        deadline = _clean(meta["deadline"])
+            lines.append(
+                RequestLine(
+                    token=clean(row["token"]),
+                    project_code=clean(row["project_code"]) or None,
+                    capital_source=clean(row["capital_source"]),
+                    capital_source_label=clean(row["capital_source_label"]),
+                    project_name=clean(row["project_name"]),
+                    plan_dong=int(row["plan_dong"]),
+                    disbursed_dong=int(row["disbursed_dong"]),
+                    flagged=bool(row["flagged"]),
+                    reason=clean(row["reason"]) or None,
+                    figures={f: None if row[f] in (None, "") else int(row[f]) for f in MONEY_FIELDS},
+                )
+            )
+        deadline = clean(meta["deadline"])
         return Request(
-            request_id=_clean(meta["request_id"]), investor=_clean(meta["investor"]),
-            year=int(meta["year"]), round=int(meta["round"]), rule_id=_clean(meta["rule_id"]),
-            as_of=dt.date.fromisoformat(_clean(meta["as_of"])),
+            request_id=clean(meta["request_id"]),
+            investor=clean(meta["investor"]),
+            year=int(meta["year"]),
+            round=int(meta["round"]),
+            rule_id=clean(meta["rule_id"]),
+            as_of=dt.date.fromisoformat(clean(meta["as_of"])),
             deadline=dt.date.fromisoformat(deadline) if deadline else None,
-            unit=_clean(meta["unit"]), file_name=_clean(meta["file_name"]),
-            lines=tuple(lines)), sheet.title
+            unit=clean(meta["unit"]),
+            file_name=clean(meta["file_name"]),
+            lines=tuple(lines),
+        ), sheet.title
     return None, None
 
 
@@ -149,7 +102,7 @@ def _find_data_sheet(book, spec: Spec):
     for sheet in sheets:
         for row in range(1, HEADER_SCAN_ROWS + 1):
             for col in range(1, min(sheet.max_column, 60) + 1):
-                if fold(_clean(sheet.cell(row, col).value)) == wanted:
+                if fold(clean(sheet.cell(row, col).value)) == wanted:
                     return sheet, row
     return None, None
 
@@ -158,16 +111,20 @@ def _shown_ids(book) -> list[str]:
     """Request ids printed on the cover and in the data sheet's title rows."""
     found: list[str] = []
     for sheet in book.worksheets:
-        for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, max_col=3,
-                                   values_only=True):
+        for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, max_col=3, values_only=True):
             for value in row:
                 if isinstance(value, str) and "yêu cầu" in value.lower():
                     found += [m for m in _ID.findall(value) if m not in found]
     return found
 
 
-def read_reply(path: str | Path, spec: Spec, *, lookup: Lookup | None = None,
-               fallback: Callable[[str | None], Request | None] | None = None) -> Reply:
+def read_reply(
+    path: str | Path,
+    spec: Spec,
+    *,
+    lookup: Lookup | None = None,
+    fallback: Callable[[str | None], Request | None] | None = None,
+) -> Reply:
     """Read one reply workbook. `lookup(id)` gives a request recorded in the audit store;
     `fallback(investor)` a request built from a review's plan when no other is known."""
     from openpyxl import load_workbook
@@ -180,8 +137,9 @@ def read_reply(path: str | Path, spec: Spec, *, lookup: Lookup | None = None,
         return reply
     reply = Reply(path, sha256_file(source))
     if source.stat().st_size > MAX_REPLY_BYTES:
-        reply.refuse("REPLY-UNREADABLE", f"larger than {MAX_REPLY_BYTES >> 20} MB: not a "
-                     "returned request workbook")
+        reply.refuse(
+            "REPLY-UNREADABLE", f"larger than {MAX_REPLY_BYTES >> 20} MB: not a returned request workbook"
+        )
         return reply
     try:
         book = load_workbook(source, data_only=False)
@@ -207,31 +165,46 @@ def _read_book(book, reply: Reply, spec: Spec, lookup: Lookup | None, fallback) 
             if stored is not None:
                 break
     if embedded is not None and stored is not None and embedded != stored:
-        reply.refuse("REPLY-ALTERED", f"the hidden sheet '{keys_sheet}' no longer matches "
-                     f"request {stored.request_id} as recorded in the audit store", keys_sheet)
+        reply.refuse(
+            "REPLY-ALTERED",
+            f"the hidden sheet '{keys_sheet}' no longer matches "
+            f"request {stored.request_id} as recorded in the audit store",
+            keys_sheet,
+        )
         return
     request = stored or embedded
     sheet, header_row = _find_data_sheet(book, spec)
     if sheet is None:
-        reply.refuse("REPLY-UNREADABLE", "no sheet with a \"Mã dự án\" header in its first "
-                     f"{HEADER_SCAN_ROWS} rows: not a returned request workbook")
+        reply.refuse(
+            "REPLY-UNREADABLE",
+            'no sheet with a "Mã dự án" header in its first '
+            f"{HEADER_SCAN_ROWS} rows: not a returned request workbook",
+        )
         return
     subtitle = _pattern(spec.texts["subtitle"])
     for row in range(1, header_row):
-        match = subtitle.match(_clean(sheet.cell(row, 1).value))
+        match = subtitle.match(clean(sheet.cell(row, 1).value))
         if match:
             reply.investor = match.group("investor")
     if request is None and embedded is None and keys_sheet is None:
-        reply.warn("REPLY-KEYS-LOST", "the request's hidden sheet is missing (the data was "
-                   "copied to a new workbook?): lines are matched by code and capital source, "
-                   "then by name — check them", sheet.title)
+        reply.warn(
+            "REPLY-KEYS-LOST",
+            "the request's hidden sheet is missing (the data was "
+            "copied to a new workbook?): lines are matched by code and capital source, "
+            "then by name — check them",
+            sheet.title,
+        )
     if request is None and fallback is not None:
         request = fallback(reply.investor)
     if request is None:
         ids = f" (it shows request {', '.join(shown)})" if shown else ""
-        reply.refuse("REPLY-UNKNOWN-REQUEST", "this reply answers no request known here"
-                     f"{ids}: the hidden sheet is missing and the audit store has no such "
-                     "request", sheet.title)
+        reply.refuse(
+            "REPLY-UNKNOWN-REQUEST",
+            "this reply answers no request known here"
+            f"{ids}: the hidden sheet is missing and the audit store has no such "
+            "request",
+            sheet.title,
+        )
         return
     reply.request = request
     reply.investor = request.investor if request.investor else reply.investor
@@ -239,138 +212,79 @@ def _read_book(book, reply: Reply, spec: Spec, lookup: Lookup | None, fallback) 
 
 
 def _read_rows(sheet, header_row: int, request: Request, reply: Reply, spec: Spec) -> None:
-    headers = {fold(_clean(sheet.cell(header_row, c).value)): c
-               for c in range(1, sheet.max_column + 1) if _clean(sheet.cell(header_row, c).value)}
+    headers = {
+        fold(clean(sheet.cell(header_row, c).value)): c
+        for c in range(1, sheet.max_column + 1)
+        if clean(sheet.cell(header_row, c).value)
+    }
     answer_cols: dict[str, int] = {}
     for answer_field, header in zip(spec.fields, answer_headers(request, spec), strict=True):
         col = headers.get(fold(header))
         if col is None:
-            reply.refuse("REPLY-ALTERED", f"the answer column \"{header}\" is missing from the "
-                         f"header (row {header_row})", sheet.title, header_row)
+            reply.refuse(
+                "REPLY-ALTERED",
+                f'the answer column "{header}" is missing from the header (row {header_row})',
+                sheet.title,
+                header_row,
+            )
             return
         answer_cols[answer_field.id] = col
-    col_of = {k: headers.get(fold(spec.columns[k].format_map(
-        {"year": request.year, "as_of": request.as_of.strftime("%d/%m/%Y")})))
-        for k in ("project_code", "project_name", "capital_source_label", "plan_dong",
-                  "disbursed_dong", "key")}
+    col_of = {
+        k: headers.get(
+            fold(
+                spec.columns[k].format_map(
+                    {"year": request.year, "as_of": request.as_of.strftime("%d/%m/%Y")}
+                )
+            )
+        )
+        for k in (
+            "project_code",
+            "project_name",
+            "capital_source_label",
+            "plan_dong",
+            "disbursed_dong",
+            "key",
+        )
+    }
     by_token = {x.token: x for x in request.lines}
     unit = UNITS.get(request.unit, UNITS[spec.unit])
     seen: dict[str, int] = {}
     for row in range(header_row + 1, sheet.max_row + 1):
+
         def value(name: str, row: int = row) -> Any:
             col = col_of.get(name)
             return None if col is None else sheet.cell(row, col).value
-        if all(_clean(sheet.cell(row, c).value) == "" for c in range(1, sheet.max_column + 1)):
+
+        if all(clean(sheet.cell(row, c).value) == "" for c in range(1, sheet.max_column + 1)):
             continue
-        line = _match(value, by_token, request, reply, sheet.title, row, col_of)
+        line = match_line(value, by_token, request, reply, sheet.title, row, col_of)
         if line is None:
             continue
         if line.token in seen:
-            reply.warn("REPLY-LINE-TWICE", f"the line {line.project_code or line.project_name} "
-                       f"appears again (first at row {seen[line.token]}): this row is not used",
-                       sheet.title, row)
+            reply.warn(
+                "REPLY-LINE-TWICE",
+                f"the line {line.project_code or line.project_name} "
+                f"appears again (first at row {seen[line.token]}): this row is not used",
+                sheet.title,
+                row,
+            )
             continue
         seen[line.token] = row
-        if not _unchanged(value, line, unit, reply, sheet.title, row, col_of):
+        if not unchanged(value, line, unit, reply, sheet.title, row, col_of):
             return
         for field_id, col in answer_cols.items():
-            answer = _answer(sheet.cell(row, col), field_id, line, unit, reply, sheet.title, spec)
+            answer = read_answer(sheet.cell(row, col), field_id, line, unit, reply, sheet.title, spec)
             if answer is not None:
                 reply.answers.append(answer)
     answered = {a.line.token for a in reply.answers}
     reply.unanswered = [x for x in request.lines if x.token not in answered]
 
 
-def _match(value, by_token: dict[str, RequestLine], request: Request, reply: Reply, sheet: str,
-           row: int, col_of: dict[str, int | None]) -> RequestLine | None:
-    token = _clean(value("key"))
-    if token:
-        line = by_token.get(token)
-        if line is None:
-            reply.warn("REPLY-LINE-UNMATCHED", f"the row's key {token!r} is not a line of "
-                       f"request {request.request_id}: the row is not used", sheet, row,
-                       column_letter((col_of["key"] or 1) - 1))
-        return line
-    code, label = _clean(value("project_code")), fold(_clean(value("capital_source_label")))
-    name = fold(_clean(value("project_name")))
-    candidates = [x for x in request.lines if code and x.project_code == code
-                  and (not label or fold(x.capital_source_label) == label)]
-    how = "project code and capital source"
-    if not candidates and name:
-        candidates = [x for x in request.lines if fold(x.project_name) == name
-                      and (not label or fold(x.capital_source_label) == label)]
-        how = "project name"
-    if len(candidates) != 1:
-        why = "no line" if not candidates else f"{len(candidates)} lines"
-        reply.warn("REPLY-LINE-UNMATCHED", f"the row has no key and matches {why} of request "
-                   f"{request.request_id} by code or name: the row is not used", sheet, row)
-        return None
-    reply.warn("REPLY-MATCHED-BY-NAME" if how == "project name" else "REPLY-MATCHED-BY-CODE",
-               f"the row has no key; matched to {candidates[0].project_code or candidates[0].project_name} "
-               f"by {how} — check it", sheet, row, severity="info")
-    return candidates[0]
-
-
-def _unchanged(value, line: RequestLine, unit: int, reply: Reply, sheet: str, row: int,
-               col_of: dict[str, int | None]) -> bool:
-    """The locked cells still say what the request said; otherwise the reply is refused."""
-    shown: dict[str, Any] = {"project_code": _clean(value("project_code")) or None,
-             "project_name": _clean(value("project_name"))}
-    expected: dict[str, Any] = {"project_code": line.project_code,
-                                "project_name": line.project_name}
-    for money, dong in (("plan_dong", line.plan_dong), ("disbursed_dong", line.disbursed_dong)):
-        raw = value(money)
-        if col_of.get(money) is None:
-            continue
-        parsed = parse_amount(raw, unit=unit, style="vi")
-        shown[money], expected[money] = parsed.dong, dong
-    for name, want in expected.items():
-        if col_of.get(name) is None or shown.get(name) == want:
-            continue
-        col = col_of[name] or 1
-        reply.refuse("REPLY-ALTERED", f"a locked cell was changed: it shows "
-                     f"{shown.get(name)!r} where the request said {want!r}", sheet, row,
-                     column_letter(col - 1))
-        return False
-    return True
-
-
-def _answer(cell, field_id: str, line: RequestLine, unit: int, reply: Reply, sheet: str,
-            spec: Spec) -> Answer | None:
-    raw = cell.value
-    column = cell.column_letter
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    is_formula = cell.data_type == "f" or (isinstance(raw, str) and raw.startswith("="))
-    if spec.field(field_id).kind == "text":
-        return Answer(line, field_id, None, str(raw).strip(), sheet, cell.row, column)
-    if is_formula:
-        reply.warn("REPLY-FORMULA", f"a formula ({str(raw)[:60]}) was typed into an answer "
-                   "cell: it is kept as text and not evaluated; the figure is not used — type "
-                   "the number", sheet, cell.row, column)
-        return None
-    parsed = parse_amount(raw, unit=unit, style="vi")
-    if parsed.dong is None:
-        reply.warn("REPLY-NOT-AMOUNT", f"{parsed.problem or 'not an amount'}: the figure is "
-                   "not used", sheet, cell.row, column, severity="error")
-        return None
-    if parsed.dong < 0:
-        reply.warn("REPLY-NEGATIVE", "a negative figure: the figure is not used", sheet,
-                   cell.row, column, severity="error")
-        return None
-    if field_id == "expected_dong" and parsed.dong > line.plan_dong:
-        reply.warn("REPLY-EXPECTED-ABOVE-PLAN", f"the investor expects to disburse "
-                   f"{parsed.dong:,} đồng, {parsed.dong - line.plan_dong:,} above the plan "
-                   f"({line.plan_dong:,}): that is a need for more capital — it is recorded "
-                   "as a need only where the need column states it", sheet, cell.row, column,
-                   severity="info")
-    return Answer(line, field_id, parsed.dong, None, sheet, cell.row, column)
-
-
 def read_replies(paths: Sequence[str | Path], spec: Spec, **kwargs: Any) -> list[Reply]:
     """Every reply of `paths` (folders give their .xlsx files, in name order)."""
     files: list[Path] = []
     for p in map(Path, paths):
-        files += sorted(x for x in p.glob("*.xlsx") if not x.name.startswith(("~$", "."))) \
-            if p.is_dir() else [p]
+        files += (
+            sorted(x for x in p.glob("*.xlsx") if not x.name.startswith(("~$", "."))) if p.is_dir() else [p]
+        )
     return [read_reply(f, spec, **kwargs) for f in files]

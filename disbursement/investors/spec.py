@@ -50,8 +50,18 @@ class Spec:
         return next(f for f in self.fields if f.id == field_id)
 
 
-_TOP = {"unit", "answer_fields", "sheets", "columns", "title", "subtitle", "unit_line",
-        "flag_mark", "cover", "no_deadline"}
+_TOP = {
+    "unit",
+    "answer_fields",
+    "sheets",
+    "columns",
+    "title",
+    "subtitle",
+    "unit_line",
+    "flag_mark",
+    "cover",
+    "no_deadline",
+}
 
 
 @lru_cache(maxsize=4)
@@ -74,17 +84,16 @@ def load_spec(path: str | None = None) -> Spec:
     for i, item in enumerate(raw["answer_fields"] or []):
         if not isinstance(item, dict) or set(item) != {"id", "header", "kind"}:
             raise fail(f"answer_fields[{i}]: expected id, header and kind")
-        if item["kind"] not in FIELD_KINDS or (item["kind"] == "money"
-                                               and item["id"] not in MONEY_FIELDS):
-            raise fail(f"answer_fields[{i}]: {item['id']!r} / {item['kind']!r} is not a money "
-                       f"field of {MONEY_FIELDS} nor a text field")
+        if item["kind"] not in FIELD_KINDS or (item["kind"] == "money" and item["id"] not in MONEY_FIELDS):
+            raise fail(
+                f"answer_fields[{i}]: {item['id']!r} / {item['kind']!r} is not a money "
+                f"field of {MONEY_FIELDS} nor a text field"
+            )
         fields.append(AnswerField(str(item["id"]), str(item["header"]), str(item["kind"])))
     if not fields:
         raise fail("answer_fields is empty")
-    texts = {k: raw[k] for k in ("title", "subtitle", "unit_line", "flag_mark", "cover",
-                                 "no_deadline")}
-    return Spec(str(raw["unit"]), tuple(fields), dict(raw["sheets"]), dict(raw["columns"]),
-                texts)
+    texts = {k: raw[k] for k in ("title", "subtitle", "unit_line", "flag_mark", "cover", "no_deadline")}
+    return Spec(str(raw["unit"]), tuple(fields), dict(raw["sheets"]), dict(raw["columns"]), texts)
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,11 @@ def token_for(key: tuple[Any, ...]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def request_id_for(investor_key: str, year: int, round_number: int, as_of: dt.date,
-                   tokens: list[str], inputs: list[str]) -> str:
+def request_id_for(
+    investor_key: str, year: int, round_number: int, as_of: dt.date, tokens: list[str], inputs: list[str]
+) -> str:
     """Same inputs, same round, same investor → the same id (and the same bytes out)."""
-    text = "\x1e".join([investor_key, str(year), str(round_number), as_of.isoformat(),
-                        *sorted(tokens), *inputs])
+    text = "\x1e".join(
+        [investor_key, str(year), str(round_number), as_of.isoformat(), *sorted(tokens), *inputs]
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -22,11 +22,30 @@ from disbursement.version import __version__
 MARKER = "disbursement-request"
 FORMAT_VERSION = 1
 HEADER_ROW = 5
-META_KEYS = ("request_id", "investor", "year", "round", "rule_id", "as_of", "deadline", "unit",
-             "file_name", "engine_version")
-LINE_COLUMNS = ("token", "project_code", "capital_source", "capital_source_label",
-                "project_name", "plan_dong", "disbursed_dong", "flagged", "reason",
-                *MONEY_FIELDS)
+META_KEYS = (
+    "request_id",
+    "investor",
+    "year",
+    "round",
+    "rule_id",
+    "as_of",
+    "deadline",
+    "unit",
+    "file_name",
+    "engine_version",
+)
+LINE_COLUMNS = (
+    "token",
+    "project_code",
+    "capital_source",
+    "capital_source_label",
+    "project_name",
+    "plan_dong",
+    "disbursed_dong",
+    "flagged",
+    "reason",
+    *MONEY_FIELDS,
+)
 MONEY_FORMAT = "#,##0.000"
 WRAPPED = (3, 4, 9)  # name, capital source, reason: 1-based columns whose text wraps
 
@@ -34,19 +53,26 @@ WRAPPED = (3, 4, 9)  # name, capital source, reason: 1-based columns whose text 
 def _height(cells: list[Any], widths: list[int]) -> float:
     """A row tall enough for its wrapped texts (spreadsheets do not grow rows written by a
     library), in points: 15 per line at ~1 character per width unit."""
-    lines = max((-(-len(str(cells[c - 1])) // max(widths[c - 1] - 1, 1))
-                 for c in WRAPPED if cells[c - 1]), default=1)
+    lines = max(
+        (-(-len(str(cells[c - 1])) // max(widths[c - 1] - 1, 1)) for c in WRAPPED if cells[c - 1]), default=1
+    )
     return 15.0 * max(lines, 1)
 
 
 def texts_for(request: Request, spec: Spec) -> dict[str, str]:
     """The values the wording's {names} are filled with."""
-    return {"year": str(request.year), "next_year": str(request.year + 1),
-            "round": f"Đợt {request.round}", "as_of": request.as_of.strftime("%d/%m/%Y"),
-            "deadline": (request.deadline.strftime("%d/%m/%Y") if request.deadline
-                         else spec.texts["no_deadline"]),
-            "investor": request.investor, "request_id": request.request_id,
-            "unit": spec.unit}
+    return {
+        "year": str(request.year),
+        "next_year": str(request.year + 1),
+        "round": f"Đợt {request.round}",
+        "as_of": request.as_of.strftime("%d/%m/%Y"),
+        "deadline": (
+            request.deadline.strftime("%d/%m/%Y") if request.deadline else spec.texts["no_deadline"]
+        ),
+        "investor": request.investor,
+        "request_id": request.request_id,
+        "unit": spec.unit,
+    }
 
 
 def answer_headers(request: Request, spec: Spec) -> list[str]:
@@ -74,8 +100,9 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     cover = book.active
     cover.title = spec.sheets["cover"]
     for i, line in enumerate(spec.texts["cover"], start=1):
-        text = line.format_map({**values, "answer_headers": "; ".join(
-            f"\"{h}\"" for h in answer_headers(request, spec))})
+        text = line.format_map(
+            {**values, "answer_headers": "; ".join(f'"{h}"' for h in answer_headers(request, spec))}
+        )
         cell = _put(cover, i * 2 - 1, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         cell.font = Font(name="Times New Roman", size=13, bold=i == 1)
@@ -83,9 +110,20 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     cover.protection.sheet = True
 
     data = book.create_sheet(spec.sheets["data"])
-    locked = [spec.columns[k].format_map(values) for k in
-              ("stt", "project_code", "project_name", "capital_source_label", "plan_dong",
-               "disbursed_dong", "rate", "flagged", "reason")]
+    locked = [
+        spec.columns[k].format_map(values)
+        for k in (
+            "stt",
+            "project_code",
+            "project_name",
+            "capital_source_label",
+            "plan_dong",
+            "disbursed_dong",
+            "rate",
+            "flagged",
+            "reason",
+        )
+    ]
     headers = [*locked, *answer_headers(request, spec), spec.columns["key"]]
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -104,10 +142,17 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     for n, line in enumerate(request.lines, start=1):
         row = HEADER_ROW + n
         rate = rate_scaled(line.disbursed_dong, line.plan_dong) if line.plan_dong > 0 else None
-        cells = [n, line.project_code or "", line.project_name, line.capital_source_label,
-                 line.plan_dong / unit, line.disbursed_dong / unit,
-                 None if rate is None else rate / 10_000,
-                 spec.texts["flag_mark"] if line.flagged else "", line.reason or ""]
+        cells = [
+            n,
+            line.project_code or "",
+            line.project_name,
+            line.capital_source_label,
+            line.plan_dong / unit,
+            line.disbursed_dong / unit,
+            None if rate is None else rate / 10_000,
+            spec.texts["flag_mark"] if line.flagged else "",
+            line.reason or "",
+        ]
         for col, value in enumerate(cells, start=1):
             cell = _put(data, row, col, value)
             cell.border = box
@@ -148,11 +193,18 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     keys.sheet_state = "hidden"
     _put(keys, 1, 1, MARKER)
     _put(keys, 1, 2, FORMAT_VERSION)
-    meta = {"request_id": request.request_id, "investor": request.investor,
-            "year": request.year, "round": request.round, "rule_id": request.rule_id,
-            "as_of": request.as_of.isoformat(),
-            "deadline": request.deadline.isoformat() if request.deadline else "",
-            "unit": request.unit, "file_name": request.file_name, "engine_version": __version__}
+    meta = {
+        "request_id": request.request_id,
+        "investor": request.investor,
+        "year": request.year,
+        "round": request.round,
+        "rule_id": request.rule_id,
+        "as_of": request.as_of.isoformat(),
+        "deadline": request.deadline.isoformat() if request.deadline else "",
+        "unit": request.unit,
+        "file_name": request.file_name,
+        "engine_version": __version__,
+    }
     for i, name in enumerate(META_KEYS, start=2):
         _put(keys, i, 1, name)
         _put(keys, i, 2, meta[name])
@@ -160,10 +212,18 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     for col, name in enumerate(LINE_COLUMNS, start=1):
         _put(keys, table, col, name)
     for n, line in enumerate(request.lines, start=1):
-        row_values = [line.token, line.project_code or "", line.capital_source,
-                      line.capital_source_label, line.project_name, line.plan_dong,
-                      line.disbursed_dong, int(line.flagged), line.reason or "",
-                      *(line.figures.get(f) for f in MONEY_FIELDS)]
+        row_values = [
+            line.token,
+            line.project_code or "",
+            line.capital_source,
+            line.capital_source_label,
+            line.project_name,
+            line.plan_dong,
+            line.disbursed_dong,
+            int(line.flagged),
+            line.reason or "",
+            *(line.figures.get(f) for f in MONEY_FIELDS),
+        ]
         for col, value in enumerate(row_values, start=1):
             _put(keys, table + n, col, value)
     keys.protection.sheet = True

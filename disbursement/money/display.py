@@ -96,8 +96,9 @@ def format_rates(disbursed: np.ndarray, plan: np.ndarray) -> list[str]:
     text = [""] * len(plan)
     fast = (plan > 0) & (np.abs(disbursed) < 9 * 10**14)  # ×10^4 stays inside int64
     scaled = np.abs(disbursed[fast]) * 10_000 // plan[fast]
-    for i, h, negative in zip(np.flatnonzero(fast).tolist(), scaled.tolist(),
-                              (disbursed[fast] < 0).tolist(), strict=True):
+    for i, h, negative in zip(
+        np.flatnonzero(fast).tolist(), scaled.tolist(), (disbursed[fast] < 0).tolist(), strict=True
+    ):
         text[i] = _decimal_text(-h if negative else h, 2)
     for i in np.flatnonzero(~fast & (plan > 0)).tolist():
         text[i] = format_pct(int(disbursed[i]), int(plan[i]))

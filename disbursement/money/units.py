@@ -32,10 +32,18 @@ class Unit:
 #: table and are refused, never read as đồng (:func:`detect_foreign_unit`).
 UNIT_TABLE: tuple[Unit, ...] = (
     Unit("dong", 1, "đồng", "VND", ("dong", "vnd", "d")),
-    Unit("nghin", 1_000, "nghìn đồng", "VND thousand", ("nghin", "ngan"),
-         r"nghin|ngan|thousand|(?<![\d.,])1[.,]?000", "thousand"),
-    Unit("trieu", 1_000_000, "triệu đồng", "VND million", ("trieu", "tr"),
-         r"trieu|tr|million|mn", "million|mn"),
+    Unit(
+        "nghin",
+        1_000,
+        "nghìn đồng",
+        "VND thousand",
+        ("nghin", "ngan"),
+        r"nghin|ngan|thousand|(?<![\d.,])1[.,]?000",
+        "thousand",
+    ),
+    Unit(
+        "trieu", 1_000_000, "triệu đồng", "VND million", ("trieu", "tr"), r"trieu|tr|million|mn", "million|mn"
+    ),
     Unit("ty", 1_000_000_000, "tỷ đồng", "VND billion", ("ty",), r"ty|billion|bn", "billion|bn"),
 )
 UNITS: dict[str, int] = {u.key: u.dong for u in UNIT_TABLE}
@@ -53,11 +61,11 @@ _LARGEST_FIRST = tuple(reversed(UNIT_TABLE))
 _CUR = "(?:" + "|".join(_BY_KEY["dong"].bare) + ")"
 _MULT_CUR = [
     (u.key, re.compile(rf"(?<![a-z])(?:{u.multiple})\s*\.?\s*{_CUR}(?![a-z])"))
-    for u in _LARGEST_FIRST if u.multiple
+    for u in _LARGEST_FIRST
+    if u.multiple
 ]
 _CUR_ENGLISH = [
-    (u.key, re.compile(rf"(?<![a-z]){_CUR}\s*(?:{u.english})(?![a-z])"))
-    for u in _LARGEST_FIRST if u.english
+    (u.key, re.compile(rf"(?<![a-z]){_CUR}\s*(?:{u.english})(?![a-z])")) for u in _LARGEST_FIRST if u.english
 ]
 _BARE = {word: u.key for u in _LARGEST_FIRST for word in u.bare}
 _BARE_RE = "(" + "|".join(_BARE) + r")(?![a-z])"

@@ -20,8 +20,9 @@ INELIGIBLE_TEXT = {  # reason code → English explanation for the info note
     "CAPITAL_SOURCE_UNKNOWN": "its capital source is not known, so no pool can fund it",
     "NO_INVESTMENT_DECISION": "no investment decision (quyết định đầu tư) on the line",
     "NOT_IN_MEDIUM_TERM_PLAN": "not in the medium-term plan (no medium-term amount)",
-    "NO_UNPAID_COMPLETED_VOLUME":
-        "the rules require unpaid completed volume beyond plan − disbursed, and there is none",
+    "NO_UNPAID_COMPLETED_VOLUME": (
+        "the rules require unpaid completed volume beyond plan − disbursed, and there is none"
+    ),
     "MEDIUM_TERM_ROOM_EXHAUSTED": "medium-term room used up: medium-term − cumulative − plan ≤ 0",
     "TMDT_ROOM_EXHAUSTED": "total investment (TMĐT) already used: TMĐT − cumulative − plan ≤ 0",
     "NO_PRIORITY_TIER": "matches no tier of the priority list",
@@ -42,8 +43,7 @@ def _text_present(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df:
         return np.zeros(len(df), dtype=bool)
     values = df[column].to_numpy(dtype=object, na_value=None)
-    return np.fromiter((isinstance(v, str) and bool(v.strip()) for v in values), bool,
-                       len(values))
+    return np.fromiter((isinstance(v, str) and bool(v.strip()) for v in values), bool, len(values))
 
 
 class Rows:
@@ -57,8 +57,7 @@ class Rows:
 
     def position(self, pos: int) -> dict:
         """Only what an issue needs: file, sheet, row, cells."""
-        return {c: self.arrays[c][pos] for c in ("file", "sheet", "row", "cells")
-                if c in self.arrays}
+        return {c: self.arrays[c][pos] for c in ("file", "sheet", "row", "cells") if c in self.arrays}
 
 
 def _codes(df: pd.DataFrame, column: str, sort: bool = False) -> np.ndarray:
@@ -91,8 +90,11 @@ def pool_keys(plan: pd.DataFrame, pool_by: tuple[str, ...]) -> np.ndarray:
     plain capital-source pools ("NSDP_CAN_DOI", not "NSDP_CAN_DOI|-")."""
     used = [c for i, c in enumerate(pool_by) if i == 0 or (c in plan and plan[c].notna().any())]
     parts = [
-        (plan[c].astype("string").fillna("-") if c in plan
-         else pd.Series(["-"] * len(plan), index=plan.index, dtype="string"))
+        (
+            plan[c].astype("string").fillna("-")
+            if c in plan
+            else pd.Series(["-"] * len(plan), index=plan.index, dtype="string")
+        )
         for c in used
     ]
     key = parts[0]
@@ -109,8 +111,9 @@ def source_unknown(plan: pd.DataFrame) -> np.ndarray:
     return (source.isna() | (source == "UNKNOWN")).to_numpy(dtype=bool, na_value=True)
 
 
-def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
-              priority: PriorityList) -> tuple[pd.DataFrame, list[Issue]]:
+def receivers(
+    plan: pd.DataFrame, policy: AllocationPolicy, priority: PriorityList
+) -> tuple[pd.DataFrame, list[Issue]]:
     """Receiver candidates and their caps, aligned positionally with `plan` (same index).
 
     Columns: `candidate` (not flagged, with a stated need — or, without the has_stated_need
@@ -124,8 +127,9 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
     n = len(plan)
     p = plan["plan_dong"].to_numpy(dtype=np.int64)
     d = plan["disbursed_dong"].to_numpy(dtype=np.int64)
-    flagged = (plan["flagged"].to_numpy(dtype=bool, na_value=False) if "flagged" in plan
-               else np.zeros(n, dtype=bool))
+    flagged = (
+        plan["flagged"].to_numpy(dtype=bool, na_value=False) if "flagged" in plan else np.zeros(n, dtype=bool)
+    )
     extra, extra_k = opt_money(plan, "extra_need_dong")
     vol, vol_k = opt_money(plan, "completed_volume_dong")
     volume_need = np.where(vol_k, np.maximum(vol - np.maximum(p - d, 0), 0), 0)
@@ -139,8 +143,7 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
 
     cap = np.full(n, BIG, dtype=np.int64)
     basis = np.full(n, "", dtype=object)
-    limits = [("need", need, need_k), ("medium_term_room", mt_room, mt_k),
-              ("tmdt_room", tm_room, tm_k)]
+    limits = [("need", need, need_k), ("medium_term_room", mt_room, mt_k), ("tmdt_room", tm_room, tm_k)]
     if policy.require_completed_volume:
         limits.append(("completed_volume", volume_need, np.ones(n, dtype=bool)))
     for name, value, known in limits:
@@ -156,43 +159,61 @@ def receivers(plan: pd.DataFrame, policy: AllocationPolicy,
     notes: list[Issue] = []
 
     def checkable(present: np.ndarray, column: str, filter_name: str) -> np.ndarray:
-        ok = (np.bincount(groups, weights=present, minlength=groups.max(initial=0) + 1)
-              > 0)[groups]
+        ok = (np.bincount(groups, weights=present, minlength=groups.max(initial=0) + 1) > 0)[groups]
         missing = np.flatnonzero(candidate & ~ok)
         _, first = np.unique(groups[missing], return_index=True)
         for pos in missing[np.sort(first)]:
-            notes.append(issue("ELIGIBILITY-NOT-CHECKED", _file(plan, pos), _sheet(plan, pos),
-                None, None,
-                f"no {column} values in this sheet: eligibility filter '{filter_name}' "
-                "was not applied to its lines"))
+            notes.append(
+                issue(
+                    "ELIGIBILITY-NOT-CHECKED",
+                    _file(plan, pos),
+                    _sheet(plan, pos),
+                    None,
+                    None,
+                    f"no {column} values in this sheet: eligibility filter '{filter_name}' "
+                    "was not applied to its lines",
+                )
+            )
         return ok
 
     reason = np.full(n, None, dtype=object)
     checks = [("CAPITAL_SOURCE_UNKNOWN", source_unknown(plan))]
     if "investment_decision" in policy.eligibility:
         has = _text_present(plan, "investment_decision")
-        checks.append(("NO_INVESTMENT_DECISION",
-                       checkable(has, "investment_decision", "investment_decision") & ~has))
+        checks.append(
+            ("NO_INVESTMENT_DECISION", checkable(has, "investment_decision", "investment_decision") & ~has)
+        )
     if "in_medium_term_plan" in policy.eligibility:
-        checks.append(("NOT_IN_MEDIUM_TERM_PLAN",
-                       checkable(mt_k, "medium_term_dong", "in_medium_term_plan")
-                       & ~(mt_k & (mt > 0))))
+        checks.append(
+            (
+                "NOT_IN_MEDIUM_TERM_PLAN",
+                checkable(mt_k, "medium_term_dong", "in_medium_term_plan") & ~(mt_k & (mt > 0)),
+            )
+        )
     if policy.require_completed_volume:
         checks.append(("NO_UNPAID_COMPLETED_VOLUME", volume_need <= 0))
     tier = priority.tier_index(plan)
-    checks += [("MEDIUM_TERM_ROOM_EXHAUSTED", mt_k & (mt_room <= 0)),
-               ("TMDT_ROOM_EXHAUSTED", tm_k & (tm_room <= 0)),
-               ("NO_PRIORITY_TIER", tier < 0)]
+    checks += [
+        ("MEDIUM_TERM_ROOM_EXHAUSTED", mt_k & (mt_room <= 0)),
+        ("TMDT_ROOM_EXHAUSTED", tm_k & (tm_room <= 0)),
+        ("NO_PRIORITY_TIER", tier < 0),
+    ]
     for code, failing in checks:
         reason[candidate & failing & pd.isna(reason)] = code
     eligible = candidate & pd.isna(reason) & (cap > 0) & (cap < BIG)
-    out = pd.DataFrame({
-        "candidate": candidate, "eligible": eligible,
-        "ineligible_reason": pd.array(np.where(candidate, reason, MISSING), dtype="string"),
-        "tier": tier, "need_dong": np.where(need_k, need, 0), "volume_need_dong": volume_need,
-        "cap_dong": np.where(eligible, cap, 0),
-        "cap_basis": pd.array(np.where(eligible, basis, MISSING), dtype="string"),
-    }, index=plan.index)
+    out = pd.DataFrame(
+        {
+            "candidate": candidate,
+            "eligible": eligible,
+            "ineligible_reason": pd.array(np.where(candidate, reason, MISSING), dtype="string"),
+            "tier": tier,
+            "need_dong": np.where(need_k, need, 0),
+            "volume_need_dong": volume_need,
+            "cap_dong": np.where(eligible, cap, 0),
+            "cap_basis": pd.array(np.where(eligible, basis, MISSING), dtype="string"),
+        },
+        index=plan.index,
+    )
     return out, notes
 
 
@@ -239,20 +260,25 @@ def split(money: int, caps: list[int], unit: int, method: str) -> list[int]:
     rest = money - sum(out)
     if rest:  # what whole units could not place, in đồng, so the tier absorbs all
         residual = [c - o for c, o in zip(caps, out, strict=True)]
-        out = [o + e for o, e in zip(out, _largest_remainder(rest, residual, residual),
-                                     strict=True)]
+        out = [o + e for o, e in zip(out, _largest_remainder(rest, residual, residual), strict=True)]
     return out
 
 
-def apportion_tiers(available: dict[str, int], recv: pd.DataFrame, pools: np.ndarray,
-                    policy: AllocationPolicy, unit: int,
-                    n_tiers: int) -> list[tuple[int, str, int]]:
+def apportion_tiers(
+    available: dict[str, int],
+    recv: pd.DataFrame,
+    pools: np.ndarray,
+    policy: AllocationPolicy,
+    unit: int,
+    n_tiers: int,
+) -> list[tuple[int, str, int]]:
     """Grants (position, funding pool, amount): own pool first, then `allow_cross_pool` pairs
     in order with what is left. A tier left with unmet capped need stops the pool there."""
     eligible = recv["eligible"].to_numpy(dtype=bool)
     tier = recv["tier"].to_numpy()
-    remaining = dict(zip(np.flatnonzero(eligible).tolist(),
-                         recv["cap_dong"].to_numpy()[eligible].tolist(), strict=True))
+    remaining = dict(
+        zip(np.flatnonzero(eligible).tolist(), recv["cap_dong"].to_numpy()[eligible].tolist(), strict=True)
+    )
     members: dict[str, list[list[int]]] = {}
     for pos in remaining:  # positions ascend: canonical order inside each tier
         members.setdefault(pools[pos], [[] for _ in range(n_tiers)])[tier[pos]].append(pos)

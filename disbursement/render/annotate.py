@@ -48,8 +48,15 @@ def annotated_name(src: str | os.PathLike) -> str:
     return f"{path.stem}.annotated{suffix}"
 
 
-def annotate_copy(src_path: str | os.PathLike, dst_path: str | os.PathLike, flags_df,
-                  issues: Iterable[Issue], *, round_info=None, lang: str = "vi") -> Path:
+def annotate_copy(
+    src_path: str | os.PathLike,
+    dst_path: str | os.PathLike,
+    flags_df,
+    issues: Iterable[Issue],
+    *,
+    round_info=None,
+    lang: str = "vi",
+) -> Path:
     """Write the annotated copy of `src_path` and return the path actually written.
 
     `flags_df` is the round's flags (`RunResult.flags`; lines of other files are ignored),
@@ -151,11 +158,11 @@ def _cell_in(src: Path, flag) -> tuple[str, str, int] | None:
 
 
 def _split_cell(ref) -> tuple[str, int] | None:
-    """"J14" → ("J", 14); a reference into another file ("kbnn.xlsx:KBNN!F8") → None."""
+    """ "J14" → ("J", 14); a reference into another file ("kbnn.xlsx:KBNN!F8") → None."""
     if not isinstance(ref, str) or not ref or "!" in ref or ":" in ref:
         return None
     letters = cell_column(ref)
-    digits = ref[len(letters):]
+    digits = ref[len(letters) :]
     if not letters.isalpha() or not digits:
         return None
     return letters.upper(), int(digits)
@@ -168,7 +175,6 @@ def _value(flag, name):
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-
 def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None = None) -> None:
     sheet, row = flag.sheet, int(flag.row)
     cells = flag.cells if isinstance(flag.cells, dict) else {}
@@ -178,7 +184,7 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     threshold = info.threshold_pct if info is not None else None
     words = notes.words
     title = str(words.title(rule, info.name if info is not None else ""))
-    date = str(words.as_of(info.as_of.strftime('%d/%m/%Y'))) if info is not None else ""
+    date = str(words.as_of(info.as_of.strftime("%d/%m/%Y"))) if info is not None else ""
     money = str(words.money(format_trieu(plan), date, format_trieu(done)))
     if threshold is not None or expected is None:
         rate = format_pct(done, plan)  # truncated: never reads as the threshold
@@ -187,8 +193,9 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
         text = f"{words.rate_flag(title, rate, threshold, date)}\n{money}"
         wanted: tuple[str, ...] = ("disbursed_dong", "plan_dong", "project_name")
     else:
-        said = words.expected_flag(title, bool(_value(flag, "forecast")),
-                                   format_trieu(int(expected)), format_trieu(plan))
+        said = words.expected_flag(
+            title, bool(_value(flag, "forecast")), format_trieu(int(expected)), format_trieu(plan)
+        )
         text = f"{said}\n{money}"
         wanted = ("expected_dong", "disbursed_dong", "plan_dong", "project_name")
     where = next((c for c in (_split_cell(cells.get(k)) for k in wanted) if c), None)
@@ -208,8 +215,9 @@ def _note_issue(notes: _Notes, issue: Issue) -> None:
     word = dict(notes.words.severities).get(issue.severity, issue.severity)
     if issue.row is None:
         return
-    notes.comment(issue.sheet, int(issue.row), column,
-                  f"[{issue.code}] {word}: {issue_text(issue, notes.lang)}")
+    notes.comment(
+        issue.sheet, int(issue.row), column, f"[{issue.code}] {word}: {issue_text(issue, notes.lang)}"
+    )
     if issue.severity == "error" and issue.column:
         notes.fill_cell(issue.sheet, int(issue.row), column)
 
@@ -224,8 +232,9 @@ def _load(src: Path):
         try:
             with warnings.catch_warnings():  # dropped extensions (data validation …) are fine
                 warnings.simplefilter("ignore")
-                book = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm",
-                                              keep_links=True, rich_text=True)
+                book = openpyxl.load_workbook(
+                    src, keep_vba=src.suffix.lower() == ".xlsm", keep_links=True, rich_text=True
+                )
             return book, {ws.title: ws.title for ws in book.worksheets}
         except Exception as exc:
             raise InputUnreadable(f"{src}: cannot open the workbook to annotate it ({exc})") from None
@@ -257,8 +266,14 @@ def _values_workbook(src: Path):
                 continue
             data = source.get_sheet_by_name(meta.name)
             hidden = str(meta.visible).split(".")[-1] != "Visible"
-            sheets.append((meta.name, data.to_python(skip_empty_area=False),
-                           list(data.merged_cell_ranges or []), hidden))
+            sheets.append(
+                (
+                    meta.name,
+                    data.to_python(skip_empty_area=False),
+                    list(data.merged_cell_ranges or []),
+                    hidden,
+                )
+            )
     used: set[str] = set()
     names: dict[str, str] = {}
     for name, cells, merged, hidden in sheets:
@@ -273,11 +288,11 @@ def _values_workbook(src: Path):
                     cell.data_type = "s"  # "=…" text stays text, never a formula
         for (r0, c0), (r1, c1) in merged:
             if (r0, c0) != (r1, c1):
-                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1,
-                               end_column=c1 + 1)
+                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
         for c in range(1, max((len(r) for r in cells[:200]), default=0) + 1):
-            longest = max((len(str(r[c - 1])) for r in cells[:200] if len(r) >= c and r[c - 1] != ""),
-                          default=0)
+            longest = max(
+                (len(str(r[c - 1])) for r in cells[:200] if len(r) >= c and r[c - 1] != ""), default=0
+            )
             ws.column_dimensions[column_letter(c - 1)].width = min(max(8, longest * 0.9), 60)
         if hidden:
             ws.sheet_state = "hidden"
@@ -294,8 +309,6 @@ def _sheet_title(name: str, used: set[str]) -> str:
         title, n = base[: 31 - len(tail)] + tail, n + 1
     used.add(title.lower())
     return title
-
-
 
 
 def _anchor(ws, ref: str):

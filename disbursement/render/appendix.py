@@ -50,14 +50,12 @@ def _trieu(dong: int) -> float:
     return trieu_float(int(dong))
 
 
-
 def rate_formula(disbursed: str, plan: str) -> str:
     """The rate cell's formula: the amounts back in whole đồng (ROUND of triệu × 10⁶, exact),
     then TRUNC of the hundredths, so a spreadsheet shows the truncated rate of
     :func:`~disbursement.money.rate_scaled` (49,996 % reads 49,99, never 50,00) and a float
     quotient such as 0,5 stored as 0,49999… does not lose a hundredth."""
-    return (f"=IF({plan}=0,0,TRUNC(ROUND({disbursed}*1000000,0)*10000"
-            f"/ROUND({plan}*1000000,0))/100)")
+    return f"=IF({plan}=0,0,TRUNC(ROUND({disbursed}*1000000,0)*10000/ROUND({plan}*1000000,0))/100)"
 
 
 def rate_cell_value(disbursed_dong: int, plan_dong: int) -> float:
@@ -264,8 +262,13 @@ def write_appendix(
             sheet.write_formula(row.index, col, formula, f_money[kind], value)
         r = row.index
         plan, disb = row.sums[PLAN], row.sums[DISB]
-        sheet.write_formula(r, RATE, rate_formula(cell_ref(r, DISB), cell_ref(r, PLAN)),
-                            f_rate[kind], rate_cell_value(disb, plan))
+        sheet.write_formula(
+            r,
+            RATE,
+            rate_formula(cell_ref(r, DISB), cell_ref(r, PLAN)),
+            f_rate[kind],
+            rate_cell_value(disb, plan),
+        )
         sheet.write_string(r, NOTE, _text(row.note), f_text[kind])
         texts = {1: _text(row.name), NOTE: _text(row.note)}
         if line is not None:

@@ -278,8 +278,10 @@ def unrecalled_context(result: RunResult) -> dict | None:
             key = (str(params.get("dropped", "source_unknown")), str(params.get("basis", "")))
             groups[key] = groups.get(key, 0) + 1
     ordered = sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))
-    return {"count": sum(groups.values()),
-            "groups": [{"count": n, "dropped": d, "basis": b} for (d, b), n in ordered]}
+    return {
+        "count": sum(groups.values()),
+        "groups": [{"count": n, "dropped": d, "basis": b} for (d, b), n in ordered],
+    }
 
 
 def lifecycle_context(summary: dict) -> dict | None:
@@ -287,9 +289,12 @@ def lifecycle_context(summary: dict) -> dict | None:
     block = summary.get("lifecycle") or {}
     if not block.get("previous_run"):
         return None
-    return {"previous_round": block.get("previous_round"), "new": int(block.get("new", 0)),
-            "persisting": int(block.get("persisting", 0)),
-            "cleared": len(block.get("cleared") or ())}
+    return {
+        "previous_round": block.get("previous_round"),
+        "new": int(block.get("new", 0)),
+        "persisting": int(block.get("persisting", 0)),
+        "cleared": len(block.get("cleared") or ()),
+    }
 
 
 def replies_context(result: RunResult) -> dict | None:
@@ -308,9 +313,12 @@ def replies_context(result: RunResult) -> dict | None:
     scoped = plan[plan["in_scope"].to_numpy(dtype=bool)] if "in_scope" in plan else plan
     asked = int(scoped["investor"].dropna().nunique()) if "investor" in scoped else len(latest)
     summary = result.summary.get("replies", {})
-    return {"investors": [{"investor": k, "received": latest[k]} for k in sorted(latest)],
-            "asked": asked, "lines_answered": summary.get("lines_answered", 0),
-            "changes": summary.get("changes", 0)}
+    return {
+        "investors": [{"investor": k, "received": latest[k]} for k in sorted(latest)],
+        "asked": asked,
+        "lines_answered": summary.get("lines_answered", 0),
+        "changes": summary.get("changes", 0),
+    }
 
 
 def render_blocks(env: jinja2.Environment, context: dict) -> tuple[list, dict]:

@@ -17,9 +17,15 @@ from disbursement.model import RunResult
 from disbursement.render.words import localised
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
-                  settings: str | Path | None = None, templates_dir: str | Path | None = None,
-                  date: dt.date | None = None) -> dict[str, Path]:
+def write_outputs(
+    result: RunResult,
+    out_dir: str | Path,
+    *,
+    lang: str = "vi",
+    settings: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+    date: dt.date | None = None,
+) -> dict[str, Path]:
     """flags.xlsx/.csv, issues.xlsx, proposal.xlsx, so_theo_doi.xlsx, report.html, the memo set,
     annotated copies.
 
@@ -47,8 +53,11 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
     annotations = _start(_annotated_copies, shown, staging, skipped, lang)
     try:
         staged: dict[str, Path] = {}
-        writers = [("flags.xlsx", write_flags_xlsx), ("flags.csv", write_flags_csv),
-                   ("issues.xlsx", write_issues_xlsx)]
+        writers = [
+            ("flags.xlsx", write_flags_xlsx),
+            ("flags.csv", write_flags_csv),
+            ("issues.xlsx", write_issues_xlsx),
+        ]
         if result.proposal is not None:
             writers.append(("proposal.xlsx", write_proposal_xlsx))
         for name, writer in writers:
@@ -58,27 +67,33 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, lang: str = "vi",
         if result.proposal is not None:
             from disbursement.render import render_outputs
 
-            rendered = render_outputs(shown, staging, settings=settings, lang=lang,
-                                      templates_dir=templates_dir, date=date)
+            rendered = render_outputs(
+                shown, staging, settings=settings, lang=lang, templates_dir=templates_dir, date=date
+            )
             staged.update({path.name: path for path in rendered.values()})
         from disbursement.render.env import environment
         from disbursement.render.register import REGISTER_NAME, write_register
         from disbursement.render.report import REPORT_NAME, write_report
 
         env = environment(templates_dir)
-        staged[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME),
-                                               env=env, lang=lang)
+        staged[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME), env=env, lang=lang)
         chart = staged.get("bieu_do.png")
         staged[REPORT_NAME] = write_report(
-            shown, confined(staging, REPORT_NAME), env=env, lang=lang,
+            shown,
+            confined(staging, REPORT_NAME),
+            env=env,
+            lang=lang,
             chart=chart.read_bytes() if chart is not None else None,
-            templates_dir=None if templates_dir is None else str(templates_dir))
+            templates_dir=None if templates_dir is None else str(templates_dir),
+        )
         staged.update(annotations.result())
         targets = {name: confined(out, path.name) for name, path in staged.items()}
         for name, target in targets.items():
             if target in inputs:
-                raise OutputError(f"writing {name} into {out_dir} would replace the input "
-                                  f"{target}; choose another --out folder")
+                raise OutputError(
+                    f"writing {name} into {out_dir} would replace the input "
+                    f"{target}; choose another --out folder"
+                )
         for name, target in targets.items():
             os.replace(staged[name], target)
         return targets
@@ -139,11 +154,19 @@ def note_skipped_annotations(result: RunResult) -> None:
     for source in dict.fromkeys(result.inputs):
         lines = counts.get(source, 0)
         if lines > ANNOTATE_MAX_LINES and not any(
-                i.code == "ANNOTATION-SKIPPED" and i.file == source for i in result.issues):
-            result.issues.append(issue(
-                "ANNOTATION-SKIPPED", source, None, None, None,
-                f"no annotated copy: {lines:,} lines is above {ANNOTATE_MAX_LINES:,}; "
-                "flags.xlsx and issues.xlsx name every row instead"))
+            i.code == "ANNOTATION-SKIPPED" and i.file == source for i in result.issues
+        ):
+            result.issues.append(
+                issue(
+                    "ANNOTATION-SKIPPED",
+                    source,
+                    None,
+                    None,
+                    None,
+                    f"no annotated copy: {lines:,} lines is above {ANNOTATE_MAX_LINES:,}; "
+                    "flags.xlsx and issues.xlsx name every row instead",
+                )
+            )
 
 
 def _too_large_to_annotate(result: RunResult) -> set[str]:
@@ -152,8 +175,7 @@ def _too_large_to_annotate(result: RunResult) -> set[str]:
     return {source for source in result.inputs if counts.get(source, 0) > ANNOTATE_MAX_LINES}
 
 
-def _annotated_copies(result: RunResult, out: Path, skipped: set[str],
-                      lang: str = "vi") -> dict[str, Path]:
+def _annotated_copies(result: RunResult, out: Path, skipped: set[str], lang: str = "vi") -> dict[str, Path]:
     from disbursement.render.annotate import annotate_copy
 
     copies = {}
@@ -164,7 +186,6 @@ def _annotated_copies(result: RunResult, out: Path, skipped: set[str],
         target = confined(out, f"{path.stem}.annotated.xlsx")
         issues = [i for i in result.issues if i.file == source]
         # All flags: annotate_copy picks this file's own and marks Treasury source rows too.
-        written = annotate_copy(path, target, result.flags, issues, round_info=result.round,
-                                lang=lang)
+        written = annotate_copy(path, target, result.flags, issues, round_info=result.round, lang=lang)
         copies[written.name] = written
     return copies

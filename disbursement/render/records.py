@@ -47,33 +47,74 @@ def flag_records(result: RunResult) -> list[dict]:
     def texts(name: str) -> list:  # column-wise: one pass per column, NA → None
         if name not in flags:
             return [None] * len(flags)
-        return [None if v is None or v is pd.NA or v != v else str(v)
-                for v in flags[name].astype(object).tolist()]
+        return [
+            None if v is None or v is pd.NA or v != v else str(v) for v in flags[name].astype(object).tolist()
+        ]
 
     def ints(name: str) -> list:
         if name not in flags:
             return [None] * len(flags)
-        return [None if v is None or v is pd.NA else int(v)
-                for v in flags[name].astype(object).tolist()]
+        return [None if v is None or v is pd.NA else int(v) for v in flags[name].astype(object).tolist()]
 
     lifecycle = flags["lifecycle"].tolist() if "lifecycle" in flags else None
     evidence = flags["evidence"].tolist() if "evidence" in flags else None
-    columns = zip(texts("project_code"), texts("project_name"), texts("capital_source"),
-                  texts("capital_source_label"), texts("rule_id"), texts("reason"),
-                  ints("plan_dong"), ints("disbursed_dong"), ints("expected_dong"),
-                  flags["rate_pct"].tolist(), texts("status"), texts("investor"),
-                  flags["forecast"].tolist(), flags["file"].tolist(), flags["sheet"].tolist(),
-                  ints("row"), flags["cells"].tolist(), strict=True)
+    columns = zip(
+        texts("project_code"),
+        texts("project_name"),
+        texts("capital_source"),
+        texts("capital_source_label"),
+        texts("rule_id"),
+        texts("reason"),
+        ints("plan_dong"),
+        ints("disbursed_dong"),
+        ints("expected_dong"),
+        flags["rate_pct"].tolist(),
+        texts("status"),
+        texts("investor"),
+        flags["forecast"].tolist(),
+        flags["file"].tolist(),
+        flags["sheet"].tolist(),
+        ints("row"),
+        flags["cells"].tolist(),
+        strict=True,
+    )
     records = []
-    for i, (code, name, source, label, rule, reason, plan, disbursed, expected, rate, status,
-            investor, forecast, file, sheet, row, cells) in enumerate(columns):
+    for i, (
+        code,
+        name,
+        source,
+        label,
+        rule,
+        reason,
+        plan,
+        disbursed,
+        expected,
+        rate,
+        status,
+        investor,
+        forecast,
+        file,
+        sheet,
+        row,
+        cells,
+    ) in enumerate(columns):
         record = {
-            "project_code": code, "project_name": name, "capital_source": source,
-            "capital_source_label": label, "rule_id": rule, "reason": reason,
+            "project_code": code,
+            "project_name": name,
+            "capital_source": source,
+            "capital_source_label": label,
+            "rule_id": rule,
+            "reason": reason,
             "reason_text": _reason_text(reason, rate, threshold, as_of_vn),
-            "plan_dong": plan, "disbursed_dong": disbursed, "expected_dong": expected,
-            "rate_pct": rate, "threshold_pct": threshold, "as_of": as_of, "status": status,
-            "investor": investor, "forecast": bool(forecast),
+            "plan_dong": plan,
+            "disbursed_dong": disbursed,
+            "expected_dong": expected,
+            "rate_pct": rate,
+            "threshold_pct": threshold,
+            "as_of": as_of,
+            "status": status,
+            "investor": investor,
+            "forecast": bool(forecast),
             "source": {"file": file, "sheet": sheet, "row": row, "cells": dict(cells)},
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
@@ -115,8 +156,7 @@ def write_json(payload: dict, stream) -> None:
     stream.flush()
 
 
-def result_json(result: RunResult, *, flags: list[dict] | None = None,
-                proposal: dict | None = None) -> dict:
+def result_json(result: RunResult, *, flags: list[dict] | None = None, proposal: dict | None = None) -> dict:
     """The `--json` payload; `flags` / `proposal` are `flag_records(result)` /
     `proposal_json(result.proposal)` when the caller has them already."""
     out = {
@@ -153,9 +193,16 @@ def proposal_json(proposal) -> dict:
         return entry
 
     return {
-        "pools": [{"pool": p.pool, "capital_source": p.capital_source,
-                   "recalled_dong": int(p.recalled_dong), "allocated_dong": int(p.allocated_dong),
-                   "unallocated_dong": int(p.unallocated_dong)} for p in proposal.pools],
+        "pools": [
+            {
+                "pool": p.pool,
+                "capital_source": p.capital_source,
+                "recalled_dong": int(p.recalled_dong),
+                "allocated_dong": int(p.allocated_dong),
+                "unallocated_dong": int(p.unallocated_dong),
+            }
+            for p in proposal.pools
+        ],
         "decreases": [line(x) for x in proposal.decreases],
         "increases": [line(x) for x in proposal.increases],
         "policy": proposal.policy,

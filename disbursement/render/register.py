@@ -82,13 +82,18 @@ def _lifecycles(result: RunResult) -> tuple[dict[tuple[str, str, int], str], set
     flags = result.flags
     marks: dict[tuple[str, str, int], str] = {}
     if "lifecycle" in flags:
-        for file, sheet, row, mark in zip(flags["file"].tolist(), flags["sheet"].tolist(),
-                                          flags["row"].tolist(), flags["lifecycle"].tolist(),
-                                          strict=True):
+        for file, sheet, row, mark in zip(
+            flags["file"].tolist(),
+            flags["sheet"].tolist(),
+            flags["row"].tolist(),
+            flags["lifecycle"].tolist(),
+            strict=True,
+        ):
             marks[(file, sheet, int(row))] = str(mark)
     block = (result.summary or {}).get("lifecycle") or {}
-    cleared = {(_text(c.get("project_code")), _text(c.get("capital_source")))
-               for c in block.get("cleared", ())}
+    cleared = {
+        (_text(c.get("project_code")), _text(c.get("capital_source"))) for c in block.get("cleared", ())
+    }
     return marks, cleared
 
 
@@ -101,14 +106,46 @@ def register_lines(result: RunResult) -> list[RegisterLine]:
     changes = _changes(result)
     marks, cleared = _lifecycles(result)
     compare_expected = info.threshold_pct is None and "expected_dong" in plan
-    columns = [plan[c].astype(object).tolist() if c in plan else [None] * len(plan)
-               for c in ("project_code", "project_name", "investor", "location",
-                         "capital_source", "capital_source_label", "plan_dong",
-                         "disbursed_dong", "expected_dong", "rate_pct", "in_scope",
-                         "applicable", "flagged", "file", "sheet", "row")]
+    columns = [
+        plan[c].astype(object).tolist() if c in plan else [None] * len(plan)
+        for c in (
+            "project_code",
+            "project_name",
+            "investor",
+            "location",
+            "capital_source",
+            "capital_source_label",
+            "plan_dong",
+            "disbursed_dong",
+            "expected_dong",
+            "rate_pct",
+            "in_scope",
+            "applicable",
+            "flagged",
+            "file",
+            "sheet",
+            "row",
+        )
+    ]
     out = []
-    for (code, name, investor, location, source, label, plan_dong, disbursed, expected, rate,
-         in_scope, applicable, flagged, file, sheet, row) in zip(*columns, strict=True):
+    for (
+        code,
+        name,
+        investor,
+        location,
+        source,
+        label,
+        plan_dong,
+        disbursed,
+        expected,
+        rate,
+        in_scope,
+        applicable,
+        flagged,
+        file,
+        sheet,
+        row,
+    ) in zip(*columns, strict=True):
         code_text, source_text = _text(code), _text(source) or "UNKNOWN"
         if flagged is True:
             state = "flagged"
@@ -125,11 +162,27 @@ def register_lines(result: RunResult) -> list[RegisterLine]:
         compared: int | None = int(disbursed)
         if compare_expected:
             compared = None if _text(expected) == "" else int(expected)
-        out.append(RegisterLine(
-            code_text, _text(name), _text(investor), _text(location), source_text,
-            _text(label) or source_text, int(plan_dong), int(disbursed), compared,
-            rate_hundredths(_text(rate)), info.threshold_pct, state, lifecycle,
-            changes.get(key, 0), str(file), str(sheet), int(row)))
+        out.append(
+            RegisterLine(
+                code_text,
+                _text(name),
+                _text(investor),
+                _text(location),
+                source_text,
+                _text(label) or source_text,
+                int(plan_dong),
+                int(disbursed),
+                compared,
+                rate_hundredths(_text(rate)),
+                info.threshold_pct,
+                state,
+                lifecycle,
+                changes.get(key, 0),
+                str(file),
+                str(sheet),
+                int(row),
+            )
+        )
     return out
 
 
@@ -150,18 +203,25 @@ class GroupTotal:
         return rate_scaled(self.disbursed_dong, self.plan_dong) if self.plan_dong > 0 else None
 
 
-def group_totals(lines: Iterable[RegisterLine], key: Callable[[RegisterLine], str],
-                 blank: str) -> list[GroupTotal]:
+def group_totals(
+    lines: Iterable[RegisterLine], key: Callable[[RegisterLine], str], blank: str
+) -> list[GroupTotal]:
     """Per-group totals in order of first appearance; the groups add up to the whole register."""
     groups: dict[str, list[RegisterLine]] = {}
     for line in lines:
         groups.setdefault(key(line) or blank, []).append(line)
-    return [GroupTotal(name, len(part), sum(x.plan_dong for x in part),
-                       sum(x.disbursed_dong for x in part),
-                       sum(x.state == "flagged" for x in part),
-                       -sum(x.change_dong for x in part if x.change_dong < 0),
-                       sum(x.change_dong for x in part if x.change_dong > 0))
-            for name, part in groups.items()]
+    return [
+        GroupTotal(
+            name,
+            len(part),
+            sum(x.plan_dong for x in part),
+            sum(x.disbursed_dong for x in part),
+            sum(x.state == "flagged" for x in part),
+            -sum(x.change_dong for x in part if x.change_dong < 0),
+            sum(x.change_dong for x in part if x.change_dong > 0),
+        )
+        for name, part in groups.items()
+    ]
 
 
 def district(line: RegisterLine) -> str:
@@ -171,68 +231,142 @@ def district(line: RegisterLine) -> str:
 
 def register_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
     info = result.round
-    round_vars = {"name": info.name, "year": info.year,
-                  "rule_id": info.rule_id, "as_of_text": f"{info.as_of:%d/%m/%Y}"}
+    round_vars = {
+        "name": info.name,
+        "year": info.year,
+        "rule_id": info.rule_id,
+        "as_of_text": f"{info.as_of:%d/%m/%Y}",
+    }
     return env.get_template(f"{lang}/so_theo_doi.j2").make_module(vars={"round": round_vars})
 
 
 def register_rows(lines: list[RegisterLine], words: Any) -> list[list]:
     """Register sheet rows: money as đồng ints (shown in triệu), rates as truncated fractions."""
     states, marks, row_word = words.states, words.lifecycles, str(words.row_word)
-    return [[i, x.project_code, x.project_name, x.investor, x.location, x.capital_source_label,
-             x.plan_dong, x.disbursed_dong, x.compared_dong, rate_fraction(x.rate_hundredths),
-             None if x.threshold_pct is None else x.threshold_pct / 100, states[x.state],
-             marks.get(x.lifecycle, x.lifecycle), x.change_dong or None,
-             f"{Path(x.file).name} / {x.sheet} / {row_word} {x.row}"]
-            for i, x in enumerate(lines, start=1)]
+    return [
+        [
+            i,
+            x.project_code,
+            x.project_name,
+            x.investor,
+            x.location,
+            x.capital_source_label,
+            x.plan_dong,
+            x.disbursed_dong,
+            x.compared_dong,
+            rate_fraction(x.rate_hundredths),
+            None if x.threshold_pct is None else x.threshold_pct / 100,
+            states[x.state],
+            marks.get(x.lifecycle, x.lifecycle),
+            x.change_dong or None,
+            f"{Path(x.file).name} / {x.sheet} / {row_word} {x.row}",
+        ]
+        for i, x in enumerate(lines, start=1)
+    ]
 
 
 def summary_rows(groups: list[GroupTotal], total_word: str) -> list[list]:
-    rows: list[list] = [[i, g.name, g.lines, g.plan_dong, g.disbursed_dong,
-                         rate_fraction(g.rate_hundredths), g.flagged, g.recalled_dong,
-                         g.received_dong] for i, g in enumerate(groups, start=1)]
+    rows: list[list] = [
+        [
+            i,
+            g.name,
+            g.lines,
+            g.plan_dong,
+            g.disbursed_dong,
+            rate_fraction(g.rate_hundredths),
+            g.flagged,
+            g.recalled_dong,
+            g.received_dong,
+        ]
+        for i, g in enumerate(groups, start=1)
+    ]
     plan = sum(g.plan_dong for g in groups)
     disbursed = sum(g.disbursed_dong for g in groups)
-    rows.append(["", total_word, sum(g.lines for g in groups), plan, disbursed,
-                 rate_fraction(rate_scaled(disbursed, plan) if plan > 0 else None),
-                 sum(g.flagged for g in groups), sum(g.recalled_dong for g in groups),
-                 sum(g.received_dong for g in groups)])
+    rows.append(
+        [
+            "",
+            total_word,
+            sum(g.lines for g in groups),
+            plan,
+            disbursed,
+            rate_fraction(rate_scaled(disbursed, plan) if plan > 0 else None),
+            sum(g.flagged for g in groups),
+            sum(g.recalled_dong for g in groups),
+            sum(g.received_dong for g in groups),
+        ]
+    )
     return rows
 
 
-def write_register(result: RunResult, path: Path, *, env: jinja2.Environment,
-                   lang: str = "vi") -> Path:
+def write_register(result: RunResult, path: Path, *, env: jinja2.Environment, lang: str = "vi") -> Path:
     """`so_theo_doi.xlsx`: the register sheet, then per-investor and per-area summaries."""
     import xlsxwriter
 
     words = register_words(env, result, lang)
     lines = register_lines(result)
     style = SheetStyle(unit=str(words.unit))
-    summary_headers = [str(words.h_stt), "", str(words.h_lines), str(words.h_plan),
-                       str(words.h_disbursed), str(words.h_rate), str(words.h_flagged),
-                       str(words.h_recalled), str(words.h_received)]
+    summary_headers = [
+        str(words.h_stt),
+        "",
+        str(words.h_lines),
+        str(words.h_plan),
+        str(words.h_disbursed),
+        str(words.h_rate),
+        str(words.h_flagged),
+        str(words.h_recalled),
+        str(words.h_received),
+    ]
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
-                                              "strings_to_numbers": False, "in_memory": True})
+        book = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
+        )
         created = result.round.as_of
-        book.set_properties({"title": str(words.title),
-                             "created": dt.datetime.combine(created, dt.time())})
-        write_sheet(book, str(words.sheet_register), str(words.title), str(words.subtitle),
-                    [str(words.h_stt), str(words.h_code), str(words.h_name), str(words.h_investor),
-                     str(words.h_area), str(words.h_source), str(words.h_plan),
-                     str(words.h_disbursed), str(words.h_compared), str(words.h_rate),
-                     str(words.h_threshold), str(words.h_state), str(words.h_lifecycle),
-                     str(words.h_change), str(words.h_where)],
-                    register_rows(lines, words), style, money={6, 7, 8, 13}, percent={9, 10}, nowrap={14})
+        book.set_properties({"title": str(words.title), "created": dt.datetime.combine(created, dt.time())})
+        write_sheet(
+            book,
+            str(words.sheet_register),
+            str(words.title),
+            str(words.subtitle),
+            [
+                str(words.h_stt),
+                str(words.h_code),
+                str(words.h_name),
+                str(words.h_investor),
+                str(words.h_area),
+                str(words.h_source),
+                str(words.h_plan),
+                str(words.h_disbursed),
+                str(words.h_compared),
+                str(words.h_rate),
+                str(words.h_threshold),
+                str(words.h_state),
+                str(words.h_lifecycle),
+                str(words.h_change),
+                str(words.h_where),
+            ],
+            register_rows(lines, words),
+            style,
+            money={6, 7, 8, 13},
+            percent={9, 10},
+            nowrap={14},
+        )
         for sheet_name, title, header, key in (
-                (words.sheet_investor, words.title_investor, words.h_investor,
-                 lambda x: x.investor),
-                (words.sheet_area, words.title_area, words.h_area, district)):
+            (words.sheet_investor, words.title_investor, words.h_investor, lambda x: x.investor),
+            (words.sheet_area, words.title_area, words.h_area, district),
+        ):
             groups = group_totals(lines, key, str(words.blank))
-            write_sheet(book, str(sheet_name), str(title), str(words.subtitle),
-                        [summary_headers[0], str(header), *summary_headers[2:]],
-                        summary_rows(groups, str(words.total)), style, money={3, 4, 7, 8},
-                        percent={5}, total_last=True)
+            write_sheet(
+                book,
+                str(sheet_name),
+                str(title),
+                str(words.subtitle),
+                [summary_headers[0], str(header), *summary_headers[2:]],
+                summary_rows(groups, str(words.total)),
+                style,
+                money={3, 4, 7, 8},
+                percent={5},
+                total_last=True,
+            )
         book.close()
         normalise_zip(tmp)
     return path

@@ -37,9 +37,13 @@ def _shown(value, is_money: bool, is_percent: bool) -> str:
     return str(value)
 
 
-def column_widths(headers: list[str], rows: list[list], money: AbstractSet[int],
-                  percent: AbstractSet[int],
-                  nowrap: AbstractSet[int] = frozenset()) -> list[tuple[int, bool]]:
+def column_widths(
+    headers: list[str],
+    rows: list[list],
+    money: AbstractSet[int],
+    percent: AbstractSet[int],
+    nowrap: AbstractSet[int] = frozenset(),
+) -> list[tuple[int, bool]]:
     """(width, wraps) per column: the longest shown value, capped; headers wrap on words."""
     out = []
     for c, header in enumerate(headers):
@@ -53,10 +57,20 @@ def column_widths(headers: list[str], rows: list[list], money: AbstractSet[int],
     return out
 
 
-def write_sheet(book, name: str, title: str, subtitle: str, headers: list[str], rows: list[list],
-                style: SheetStyle, *, money: AbstractSet[int] = frozenset(),
-                percent: AbstractSet[int] = frozenset(),
-                nowrap: AbstractSet[int] = frozenset(), total_last: bool = False):
+def write_sheet(
+    book,
+    name: str,
+    title: str,
+    subtitle: str,
+    headers: list[str],
+    rows: list[list],
+    style: SheetStyle,
+    *,
+    money: AbstractSet[int] = frozenset(),
+    percent: AbstractSet[int] = frozenset(),
+    nowrap: AbstractSet[int] = frozenset(),
+    total_last: bool = False,
+):
     """Add one formatted table sheet to an xlsxwriter `book`; money given as integer đồng."""
     sheet = book.add_worksheet(name[:31])
     base = {"font_name": style.font, "font_size": 11, "valign": "top"}
@@ -65,16 +79,17 @@ def write_sheet(book, name: str, title: str, subtitle: str, headers: list[str], 
         return book.add_format({**base, **extra})
 
     bold = fmt(bold=True, font_size=12)
-    head = fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True,
-               bg_color="#DDEBF7")
+    head = fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color="#DDEBF7")
     widths = column_widths(headers, rows, money, percent, nowrap)
     plain = {True: fmt(border=1, text_wrap=True), False: fmt(border=1)}
     money_fmt = fmt(border=1, num_format="#,##0.000")
     pct_fmt = fmt(border=1, num_format="0.00%")
     total_extra = {"bold": True, "bg_color": "#F2F2F2"}
-    totals = {"text": fmt(border=1, **total_extra),
-              "money": fmt(border=1, num_format="#,##0.000", **total_extra),
-              "pct": fmt(border=1, num_format="0.00%", **total_extra)}
+    totals = {
+        "text": fmt(border=1, **total_extra),
+        "money": fmt(border=1, num_format="#,##0.000", **total_extra),
+        "pct": fmt(border=1, num_format="0.00%", **total_extra),
+    }
     sheet.write_string(0, 0, title, bold)
     sheet.write_string(1, 0, subtitle)
     sheet.write_string(2, max(len(headers) - 1, 0), style.unit)
@@ -87,9 +102,14 @@ def write_sheet(book, name: str, title: str, subtitle: str, headers: list[str], 
     last = len(rows) - 1
     for r, row in enumerate(rows):
         is_total = total_last and r == last
-        lines = max((-(-len(str(value)) * 10 // max(widths[c][0] * 11, 1))
-                     for c, value in enumerate(row) if widths[c][1] and isinstance(value, str)),
-                    default=1)
+        lines = max(
+            (
+                -(-len(str(value)) * 10 // max(widths[c][0] * 11, 1))
+                for c, value in enumerate(row)
+                if widths[c][1] and isinstance(value, str)
+            ),
+            default=1,
+        )
         if lines > 1:  # spreadsheets do not grow a row for wrapped text written by a program
             sheet.set_row(HEADER_ROW + 1 + r, 15 * lines)
         for c, value in enumerate(row):
@@ -97,15 +117,13 @@ def write_sheet(book, name: str, title: str, subtitle: str, headers: list[str], 
             if value is None:
                 sheet.write_blank(at, c, None, totals["text"] if is_total else plain[False])
             elif c in money and isinstance(value, int):
-                sheet.write_number(at, c, trieu_float(value),
-                                   totals["money"] if is_total else money_fmt)
+                sheet.write_number(at, c, trieu_float(value), totals["money"] if is_total else money_fmt)
             elif c in percent and isinstance(value, float):
                 sheet.write_number(at, c, value, totals["pct"] if is_total else pct_fmt)
             elif isinstance(value, int | float):
                 sheet.write_number(at, c, value, totals["text"] if is_total else plain[False])
             else:
-                sheet.write_string(at, c, str(value),
-                                   totals["text"] if is_total else plain[widths[c][1]])
+                sheet.write_string(at, c, str(value), totals["text"] if is_total else plain[widths[c][1]])
     sheet.freeze_panes(HEADER_ROW + 1, 0)
     sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + max(len(rows), 1), len(headers) - 1)
     sheet.set_landscape()

@@ -30,8 +30,10 @@ def _table(headers: Sequence[str], rows: list[list[str]], right: set[int]) -> li
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
 
     def fmt(row: Sequence[Any]) -> str:
-        return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
-                         for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        return "  ".join(
+            str(v).rjust(w) if i in right else str(v).ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
 
     return [fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
 
@@ -69,8 +71,7 @@ def _flag_lines(result: RunResult, words: Any) -> list[str]:
             row.append(_optional_trieu(f.expected_dong))
         rows.append([*row, f"{f.rate_pct}%", f"{f.sheet}!{f.row}"])
     rows = _localise_numbers(rows, range(3, 7 + expected), words.lang)
-    return [str(words.flagged_title(len(flags))),
-            *_table(headers, rows, set(range(3, 6 + expected)))]
+    return [str(words.flagged_title(len(flags))), *_table(headers, rows, set(range(3, 6 + expected)))]
 
 
 def _proposal_lines(result: RunResult, words: Any) -> list[str]:
@@ -82,8 +83,7 @@ def _proposal_lines(result: RunResult, words: Any) -> list[str]:
         entry[1] += p.recalled_dong
         entry[2] += p.allocated_dong
         entry[3] += p.unallocated_dong
-    rows = [[label, format_trieu(a), format_trieu(b), format_trieu(c)]
-            for label, a, b, c in totals.values()]
+    rows = [[label, format_trieu(a), format_trieu(b), format_trieu(c)] for label, a, b, c in totals.values()]
     rows = _localise_numbers(rows, (1, 2, 3), words.lang)
     return ["", str(words.proposal_title), *_table(list(words.proposal_headers), rows, {1, 2, 3})]
 
@@ -93,20 +93,47 @@ def terminal_report(result: RunResult, lang: str = "vi") -> str:
     result = localised(result, lang)
     words = terminal_words(lang)
     info, s = result.round, result.summary
-    header = words.header({"rule_id": info.rule_id, "name": info.name, "year": info.year,
-                           "as_of_text": f"{info.as_of:%d/%m/%Y}"})
-    lines = [str(header), f"  {info.description}", "", str(words.counts(s)),
-             str(words.totals(in_notation(format_trieu(s["plan_dong"]), lang),
-                              in_notation(format_trieu(s["disbursed_dong"]), lang),
-                              in_notation(s["rate_pct"] or "", lang)))]
+    header = words.header(
+        {
+            "rule_id": info.rule_id,
+            "name": info.name,
+            "year": info.year,
+            "as_of_text": f"{info.as_of:%d/%m/%Y}",
+        }
+    )
+    lines = [
+        str(header),
+        f"  {info.description}",
+        "",
+        str(words.counts(s)),
+        str(
+            words.totals(
+                in_notation(format_trieu(s["plan_dong"]), lang),
+                in_notation(format_trieu(s["disbursed_dong"]), lang),
+                in_notation(s["rate_pct"] or "", lang),
+            )
+        ),
+    ]
     if s.get("unknown_source_lines"):
-        lines.append(str(words.unknown_source(
-            s["unknown_source_lines"],
-            in_notation(format_trieu(s["unknown_source_plan_dong"]), lang))))
-    rows = [[e["label"], str(e["lines"]), str(e["in_scope"]), str(e["flagged"]),
-             format_trieu(e["plan_dong"]), format_trieu(e["flagged_plan_dong"]),
-             format_trieu(e["flagged_plan_dong"] - e["flagged_disbursed_dong"])]
-            for e in s["by_capital_source"]]
+        lines.append(
+            str(
+                words.unknown_source(
+                    s["unknown_source_lines"], in_notation(format_trieu(s["unknown_source_plan_dong"]), lang)
+                )
+            )
+        )
+    rows = [
+        [
+            e["label"],
+            str(e["lines"]),
+            str(e["in_scope"]),
+            str(e["flagged"]),
+            format_trieu(e["plan_dong"]),
+            format_trieu(e["flagged_plan_dong"]),
+            format_trieu(e["flagged_plan_dong"] - e["flagged_disbursed_dong"]),
+        ]
+        for e in s["by_capital_source"]
+    ]
     rows = _localise_numbers(rows, (4, 5, 6), lang)
     lines += ["", *_table(list(words.source_headers), rows, {1, 2, 3, 4, 5, 6}), ""]
     lines += _flag_lines(result, words)
@@ -130,7 +157,8 @@ def issues_report(issues: Iterable[Issue], lang: str = "vi") -> list[str]:
     severities = dict(words.severities)
     out = [str(words.issues_title(len(issues)))]
     for (severity, code), members in sorted(
-            groups.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0][0], 3), kv[0][1])):
+        groups.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0][0], 3), kv[0][1])
+    ):
         meaning = lookup(code).text(lang).rstrip(".")
         out.append(f"  {severities.get(severity, severity)} {code} ×{len(members)}: {meaning}")
         ranked = sorted(members, key=lambda x: (x.file, x.sheet or "", x.row or 0))
@@ -150,8 +178,13 @@ def _where(x: Issue, words: Any) -> str:
     parts = [Path(x.file).name]
     if x.sheet:
         parts.append(x.sheet)
-    cell = (f"{x.column}{x.row}" if x.column and x.row is not None else
-            f"{words.row_word} {x.row}" if x.row is not None else x.column or "")
+    cell = (
+        f"{x.column}{x.row}"
+        if x.column and x.row is not None
+        else f"{words.row_word} {x.row}"
+        if x.row is not None
+        else x.column or ""
+    )
     if cell:
         parts.append(cell)
     return " / ".join(parts)
@@ -179,9 +212,11 @@ def inspect_report(data: dict) -> str:
         top, bottom = s["header_rows"]
         ordinals = ", ".join(map(str, s["ordinal_rows"])) or "none"
         lines.append(f"  header rows {top}–{bottom}; column-ordinal rows: {ordinals}")
-        lines.append(f"  unit: {s['unit']} (from: {s['unit_source'] or '-'}); "
-                     f"as of: {s['as_of'] or 'not stated'}; legacy encoding: "
-                     f"{s['legacy_encoding'] or 'none'}")
+        lines.append(
+            f"  unit: {s['unit']} (from: {s['unit_source'] or '-'}); "
+            f"as of: {s['as_of'] or 'not stated'}; legacy encoding: "
+            f"{s['legacy_encoding'] or 'none'}"
+        )
         lines.append("  columns:")
         for canonical, col in s["columns"].items():
             lines.append(f"    {col['column']:>3}  {canonical:<22} ← {col['header']}")
@@ -189,9 +224,11 @@ def inspect_report(data: dict) -> str:
         lines.append(f"  rows: {classes}")
         lines.append(f"  project lines: {s['lines']}; first ones:")
         for x in s["first_lines"]:
-            lines.append(f"    row {x['row']}: {x['project_code'] or '-'} {x['project_name'][:50]} | "
-                         f"{x['capital_source']} | {x['status']} | plan "
-                         f"{format_trieu(x['plan_dong'])} | disbursed {format_trieu(x['disbursed_dong'])}")
+            lines.append(
+                f"    row {x['row']}: {x['project_code'] or '-'} {x['project_name'][:50]} | "
+                f"{x['capital_source']} | {x['status']} | plan "
+                f"{format_trieu(x['plan_dong'])} | disbursed {format_trieu(x['disbursed_dong'])}"
+            )
     lines += ["", *issues_report([Issue(**i) for i in data["issues"]], "en")]
     return "\n".join(lines)
 
@@ -200,12 +237,20 @@ def _candidate_lines(candidates: dict) -> list[str]:
     """Per figure with several candidate columns: each, and which rule chose or passed it."""
     out = []
     for canonical, choice in candidates.items():
-        verdict = ("no rule separates them: refused" if choice["ambiguous"] else
-                   f"{choice['chosen']} chosen by {choice['rule']} ({choice['says']})")
+        verdict = (
+            "no rule separates them: refused"
+            if choice["ambiguous"]
+            else f"{choice['chosen']} chosen by {choice['rule']} ({choice['says']})"
+        )
         out.append(f"  candidates for {canonical}: {verdict}")
         for x in choice["candidates"]:
-            mark = ("chosen" if x["column"] == choice["chosen"] else
-                    f"passed over ({x['passed_over_by']})" if x["passed_over_by"] else "undecided")
+            mark = (
+                "chosen"
+                if x["column"] == choice["chosen"]
+                else f"passed over ({x['passed_over_by']})"
+                if x["passed_over_by"]
+                else "undecided"
+            )
             out.append(f"    {x['column']:>3}  score {x['score']:>2}  {mark:<40} ← {x['header']}")
     return out
 
@@ -214,9 +259,16 @@ def whatif_report(data: dict, lang: str = "vi") -> str:
     """Per threshold and capital source: lines flagged and money recallable."""
     words = terminal_words(lang)
     lines = [str(words.whatif_title(data["rule_id"], data["as_of"], data["recall_policy"])), ""]
-    rows = [[f"{r['threshold_pct']}%", r["capital_source_label"] or r["capital_source"],
-             f"{r['lines_flagged']}/{r['lines_in_scope']}", format_trieu(r["plan_dong"]),
-             format_trieu(r["recallable_dong"])] for r in data["rows"]]
+    rows = [
+        [
+            f"{r['threshold_pct']}%",
+            r["capital_source_label"] or r["capital_source"],
+            f"{r['lines_flagged']}/{r['lines_in_scope']}",
+            format_trieu(r["plan_dong"]),
+            format_trieu(r["recallable_dong"]),
+        ]
+        for r in data["rows"]
+    ]
     rows = _localise_numbers(rows, (3, 4), lang)
     lines += _table(list(words.whatif_headers), rows, {2, 3, 4})
     return "\n".join(lines)

@@ -63,9 +63,11 @@ def _label_proposal(proposal: Proposal | None, labels: dict[str, str]) -> Propos
         return dataclasses.replace(x, capital_source_label=new) if new else x
 
     return dataclasses.replace(
-        proposal, pools=tuple(map(relabel, proposal.pools)),
+        proposal,
+        pools=tuple(map(relabel, proposal.pools)),
         decreases=tuple(map(relabel, proposal.decreases)),
-        increases=tuple(map(relabel, proposal.increases)))
+        increases=tuple(map(relabel, proposal.increases)),
+    )
 
 
 def localised(result: RunResult, lang: str) -> RunResult:
@@ -80,17 +82,24 @@ def localised(result: RunResult, lang: str) -> RunResult:
     info = result.round
     labels = dict(info.source_labels_en)
     round_en = dataclasses.replace(
-        info, name=info.name_en or f"Round {info.number}",
+        info,
+        name=info.name_en or f"Round {info.number}",
         description=info.description_en or info.description,
-        legal_basis=info.legal_basis_en or info.legal_basis)
+        legal_basis=info.legal_basis_en or info.legal_basis,
+    )
     summary = dict(result.summary)
     summary["by_capital_source"] = [
         {**entry, "label": labels.get(entry.get("capital_source", ""), entry.get("label"))}
-        for entry in result.summary.get("by_capital_source", ())]
+        for entry in result.summary.get("by_capital_source", ())
+    ]
     return dataclasses.replace(
-        result, round=round_en, plan=_label_frame(result.plan, labels),
-        flags=_label_frame(result.flags, labels), summary=summary,
-        proposal=_label_proposal(result.proposal, labels))
+        result,
+        round=round_en,
+        plan=_label_frame(result.plan, labels),
+        flags=_label_frame(result.flags, labels),
+        summary=summary,
+        proposal=_label_proposal(result.proposal, labels),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -101,8 +110,9 @@ def _issue_macros(templates_dir: str | None) -> Any:
 def issue_detail(x: Issue, lang: str, templates_dir: str | os.PathLike | None = None) -> str:
     """This occurrence's details in `lang`, from the code's macro in `_issues.j2` ('' if none)."""
     params = x.params or {}
-    macro = getattr(_issue_macros(None if templates_dir is None else str(templates_dir)),
-                    x.code.replace("-", "_"), None)
+    macro = getattr(
+        _issue_macros(None if templates_dir is None else str(templates_dir)), x.code.replace("-", "_"), None
+    )
     if not isinstance(macro, jinja2.runtime.Macro) or not params:
         return ""
     return squash(macro(lang, params))

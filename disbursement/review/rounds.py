@@ -80,20 +80,28 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
         # inability on its own: a line giving capital back is flagged even without an expected
         # figure (docs/rules.md, SL79-R3).
         decrease = out.get("decrease_dong")
-        gives_back = (np.zeros(len(out), dtype=bool) if decrease is None
-                      else (decrease.fillna(0).to_numpy(dtype=np.int64) > 0))
+        gives_back = (
+            np.zeros(len(out), dtype=bool)
+            if decrease is None
+            else (decrease.fillna(0).to_numpy(dtype=np.int64) > 0)
+        )
         if has_expected:
             known = expected.notna().to_numpy(dtype=bool)
             values = expected.fillna(0).to_numpy(dtype=np.int64)
             flagged = in_scope & ((known & (values < plan_dong)) | gives_back)
             for i in np.flatnonzero(in_scope & ~known & ~gives_back):
-                cell = (out["cells"].iloc[i] or {}).get("expected_dong", "") if "cells" in out \
-                    else ""
-                issues.append(issue("EXPECTED-MISSING", str(out["file"].iloc[i]),
-                    str(out["sheet"].iloc[i]), int(out["row"].iloc[i]),
-                    cell_column(cell) or None,
-                    f"no expected disbursement figure (blank cell) and no proposed decrease: the "
-                    f"line was not evaluated by {rnd.id}"))
+                cell = (out["cells"].iloc[i] or {}).get("expected_dong", "") if "cells" in out else ""
+                issues.append(
+                    issue(
+                        "EXPECTED-MISSING",
+                        str(out["file"].iloc[i]),
+                        str(out["sheet"].iloc[i]),
+                        int(out["row"].iloc[i]),
+                        cell_column(cell) or None,
+                        f"no expected disbursement figure (blank cell) and no proposed decrease: the "
+                        f"line was not evaluated by {rnd.id}",
+                    )
+                )
         elif decrease is not None and gives_back.any():
             flagged = in_scope & gives_back
         elif crit.forecast:
@@ -103,11 +111,18 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
             forecast = flagged.copy()
         else:
             flagged = np.zeros(len(out), dtype=bool)
-            issues.append(issue("EXPECTED-COLUMN-MISSING", "", None, None, None,
-                f"{rnd.id} needs the investors' expected disbursement for the year (a column such "
-                "as 'Dự kiến giải ngân đến 31/01' or 'Khả năng giải ngân cả năm'); none was found, "
-                "so nothing was flagged. Add the column, or enable `forecast: true` in the rules.",
-            ))
+            issues.append(
+                issue(
+                    "EXPECTED-COLUMN-MISSING",
+                    "",
+                    None,
+                    None,
+                    None,
+                    f"{rnd.id} needs the investors' expected disbursement for the year (a column such "
+                    "as 'Dự kiến giải ngân đến 31/01' or 'Khả năng giải ngân cả năm'); none was found, "
+                    "so nothing was flagged. Add the column, or enable `forecast: true` in the rules.",
+                )
+            )
     out["in_scope"] = in_scope
     out["applicable"] = applicable
     out["flagged"] = flagged
@@ -121,6 +136,7 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
 
 def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
     """JSON-ready summary: totals, then one entry per capital source in order of appearance."""
+
     def totals(frame: pd.DataFrame) -> dict:
         flagged = frame[frame["flagged"]]
         return {
@@ -152,7 +168,6 @@ def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
         **totals(evaluated),
         # Lines no source of the rules names: reviewed, kept out of reallocation.
         "unknown_source_lines": int((keys == "UNKNOWN").sum()),
-        "unknown_source_plan_dong": int(evaluated.loc[(keys == "UNKNOWN").to_numpy(),
-                                                      "plan_dong"].sum()),
+        "unknown_source_plan_dong": int(evaluated.loc[(keys == "UNKNOWN").to_numpy(), "plan_dong"].sum()),
         "by_capital_source": by_source,
     }

@@ -41,18 +41,20 @@ def ok(*args):
 
 def round_1_lines():
     # Investors' expected figures make both slow lines recall (unable_portion).
-    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400", expected_dong="500"),
-            line("7912346", "Trường THCS xã Mường Bú", disbursed="450", expected_dong="600"),
-            line("7912347", "Cầu bản Púng", disbursed="900")]
+    return [
+        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400", expected_dong="500"),
+        line("7912346", "Trường THCS xã Mường Bú", disbursed="450", expected_dong="600"),
+        line("7912347", "Cầu bản Púng", disbursed="900"),
+    ]
 
 
 def round_2_lines(plans: dict[str, str] | None = None):
     plans = plans or {}
-    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="700",
-                 plan=plans.get("7912345", "1.000")),
-            line("7912346", "Trường THCS xã Mường Bú", disbursed="500",
-                 plan=plans.get("7912346", "1.000")),
-            line("7912347", "Cầu bản Púng", disbursed="550", plan=plans.get("7912347", "1.000"))]
+    return [
+        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="700", plan=plans.get("7912345", "1.000")),
+        line("7912346", "Trường THCS xã Mường Bú", disbursed="500", plan=plans.get("7912346", "1.000")),
+        line("7912347", "Cầu bản Púng", disbursed="550", plan=plans.get("7912347", "1.000")),
+    ]
 
 
 @pytest.fixture
@@ -65,12 +67,27 @@ def recorded(tmp_path_factory):
     """Round 1 (30/6) and round 2 (30/9) of 2022 recorded once, with --out, in one store."""
     base = tmp_path_factory.mktemp("recorded")
     store, ids = base / "audit" / "so-kiem-toan.sqlite", []
-    for lines, number, as_of in ((round_1_lines(), 1, dt.date(2022, 6, 30)),
-                                 (round_2_lines(), 2, dt.date(2022, 9, 30))):
+    for lines, number, as_of in (
+        (round_1_lines(), 1, dt.date(2022, 6, 30)),
+        (round_2_lines(), 2, dt.date(2022, 9, 30)),
+    ):
         path = base / f"den_{as_of:%d-%m}.xlsx"
         write_official_workbook(path, lines, year=2022, as_of=as_of)
-        out = json.loads(ok("review", path, "--round", number, "--json", "--audit-db", store,
-                            "--reviewer", "Lò Thị Hoa", "--out", base / f"out{number}"))
+        out = json.loads(
+            ok(
+                "review",
+                path,
+                "--round",
+                number,
+                "--json",
+                "--audit-db",
+                store,
+                "--reviewer",
+                "Lò Thị Hoa",
+                "--out",
+                base / f"out{number}",
+            )
+        )
         ids.append(out["audit"]["run_id"])
     return store, ids
 
@@ -91,19 +108,21 @@ def test_two_rounds_recorded_and_queried_per_project(two_rounds, store):
     first, second = two_rounds
     runs = json.loads(ok("audit", "runs", "--audit-db", store, "--json"))
     assert [(r["run_id"], r["round"], r["flagged"], r["reviewer"]) for r in runs] == [
-        (first, 1, 2, "Lò Thị Hoa"), (second, 2, 2, "Lò Thị Hoa")]
+        (first, 1, 2, "Lò Thị Hoa"),
+        (second, 2, 2, "Lò Thị Hoa"),
+    ]
 
     history = json.loads(ok("audit", "project", "7912345", "--audit-db", store, "--json"))
     assert [(h["round"], h["state"], h["plan_dong"], h["disbursed_dong"]) for h in history] == [
         (1, "flagged", 1_000_000_000, 400_000_000),
-        (2, "not flagged", 1_000_000_000, 700_000_000)]
+        (2, "not flagged", 1_000_000_000, 700_000_000),
+    ]
     assert history[0]["proposal"][0]["kind"] == "decrease"
     text = ok("audit", "project", "7912345", "--audit-db", store)
     assert text.splitlines()[0] == "Project 7912345: 2 readings"
     assert " flagged " in text and " not flagged " in text and "400,000" in text
 
-    flagged = json.loads(ok("audit", "flagged", "--year", 2022, "--round", 1, "--audit-db", store,
-                            "--json"))
+    flagged = json.loads(ok("audit", "flagged", "--year", 2022, "--round", 1, "--audit-db", store, "--json"))
     assert {f["project_code"] for f in flagged} == {"7912345", "7912346"}
     assert flagged[0]["source"]["cells"]["plan_dong"].startswith("L")
 
@@ -112,14 +131,15 @@ def test_two_rounds_recorded_and_queried_per_project(two_rounds, store):
     assert [d["project_code"] for d in diff["persisting"]] == ["7912346"]
     (cleared,) = diff["cleared"]
     assert cleared["project_code"] == "7912345"
-    assert cleared["now"] == {"plan_dong": 1_000_000_000, "disbursed_dong": 700_000_000,
-                              "flagged": False}
+    assert cleared["now"] == {"plan_dong": 1_000_000_000, "disbursed_dong": 700_000_000, "flagged": False}
 
 
 def test_the_next_round_reports_each_flag_as_new_or_persisting(two_rounds, store):
     shown = queries.show_run(store, two_rounds[1])
     assert {f["project_code"]: f["lifecycle"] for f in shown["flags"]} == {
-        "7912346": "persisting", "7912347": "new"}
+        "7912346": "persisting",
+        "7912347": "new",
+    }
     lifecycle = shown["summary"]["lifecycle"]
     assert lifecycle["previous_run"] == two_rounds[0] and lifecycle["previous_round"] == 1
     assert [c["project_code"] for c in lifecycle["cleared"]] == ["7912345"]
@@ -138,23 +158,33 @@ def test_query_tables_go_to_xlsx(two_rounds, store, tmp_path):
 
 def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
     assert ok("audit", "verify", "--audit-db", store).startswith("Audit store OK: 2 records;")
-    ((record, disbursed),) = fetch(store, "SELECT record, disbursed_dong FROM flags "
-                                          "WHERE run_seq = 1 AND flag_no = 0")
+    ((record, disbursed),) = fetch(
+        store, "SELECT record, disbursed_dong FROM flags WHERE run_seq = 1 AND flag_no = 0"
+    )
     assert disbursed == 400000000 and '"rate_pct":"40,00"' in record
     changed = record.replace('"rate_pct":"40,00"', '"rate_pct":"41,00"')
     assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
     # one figure of a column, or one character of the record kept beside the columns
     for statement, args, restore in (
-            ("UPDATE flags SET disbursed_dong = 500000000 WHERE run_seq = 1 AND flag_no = 0", (),
-             ("UPDATE flags SET disbursed_dong = 400000000 WHERE run_seq = 1 AND flag_no = 0", ())),
-            ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (changed,),
-             ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (record,)))):
+        (
+            "UPDATE flags SET disbursed_dong = 500000000 WHERE run_seq = 1 AND flag_no = 0",
+            (),
+            ("UPDATE flags SET disbursed_dong = 400000000 WHERE run_seq = 1 AND flag_no = 0", ()),
+        ),
+        (
+            "UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0",
+            (changed,),
+            ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (record,)),
+        ),
+    ):
         tamper(store, statement, args)
         result = run("audit", "verify", "--audit-db", store)
         assert result.exit_code == 1
-        assert result.output == (f"Chain broken at run {two_rounds[0]} (record 1): its content "
-                                 "no longer matches its record_hash (the record or one of its "
-                                 "rows was changed)\n")
+        assert result.output == (
+            f"Chain broken at run {two_rounds[0]} (record 1): its content "
+            "no longer matches its record_hash (the record or one of its "
+            "rows was changed)\n"
+        )
         tamper(store, *restore)
         assert run("audit", "verify", "--audit-db", store).exit_code == 0
 
@@ -169,8 +199,7 @@ def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store
     assert not report["ok"] and report["first_broken"] is None
     assert report["files"][0]["problem"].endswith("was changed")
     tamper(store, "DELETE FROM decisions")
-    for table in ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides",
-                  "outputs"):
+    for table in ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides", "outputs"):
         tamper(store, f"DELETE FROM {table} WHERE run_seq = 1")
     tamper(store, "DELETE FROM runs WHERE seq = 1")
     broken = chain.verify(store)["first_broken"]
@@ -190,14 +219,16 @@ def test_replay_reproduces_every_output(two_rounds, store):
 
 
 def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
-    tamper(store, "UPDATE outputs SET sha256 = ? WHERE run_seq = 2 AND name = 'flags.csv'",
-           ("0" * 64,))
+    tamper(store, "UPDATE outputs SET sha256 = ? WHERE run_seq = 2 AND name = 'flags.csv'", ("0" * 64,))
     result = run("audit", "replay", two_rounds[1], "--audit-db", store)
     assert result.exit_code == 1
     assert "  DIFFERENT flags.csv\n" in result.output
     assert "  OK        flags.xlsx\n" in result.output
-    tamper(store, "UPDATE flags SET record = replace(record, '\"rate_pct\":\"', "
-           "'\"rate_pct\":\"1') WHERE run_seq = 2 AND flag_no = 1")
+    tamper(
+        store,
+        'UPDATE flags SET record = replace(record, \'"rate_pct":"\', '
+        '\'"rate_pct":"1\') WHERE run_seq = 2 AND flag_no = 1',
+    )
     report = audit_replay.replay(store, two_rounds[1])
     assert report["records"]["different"] == {"flags": "#2 differs in rate_pct"}
 
@@ -205,11 +236,30 @@ def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
 def test_two_reviews_at_once_both_land_and_the_chain_verifies(make_workbook, store, tmp_path):
     path = make_workbook(round_1_lines())
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
-    procs = [subprocess.Popen([sys.executable, "-m", "disbursement", "review", str(path),
-                               "--round", "1", "--json", "--audit-db", str(store),
-                               "--reviewer", f"cán bộ {i}"],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "disbursement",
+                "review",
+                str(path),
+                "--round",
+                "1",
+                "--json",
+                "--audit-db",
+                str(store),
+                "--reviewer",
+                f"cán bộ {i}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (_, stderr) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, stderr
@@ -227,13 +277,16 @@ def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, 
     ok("review", first, "--round", 1, "--audit-db", store)
     out = ok("decide", "latest", "--decision", DECISION, "--audit-db", store, "--by", "Giám đốc")
     assert out.startswith("Recorded decision ") and "approved lines (proposal)" in out
-    approved = {x["project_code"]: x["plan_after_dong"]
-                for x in queries.show_run(store, "latest")["decision_records"][0]["lines"]}
+    approved = {
+        x["project_code"]: x["plan_after_dong"]
+        for x in queries.show_run(store, "latest")["decision_records"][0]["lines"]
+    }
     assert approved["7912345"] < 1_000_000_000 and approved["7912346"] < 1_000_000_000
     # The new export carries the approved plan for 7912345 only.
     trieu = f"{approved['7912345'] // 1_000_000:,}".replace(",", ".")
-    second = make_workbook(round_2_lines({"7912345": trieu}), name="den_30-09.xlsx",
-                           as_of=dt.date(2022, 9, 30))
+    second = make_workbook(
+        round_2_lines({"7912345": trieu}), name="den_30-09.xlsx", as_of=dt.date(2022, 9, 30)
+    )
     data = json.loads(ok("review", second, "--round", 2, "--json", "--audit-db", store))
     warned = [i for i in data["issues"] if i["code"] == "PLAN-DIFFERS-FROM-APPROVED"]
     assert {w["message"].split(" / ")[0] for w in warned} == set(approved) - {"7912345"}
@@ -242,8 +295,7 @@ def test_decide_then_the_next_round_warns_where_the_plan_differs(make_workbook, 
     assert first_warning["file"] == str(second) and first_warning["row"] > 10
     assert f"approved after adjustment by {DECISION}" in first_warning["message"]
     assert data["summary"]["lifecycle"]["decisions"]
-    assert data["summary"]["issues"]["by_code"]["PLAN-DIFFERS-FROM-APPROVED"]["count"] == len(
-        warned)
+    assert data["summary"]["issues"]["by_code"]["PLAN-DIFFERS-FROM-APPROVED"]["count"] == len(warned)
     history = queries.project_history(store, "7912346")
     assert history[0]["decisions"][0]["decision"] == DECISION
     assert chain.verify(store)["ok"]
@@ -253,29 +305,34 @@ def test_decide_with_an_approved_figures_file(make_workbook, store, tmp_path):
     first = make_workbook(round_1_lines())
     ok("review", first, "--round", 1, "--audit-db", store)
     approved = tmp_path / "phe_duyet.csv"
-    approved.write_text("Mã dự án,Nguồn vốn,Kế hoạch năm 2022 sau điều chỉnh (triệu đồng)\n"
-                        "7912345,Vốn cân đối ngân sách địa phương,\"700,5\"\n", encoding="utf-8")
-    out = ok("decide", "latest", "--decision", DECISION, "--approved", approved,
-             "--audit-db", store)
+    approved.write_text(
+        "Mã dự án,Nguồn vốn,Kế hoạch năm 2022 sau điều chỉnh (triệu đồng)\n"
+        '7912345,Vốn cân đối ngân sách địa phương,"700,5"\n',
+        encoding="utf-8",
+    )
+    out = ok("decide", "latest", "--decision", DECISION, "--approved", approved, "--audit-db", store)
     assert "1 approved lines (file)" in out
     second = make_workbook(round_2_lines(), name="den_30-09.xlsx", as_of=dt.date(2022, 9, 30))
     data = json.loads(ok("review", second, "--round", 2, "--json", "--audit-db", store))
     (warning,) = [i for i in data["issues"] if i["code"] == "PLAN-DIFFERS-FROM-APPROVED"]
-    assert warning["message"].startswith("7912345 / NSDP_CAN_DOI: plan 1.000,000 triệu đồng "
-                                         "in this export differs from 700,500 triệu đồng")
+    assert warning["message"].startswith(
+        "7912345 / NSDP_CAN_DOI: plan 1.000,000 triệu đồng in this export differs from 700,500 triệu đồng"
+    )
     assert chain.verify(store)["ok"]  # the approved file's copy is kept and checked too
 
 
 def test_a_bad_approved_file_records_nothing(make_workbook, store, tmp_path):
     ok("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store)
     approved = tmp_path / "phe_duyet.csv"
-    approved.write_text("Mã dự án,Nguồn vốn,Kế hoạch sau điều chỉnh\n"
-                        "7999999,NSDP_CAN_DOI,700\n7912345,NSDP_CAN_DOI,#REF!\n", encoding="utf-8")
-    result = run("decide", "latest", "--decision", DECISION, "--approved", approved,
-                 "--audit-db", store)
+    approved.write_text(
+        "Mã dự án,Nguồn vốn,Kế hoạch sau điều chỉnh\n7999999,NSDP_CAN_DOI,700\n7912345,NSDP_CAN_DOI,#REF!\n",
+        encoding="utf-8",
+    )
+    result = run("decide", "latest", "--decision", DECISION, "--approved", approved, "--audit-db", store)
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {approved}: nothing recorded; row 2: no line with "
-                                    "project code '7999999'")
+    assert result.output.startswith(
+        f"Error: {approved}: nothing recorded; row 2: no line with project code '7999999'"
+    )
     assert "C3: plan after adjustment '#REF!' is not a usable amount" in result.output
     assert chain.verify(store)["records"] == 1
 
@@ -289,9 +346,11 @@ def test_a_newer_schema_is_refused_and_left_untouched(make_workbook, sqlite_stor
     path = make_workbook(round_1_lines())
     result = run("review", path, "--round", 1, "--audit-db", store)
     assert result.exit_code == 1
-    assert result.output == (f"Error: audit store {store} has schema version 99, newer than this "
-                             f"engine knows ({schema.SCHEMA_VERSION}); upgrade disbursement — the "
-                             "store was left as it is\n")
+    assert result.output == (
+        f"Error: audit store {store} has schema version 99, newer than this "
+        f"engine knows ({schema.SCHEMA_VERSION}); upgrade disbursement — the "
+        "store was left as it is\n"
+    )
     assert run("audit", "runs", "--audit-db", store).exit_code == 1
     assert sha256_file(store) == before
     assert sorted(p.name for p in store.parent.iterdir()) == [store.name]
@@ -304,14 +363,14 @@ def test_a_foreign_or_damaged_store_is_refused(make_workbook, sqlite_store, cont
     store.write_bytes(content)
     result = run("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store)
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {store} is not an SQLite audit store") or \
-        result.output.startswith(f"Error: audit store {store} is damaged")
+    assert result.output.startswith(
+        f"Error: {store} is not an SQLite audit store"
+    ) or result.output.startswith(f"Error: audit store {store} is damaged")
     assert "left as it is" in result.output and "Traceback" not in result.output
     assert store.read_bytes() == content
 
 
-def test_no_audit_touches_no_store_and_the_env_var_picks_one(make_workbook, tmp_path,
-                                                              monkeypatch):
+def test_no_audit_touches_no_store_and_the_env_var_picks_one(make_workbook, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = make_workbook(round_1_lines())
     ok("review", path, "--round", 1, "--no-audit")
@@ -331,8 +390,7 @@ def test_show_accepts_a_prefix_and_refuses_an_unknown_run(two_rounds, store):
     assert "  input  " in out and "persisting" in out
     unknown = run("audit", "show", "ffff", "--audit-db", store)
     assert unknown.exit_code == 1
-    assert unknown.output == ("Error: no run ffff in the audit store (see `disbursement audit "
-                              "runs`)\n")
+    assert unknown.output == ("Error: no run ffff in the audit store (see `disbursement audit runs`)\n")
 
 
 def test_every_audit_command_is_documented():
@@ -344,11 +402,23 @@ def test_every_audit_command_is_documented():
 
 def test_replay_of_a_run_with_overrides_is_identical(make_workbook, store, tmp_path):
     overrides = tmp_path / "dieu_chinh.csv"
-    overrides.write_text("Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
-                         "7912345,NSDP_CAN_DOI,giảm,550,Chủ đầu tư xin giảm,Phó Giám đốc\n",
-                         encoding="utf-8")
-    ok("review", make_workbook(round_1_lines()), "--round", 1, "--audit-db", store,
-       "--overrides", overrides, "--out", tmp_path / "out")
+    overrides.write_text(
+        "Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
+        "7912345,NSDP_CAN_DOI,giảm,550,Chủ đầu tư xin giảm,Phó Giám đốc\n",
+        encoding="utf-8",
+    )
+    ok(
+        "review",
+        make_workbook(round_1_lines()),
+        "--round",
+        1,
+        "--audit-db",
+        store,
+        "--overrides",
+        overrides,
+        "--out",
+        tmp_path / "out",
+    )
     report = audit_replay.replay(store, "latest")
     assert report["records"]["status"] == "OK", report["records"]
     assert report["ok"] and all(f["status"] == "OK" for f in report["files"])

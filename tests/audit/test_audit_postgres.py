@@ -37,16 +37,35 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
 
 
 def lines():
-    return [line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400", expected_dong="500"),
-            line("7912346", "Trường THCS xã Mường Bú", disbursed="450", expected_dong="600"),
-            line("7912347", "Cầu bản Púng", disbursed="900")]
+    return [
+        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400", expected_dong="500"),
+        line("7912346", "Trường THCS xã Mường Bú", disbursed="450", expected_dong="600"),
+        line("7912347", "Cầu bản Púng", disbursed="900"),
+    ]
 
 
 def review_process(path, store, reviewer, cwd, env=ENV):
-    return subprocess.Popen([sys.executable, "-m", "disbursement", "review", str(path),
-                             "--round", "1", "--json", "--audit-db", store, "--reviewer", reviewer],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "disbursement",
+            "review",
+            str(path),
+            "--round",
+            "1",
+            "--json",
+            "--audit-db",
+            store,
+            "--reviewer",
+            reviewer,
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def invoke(*args):
@@ -77,8 +96,7 @@ def _retried(base, statement):
 
 
 @pytest.mark.postgres
-def test_two_concurrent_reviews_into_a_new_database_both_land(make_workbook, new_database,
-                                                              tmp_path):
+def test_two_concurrent_reviews_into_a_new_database_both_land(make_workbook, new_database, tmp_path):
     path = make_workbook(lines())
     procs = [review_process(path, new_database, f"cán bộ {i}", tmp_path) for i in range(2)]
     outputs = [p.communicate(timeout=180) for p in procs]
@@ -92,8 +110,9 @@ def test_two_concurrent_reviews_into_a_new_database_both_land(make_workbook, new
     assert verified.exit_code == 0 and verified.output.startswith("Audit store OK: 2 records;")
     assert not any(p.name.startswith("postgres") or p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
     # an UPDATE of one recorded amount is named by verify
-    tamper(new_database, "UPDATE lines SET disbursed_dong = disbursed_dong + 1 "
-           "WHERE run_seq = 2 AND line_no = 0")
+    tamper(
+        new_database, "UPDATE lines SET disbursed_dong = disbursed_dong + 1 WHERE run_seq = 2 AND line_no = 0"
+    )
     broken = invoke("audit", "verify", "--audit-db", new_database)
     second = fetch(new_database, "SELECT run_id FROM runs WHERE seq = 2")[0][0]
     assert broken.exit_code == 1
@@ -101,20 +120,29 @@ def test_two_concurrent_reviews_into_a_new_database_both_land(make_workbook, new
 
 
 @pytest.mark.postgres
-def test_four_processes_three_reviews_each_make_one_chain(make_workbook, pg_schema_url, tmp_path,
-                                                          capsys):
+def test_four_processes_three_reviews_each_make_one_chain(make_workbook, pg_schema_url, tmp_path, capsys):
     path = make_workbook(lines())
-    script = ("import sys\n"
-              "from click.testing import CliRunner\n"
-              "from disbursement.cli import cli\n"
-              "for _ in range(3):\n"
-              "    res = CliRunner().invoke(cli, ['review', sys.argv[1], '--round', '1', '--json',"
-              " '--audit-db', sys.argv[2], '--reviewer', sys.argv[3]])\n"
-              "    assert res.exit_code == 0, res.output\n")
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from disbursement.cli import cli\n"
+        "for _ in range(3):\n"
+        "    res = CliRunner().invoke(cli, ['review', sys.argv[1], '--round', '1', '--json',"
+        " '--audit-db', sys.argv[2], '--reviewer', sys.argv[3]])\n"
+        "    assert res.exit_code == 0, res.output\n"
+    )
     start = time.monotonic()
-    workers = [subprocess.Popen([sys.executable, "-c", script, str(path), pg_schema_url,
-                                 f"cán bộ {w}"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for w in range(4)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), pg_schema_url, f"cán bộ {w}"],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
     for worker in workers:
         _, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err
@@ -126,20 +154,20 @@ def test_four_processes_three_reviews_each_make_one_chain(make_workbook, pg_sche
     assert sorted(r["run_id"] for r in runs) == [r["run_id"] for r in runs]  # ids in chain order
     assert {r["reviewer"] for r in runs} == {f"cán bộ {w}" for w in range(4)}
     with capsys.disabled():
-        print(f"\n  concurrency: 4 processes x 3 reviews -> {len(runs)} runs, chain length "
-              f"{report['records']}, verify OK, {seconds:.1f} s")
+        print(
+            f"\n  concurrency: 4 processes x 3 reviews -> {len(runs)} runs, chain length "
+            f"{report['records']}, verify OK, {seconds:.1f} s"
+        )
 
 
 @pytest.mark.postgres
-def test_a_writer_killed_mid_record_leaves_no_partial_run(make_workbook, pg_schema_url, tmp_path,
-                                                          capsys):
+def test_a_writer_killed_mid_record_leaves_no_partial_run(make_workbook, pg_schema_url, tmp_path, capsys):
     path = make_workbook(lines())
     first = invoke("review", path, "--round", "1", "--audit-db", pg_schema_url)
     assert first.exit_code == 0, first.output
     marker = tmp_path / "paused"
     start = time.monotonic()
-    proc = review_process(path, pg_schema_url, "bị dừng", tmp_path,
-                          env={**ENV, PAUSE_ENV: str(marker)})
+    proc = review_process(path, pg_schema_url, "bị dừng", tmp_path, env={**ENV, PAUSE_ENV: str(marker)})
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() - start < 120
@@ -156,8 +184,10 @@ def test_a_writer_killed_mid_record_leaves_no_partial_run(make_workbook, pg_sche
     assert after.exit_code == 0, after.output
     assert chain.verify(pg_schema_url)["records"] == 2
     with capsys.disabled():
-        print(f"\n  fault: writer SIGKILLed before COMMIT after {seconds:.1f} s -> chain length "
-              "1, verify OK, partial run absent; next writer recorded (chain length 2)")
+        print(
+            f"\n  fault: writer SIGKILLed before COMMIT after {seconds:.1f} s -> chain length "
+            "1, verify OK, partial run absent; next writer recorded (chain length 2)"
+        )
 
 
 @pytest.mark.postgres
@@ -168,23 +198,24 @@ def test_replay_from_the_server_needs_nothing_from_disk(make_workbook, pg_schema
     assert done.exit_code == 0, done.output
     recorded = {p.name: sha256_file(p) for p in out.iterdir()}
     path.unlink()  # the officer's copy is gone; the database holds the input
-    report = json.loads(invoke("audit", "replay", "latest", "--json",
-                               "--audit-db", pg_schema_url).output)
+    report = json.loads(invoke("audit", "replay", "latest", "--json", "--audit-db", pg_schema_url).output)
     assert report["ok"], report
     assert {f["name"]: f["replayed"] for f in report["files"]} == {
-        name: sha for name, sha in recorded.items() if name in {f["name"] for f in report["files"]}}
+        name: sha for name, sha in recorded.items() if name in {f["name"] for f in report["files"]}
+    }
     assert len(report["files"]) == len(recorded)
 
 
 @pytest.mark.postgres
-def test_copy_sqlite_to_postgresql_and_back_keeps_every_hash(make_workbook, pg_schema_url,
-                                                             tmp_path):
+def test_copy_sqlite_to_postgresql_and_back_keeps_every_hash(make_workbook, pg_schema_url, tmp_path):
     path = make_workbook(lines())
     sqlite = tmp_path / "may-ca-nhan.sqlite"
     for _ in range(2):
         assert invoke("review", path, "--round", "1", "--audit-db", sqlite).exit_code == 0
-    assert invoke("decide", "latest", "--decision", "Quyết định số 1/QĐ-UBND",
-                  "--audit-db", sqlite).exit_code == 0
+    assert (
+        invoke("decide", "latest", "--decision", "Quyết định số 1/QĐ-UBND", "--audit-db", sqlite).exit_code
+        == 0
+    )
     there = invoke("audit", "copy", "--from", sqlite, "--to", pg_schema_url)
     assert there.exit_code == 0, there.output
     head = chain.verify(sqlite)["head"]
@@ -198,25 +229,32 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_hash(make_workbook, pg_s
     # the copy on the server keeps recording after the copied ids, with the role (hash v3) …
     assert invoke("review", path, "--round", "1", "--audit-db", pg_schema_url).exit_code == 0
     assert chain.verify(pg_schema_url)["records"] == 4
-    assert fetch(pg_schema_url, "SELECT hash_version FROM runs ORDER BY seq") == [
-        (3,), (3,), (3,)]
+    assert fetch(pg_schema_url, "SELECT hash_version FROM runs ORDER BY seq") == [(3,), (3,), (3,)]
     assert fetch(pg_schema_url, "SELECT db_role IS NULL FROM runs ORDER BY seq") == [
-        (True,), (True,), (False,)]
+        (True,),
+        (True,),
+        (False,),
+    ]
     # … and a server store with runs of both back ends verifies again as an SQLite file
     mixed = tmp_path / "tu-may-chu.sqlite"
     assert invoke("audit", "copy", "--from", pg_schema_url, "--to", mixed).exit_code == 0
-    assert chain.verify(mixed)["ok"] and chain.verify(mixed)["head"] == chain.verify(
-        pg_schema_url)["head"]
+    assert chain.verify(mixed)["ok"] and chain.verify(mixed)["head"] == chain.verify(pg_schema_url)["head"]
 
 
-@pytest.mark.parametrize("address, says", [
-    ("mysql://localhost/audit", "unknown scheme 'mysql:'"),
-    ("postgresql://127.0.0.1:1/audit", "database audit on host 127.0.0.1:1"),
-    ("postgresql:///khong_co_csdl?host=/var/run/postgresql",
-     "database khong_co_csdl on host /var/run/postgresql"),
-])
-def test_a_bad_address_is_one_error_line_and_creates_nothing(make_workbook, tmp_path, monkeypatch,
-                                                             address, says):
+@pytest.mark.parametrize(
+    "address, says",
+    [
+        ("mysql://localhost/audit", "unknown scheme 'mysql:'"),
+        ("postgresql://127.0.0.1:1/audit", "database audit on host 127.0.0.1:1"),
+        (
+            "postgresql:///khong_co_csdl?host=/var/run/postgresql",
+            "database khong_co_csdl on host /var/run/postgresql",
+        ),
+    ],
+)
+def test_a_bad_address_is_one_error_line_and_creates_nothing(
+    make_workbook, tmp_path, monkeypatch, address, says
+):
     if "khong_co" in address:
         server_url()
     elif address.startswith("postgresql"):
@@ -225,8 +263,10 @@ def test_a_bad_address_is_one_error_line_and_creates_nothing(make_workbook, tmp_
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    for args in (["review", path, "--round", "1", "--audit-db", address],
-                 ["audit", "runs", "--audit-db", address]):
+    for args in (
+        ["review", path, "--round", "1", "--audit-db", address],
+        ["audit", "runs", "--audit-db", address],
+    ):
         result = invoke(*args)
         assert result.exit_code == 1
         assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
@@ -246,8 +286,9 @@ def _role(base: str, name: str, grants: str, password: str) -> str:
             run_sql(base, statement)
     port = re.search(r"[?&]port=(\d+)", base)
     server = "localhost" + (f":{port.group(1)}" if port else "")
-    return with_params(f"postgresql://{name}:{{password}}@{server}/{database}",
-                       options=f"-csearch_path%3D{schema}")
+    return with_params(
+        f"postgresql://{name}:{{password}}@{server}/{database}", options=f"-csearch_path%3D{schema}"
+    )
 
 
 def done_engine() -> str:
@@ -263,8 +304,7 @@ def _docs_grants(title: str) -> str:
 
 
 @pytest.mark.postgres
-def test_roles_a_recording_role_records_a_reader_reads_and_is_refused(make_workbook,
-                                                                      pg_schema_url):
+def test_roles_a_recording_role_records_a_reader_reads_and_is_refused(make_workbook, pg_schema_url):
     base = pg_schema_url
     suffix = secrets.token_hex(3)
     path = make_workbook(lines())
@@ -272,8 +312,7 @@ def test_roles_a_recording_role_records_a_reader_reads_and_is_refused(make_workb
     assert owner.exit_code == 0, owner.output
     secret = secrets.token_hex(8)
     recorder = _role(base, f"disb_rec_{suffix}", _docs_grants("recording role"), secret)
-    reader_url = _role(base, f"disb_read_{suffix}", _docs_grants("read-only auditing role"),
-                       secret)
+    reader_url = _role(base, f"disb_read_{suffix}", _docs_grants("read-only auditing role"), secret)
     recorder, reader = recorder.format(password=secret), reader_url.format(password=secret)
     try:
         done = invoke("review", path, "--round", "1", "--audit-db", recorder, "--reviewer", "Hoa")
@@ -287,8 +326,9 @@ def test_roles_a_recording_role_records_a_reader_reads_and_is_refused(make_workb
         assert f"(engine {done_engine()}, database role disb_rec_{suffix})" in shown
         refused = invoke("review", path, "--round", "1", "--audit-db", reader)
         assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
-        assert refused.output.startswith(f"Error: database role disb_read_{suffix} may not write "
-                                         "to the audit store")
+        assert refused.output.startswith(
+            f"Error: database role disb_read_{suffix} may not write to the audit store"
+        )
         wrong = invoke("audit", "runs", "--audit-db", reader_url.format(password="sai"))
         assert wrong.exit_code == 1 and "on host localhost" in wrong.output
         assert "password" in wrong.output and wrong.output.count("\n") == 1

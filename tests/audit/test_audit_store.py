@@ -23,37 +23,46 @@ def result_of(lines: list[dict], *, number: int = 1, year: int = 2022) -> RunRes
     """A RunResult with the columns the store reads; `lines` give code, plan, disbursed, flagged."""
     rows = []
     for i, x in enumerate(lines):
-        rows.append({
-            "project_code": x.get("code"), "project_name": x.get("name", f"Dự án {i}"),
-            "capital_source": x.get("source", "NSDP_CAN_DOI"),
-            "capital_source_label": "Vốn cân đối ngân sách địa phương", "status": "continuing",
-            "investor": None, "plan_dong": x["plan"], "disbursed_dong": x["disbursed"],
-            "expected_dong": pd.NA, "in_scope": True, "flagged": x.get("flagged", False),
-            "forecast": False, "rule_id": f"T-R{number}" if x.get("flagged") else None,
-            "rate_pct": "1,00", "reason": "RATE_BELOW_THRESHOLD",
-            "file": x.get("file", "/du-lieu/ke_hoach.xlsx"), "sheet": "Biểu 01",
-            "row": 10 + i, "cells": {"plan_dong": f"L{10 + i}"},
-        })
+        rows.append(
+            {
+                "project_code": x.get("code"),
+                "project_name": x.get("name", f"Dự án {i}"),
+                "capital_source": x.get("source", "NSDP_CAN_DOI"),
+                "capital_source_label": "Vốn cân đối ngân sách địa phương",
+                "status": "continuing",
+                "investor": None,
+                "plan_dong": x["plan"],
+                "disbursed_dong": x["disbursed"],
+                "expected_dong": pd.NA,
+                "in_scope": True,
+                "flagged": x.get("flagged", False),
+                "forecast": False,
+                "rule_id": f"T-R{number}" if x.get("flagged") else None,
+                "rate_pct": "1,00",
+                "reason": "RATE_BELOW_THRESHOLD",
+                "file": x.get("file", "/du-lieu/ke_hoach.xlsx"),
+                "sheet": "Biểu 01",
+                "row": 10 + i,
+                "cells": {"plan_dong": f"L{10 + i}"},
+            }
+        )
     plan = pd.DataFrame(rows)
     plan["expected_dong"] = plan["expected_dong"].astype("Int64")
-    info = RoundInfo(f"T-R{number}", number, f"Đợt {number}", year, dt.date(year, 6, 30), "", "",
-                     50)
-    return RunResult(info, plan, plan[plan["flagged"]].copy(), [], {"lines": len(plan)},
-                     inputs=(), rules_path="rules.yaml")
+    info = RoundInfo(f"T-R{number}", number, f"Đợt {number}", year, dt.date(year, 6, 30), "", "", 50)
+    return RunResult(
+        info, plan, plan[plan["flagged"]].copy(), [], {"lines": len(plan)}, inputs=(), rules_path="rules.yaml"
+    )
 
 
 def record(store, result, **kwargs):
-    return audit_record.record_run(store, result, rules_text=RULES, input_paths=[], reviewer="test",
-                            **kwargs)
+    return audit_record.record_run(store, result, rules_text=RULES, input_paths=[], reviewer="test", **kwargs)
 
 
 def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(store):
-    first = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1,
-                                      "flagged": True}]))
+    first = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True}]))
     second = record(store, result_of([{"code": "1", "plan": 100, "disbursed": 90}], number=2))
     with audit_store.connect(store) as conn:
-        rows = conn.execute("SELECT seq, run_id, prev_hash, record_hash FROM runs ORDER BY seq"
-                            ).fetchall()
+        rows = conn.execute("SELECT seq, run_id, prev_hash, record_hash FROM runs ORDER BY seq").fetchall()
         contents = [chain.record_content(conn, "run", seq) for seq, *_ in rows]
     assert [r[1] for r in rows] == [first, second]
     assert rows[0][2] == chain.GENESIS and rows[1][2] == rows[0][3]
@@ -65,8 +74,7 @@ def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(store):
 
 
 def test_swapping_two_records_breaks_the_chain(store):
-    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": d}]))
-           for d in (1, 2)]
+    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": d}])) for d in (1, 2)]
     tamper(store, "UPDATE runs SET reviewer = 'người khác' WHERE seq = 2")
     broken = chain.verify(store)["first_broken"]
     assert (broken["id"], broken["seq"], broken["kind"]) == (ids[1], 2, "run")
@@ -76,11 +84,20 @@ def test_lines_without_a_code_are_matched_by_name_source_and_investor(store):
     """Identity of a code-less line: its folded name, capital source and investor (rows move
     between exports, so the location only locates it)."""
     flagged = {"plan": 100, "disbursed": 1, "flagged": True}
-    a = record(store, result_of([{**flagged, "file": "/cu/ke_hoach.xlsx", "name": "Đường Á"},
-                                 {"code": "2", **flagged}]))
-    b = record(store, result_of([{"code": "2", "plan": 100, "disbursed": 90},
-                                 {**flagged, "file": "/moi/ke_hoach.xlsx", "name": "ĐƯỜNG  Á"}],
-                                number=2))
+    a = record(
+        store,
+        result_of([{**flagged, "file": "/cu/ke_hoach.xlsx", "name": "Đường Á"}, {"code": "2", **flagged}]),
+    )
+    b = record(
+        store,
+        result_of(
+            [
+                {"code": "2", "plan": 100, "disbursed": 90},
+                {**flagged, "file": "/moi/ke_hoach.xlsx", "name": "ĐƯỜNG  Á"},
+            ],
+            number=2,
+        ),
+    )
     diff = queries.diff_runs(store, a, b)
     assert [x["key"] for x in diff["persisting"]] == ["duong a / NSDP_CAN_DOI"]
     assert [x["key"] for x in diff["cleared"]] == ["2 / NSDP_CAN_DOI"]
@@ -88,13 +105,26 @@ def test_lines_without_a_code_are_matched_by_name_source_and_investor(store):
 
 
 def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(store):
-    record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1, "flagged": True},
-                             {"code": "2", "plan": 100, "disbursed": 1, "flagged": True}]))
-    record(store, result_of([{"code": "9", "plan": 100, "disbursed": 1, "flagged": True}],
-                            year=2023, number=1))  # another year: ignored
-    now = result_of([{"code": "1", "plan": 100, "disbursed": 10, "flagged": True},
-                     {"code": "2", "plan": 100, "disbursed": 80},
-                     {"code": "3", "plan": 100, "disbursed": 10, "flagged": True}], number=2)
+    record(
+        store,
+        result_of(
+            [
+                {"code": "1", "plan": 100, "disbursed": 1, "flagged": True},
+                {"code": "2", "plan": 100, "disbursed": 1, "flagged": True},
+            ]
+        ),
+    )
+    record(
+        store, result_of([{"code": "9", "plan": 100, "disbursed": 1, "flagged": True}], year=2023, number=1)
+    )  # another year: ignored
+    now = result_of(
+        [
+            {"code": "1", "plan": 100, "disbursed": 10, "flagged": True},
+            {"code": "2", "plan": 100, "disbursed": 80},
+            {"code": "3", "plan": 100, "disbursed": 10, "flagged": True},
+        ],
+        number=2,
+    )
     found = history.compare_with_history(store, now)
     assert found.issues == [] and "lifecycle" not in now.flags and "lifecycle" not in now.summary
     now = found.applied_to(now)
@@ -134,8 +164,7 @@ def test_another_sqlite_database_is_not_taken_for_a_store(tmp_path):
 
 
 def test_find_run_takes_latest_a_prefix_and_explains_ambiguity(store):
-    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}]))
-           for _ in range(2)]
+    ids = [record(store, result_of([{"code": "1", "plan": 100, "disbursed": 1}])) for _ in range(2)]
     with audit_store.connect(store) as conn:
         assert queries.find_run(conn, "latest") == (2, ids[1])
         assert queries.find_run(conn, ids[0][:20].upper()) == (1, ids[0])

@@ -26,18 +26,26 @@ JUNE = "sample_data/son_la_2022_den_30-06.xlsx"
 SEPTEMBER = "sample_data/son_la_2022_den_30-09.xlsx"
 
 
-@pytest.mark.parametrize("value", [
-    {"b": 1, "a": [None, True, False, -(2**63), 2**63 - 1, 0], "é": "Đường ĐT.105 – “cầu”"},
-    {"control": "\x00\x01\x1f\x7f\t\n\r\"\\/", "lines": "\u2028\u2029", "emoji": "🚧 \U0001f600"},
-    {"nested": {"z": {"y": [[], {}, [1, [2, [3]]]]}, "A": "", "a": "x"}, "tuple": (1, "2")},
-    {"date": dt.date(2022, 6, 30), "when": dt.datetime(2022, 6, 30, 7, 5, 1, 2000),
-     "np": np.int64(7), "set": {"b", "a"}, "npf": [np.int32(-3)]},
-    {"keys sort by code point": {"Z": 1, "a": 2, "Đ": 3, "D": 4, "é": 5, "e": 6, "😀": 7, "\uffff": 8}},
-    # what orjson writes otherwise: these go through the stdlib
-    {"float": 0.1, "big": 1e16, "small": 1e-7, "nan": float("nan"), "inf": float("inf")},
-    {"int past 64 bits": 2**64, "neg": -(2**70)},
-    {1: "non-text key", 2: "another"},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": [None, True, False, -(2**63), 2**63 - 1, 0], "é": "Đường ĐT.105 – “cầu”"},
+        {"control": '\x00\x01\x1f\x7f\t\n\r"\\/', "lines": "\u2028\u2029", "emoji": "🚧 \U0001f600"},
+        {"nested": {"z": {"y": [[], {}, [1, [2, [3]]]]}, "A": "", "a": "x"}, "tuple": (1, "2")},
+        {
+            "date": dt.date(2022, 6, 30),
+            "when": dt.datetime(2022, 6, 30, 7, 5, 1, 2000),
+            "np": np.int64(7),
+            "set": {"b", "a"},
+            "npf": [np.int32(-3)],
+        },
+        {"keys sort by code point": {"Z": 1, "a": 2, "Đ": 3, "D": 4, "é": 5, "e": 6, "😀": 7, "\uffff": 8}},
+        # what orjson writes otherwise: these go through the stdlib
+        {"float": 0.1, "big": 1e16, "small": 1e-7, "nan": float("nan"), "inf": float("inf")},
+        {"int past 64 bits": 2**64, "neg": -(2**70)},
+        {1: "non-text key", 2: "another"},
+    ],
+)
 def test_canonical_bytes_are_the_stdlib_canonical_text(value):
     assert chain.canonical_bytes(value) == chain.canonical_json(value).encode("utf-8")
 
@@ -47,13 +55,13 @@ def _recorded(tmp_path: Path, monkeypatch, name: str = "v3.sqlite") -> tuple[Pat
     monkeypatch.chdir(ROOT)
     db = tmp_path / name
     target = AuditTarget(audit_store.check_store(db))
-    first = review([JUNE], ReviewOptions(round=1, year=2022), out_dir=tmp_path / "o1",
-                   audit=target, reviewer="fixture")
+    first = review(
+        [JUNE], ReviewOptions(round=1, year=2022), out_dir=tmp_path / "o1", audit=target, reviewer="fixture"
+    )
     from disbursement.audit.decisions import decide
 
     decide(db, first.run_id, "Quyết định số 123/QĐ-UBND ngày 15/7/2022", recorded_by="fixture")
-    second = review([SEPTEMBER], ReviewOptions(round=2, year=2022), audit=target,
-                    reviewer="fixture")
+    second = review([SEPTEMBER], ReviewOptions(round=2, year=2022), audit=target, reviewer="fixture")
     return db, [first.run_id, second.run_id], [first, second]
 
 
@@ -61,8 +69,9 @@ def test_the_hash_made_in_memory_is_the_hash_of_what_is_read_back(tmp_path, monk
     db, ids, outcomes = _recorded(tmp_path, monkeypatch)
     assert chain.verify(db)["ok"] and chain.verify(db)["records"] == 3
     with audit_store.connect(db) as conn:
-        rows = conn.execute("SELECT seq, prev_hash, record_hash, hash_version FROM runs "
-                            "ORDER BY seq").fetchall()
+        rows = conn.execute(
+            "SELECT seq, prev_hash, record_hash, hash_version FROM runs ORDER BY seq"
+        ).fetchall()
         for seq, prev, digest, version in rows:
             assert version == chain.RUN_HASH_VERSION
             content = chain.record_content(conn, "run", seq)
@@ -73,17 +82,16 @@ def test_the_hash_made_in_memory_is_the_hash_of_what_is_read_back(tmp_path, monk
         # no per-line cell references: every sheet keeps its letters once
         ((cells,),) = conn.execute("SELECT cells FROM sheets WHERE run_seq = 1").fetchall()
         assert json.loads(cells)["plan_dong"] == "L"
-        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0"
-                                 ).fetchone()
+        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0").fetchone()
         assert '"cells"' not in record and '"plan_dong"' not in record
     # the stored records are the records the run made (and `--json` printed)
     for run_id, outcome in zip(ids, outcomes, strict=True):
         shown = queries.show_run(db, run_id)
-        assert shown["flags"] == _plain(flag_records(outcome.result)) == _plain(
-            outcome.flag_records)
+        assert shown["flags"] == _plain(flag_records(outcome.result)) == _plain(outcome.flag_records)
         data = proposal_json(outcome.result.proposal)
-        assert shown["proposal"] == _plain([{"kind": k, **x} for k in ("decrease", "increase")
-                                            for x in data[k + "s"]])
+        assert shown["proposal"] == _plain(
+            [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
+        )
 
 
 def _plain(records: list) -> list:
@@ -108,31 +116,47 @@ def test_a_store_written_before_hash_version_3_verifies_shows_and_replays(tmp_pa
     old_ids = [run_id for _, run_id in runs]
     for seq, run_id in runs:
         shown = queries.show_run(old, run_id)
-        assert shown["flags"] == [json.loads(r) for (r,) in raw.execute(
-            "SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,))]
-        assert shown["proposal"] == [{"kind": k, **json.loads(r)} for k, r in raw.execute(
-            "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no", (seq,))]
+        assert shown["flags"] == [
+            json.loads(r)
+            for (r,) in raw.execute("SELECT record FROM flags WHERE run_seq = ? ORDER BY flag_no", (seq,))
+        ]
+        assert shown["proposal"] == [
+            {"kind": k, **json.loads(r)}
+            for k, r in raw.execute(
+                "SELECT kind, record FROM proposal_lines WHERE run_seq = ? ORDER BY line_no", (seq,)
+            )
+        ]
         assert len(shown["flags"]) in (37, 62)
     raw.close()
     # a new run appends to the old chain with hash version 3; the old records still verify
     monkeypatch.chdir(ROOT)
-    outcome = review([JUNE], ReviewOptions(round=1, year=2022), out_dir=tmp_path / "o",
-                     audit=AuditTarget(audit_store.check_store(old)))
+    outcome = review(
+        [JUNE],
+        ReviewOptions(round=1, year=2022),
+        out_dir=tmp_path / "o",
+        audit=AuditTarget(audit_store.check_store(old)),
+    )
     report = chain.verify(old)
     assert report["ok"] and report["records"] == 4
     # replay by the engine that wrote the run: every output byte-identical, every record the same
     done = replay.replay(old, outcome.run_id)
-    assert done["ok"] and len(done["files"]) == 11, done
+    assert done["ok"] and len(done["files"]) == 12, done  # report.html is the twelfth
     # an older engine's run is replayed and compared file by file (rates changed since: shown)
     done = replay.replay(old, old_ids[0])
     assert {f["status"] for f in done["files"]} <= {"OK", "DIFFERENT"} and len(done["files"]) == 11
 
 
 def test_lean_rows_give_back_the_record_exactly():
-    record = {"project_code": "7", "capital_source": "NSDP", "rule_id": "R1", "plan_dong": 10,
-              "disbursed_dong": 1, "reason_text": "…", "forecast": False,
-              "source": {"file": "a.xlsx", "sheet": "B", "row": 15,
-                         "cells": {"plan_dong": "L15", "name": "B15"}}}
+    record = {
+        "project_code": "7",
+        "capital_source": "NSDP",
+        "rule_id": "R1",
+        "plan_dong": 10,
+        "disbursed_dong": 1,
+        "reason_text": "…",
+        "forecast": False,
+        "source": {"file": "a.xlsx", "sheet": "B", "row": 15, "cells": {"plan_dong": "L15", "name": "B15"}},
+    }
     columns = dict(zip(lean_rows.FLAG_KEYS, ("7", "NSDP", "R1", 10, 1), strict=True))
     where = {"file": "a.xlsx", "sheet": "B", "row": 15}
     letters = {"plan_dong": "L", "name": "B"}
@@ -140,8 +164,7 @@ def test_lean_rows_give_back_the_record_exactly():
     assert rest == {"reason_text": "…", "forecast": False}
     assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(record)
     # a cell off the line's row, a key missing, a value of another type, no cells at all
-    odd = {**record, "plan_dong": True, "source": {**record["source"],
-                                                   "cells": {"plan_dong": "L16"}}}
+    odd = {**record, "plan_dong": True, "source": {**record["source"], "cells": {"plan_dong": "L16"}}}
     del odd["rule_id"]
     rest = lean_rows.lean(odd, columns, where, letters)
     assert rest["plan_dong"] is True and rest["_absent"] == ["rule_id"]

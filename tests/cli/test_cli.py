@@ -16,27 +16,33 @@ def run(*args):
 
 
 def test_review_prints_summary_then_flags(make_workbook):
-    path = make_workbook([
-        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
-        line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
-    ])
+    path = make_workbook(
+        [
+            line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
+        ]
+    )
     result = run("review", path, "--round", 1, "--no-audit")
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.index("Số dòng dự án đã đọc: 2; trong phạm vi rà soát: 2; bị gắn cờ: 1") < out.index(
-        "Các dòng bị gắn cờ (1)")
+        "Các dòng bị gắn cờ (1)"
+    )
     english = run("review", path, "--round", 1, "--no-audit", "--lang", "en").output
     assert english.index("Project lines read: 2; in scope: 2; flagged: 1") < english.index(
-        "Flagged lines (1)")
+        "Flagged lines (1)"
+    )
     assert "Local budget balance capital" in english and "Vốn cân đối" not in english
     assert "7912345" in out and "Vốn cân đối ngân sách địa phương" in out
 
 
 def test_json_contract(make_workbook):
-    path = make_workbook([
-        line("7912345", "=Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
-        line("7912346", "Trường THCS xã Mường Bú", source="NSDP_XSKT", disbursed="900"),
-    ])
+    path = make_workbook(
+        [
+            line("7912345", "=Đường Chiềng Lương – Nà Sản", disbursed="499,999"),
+            line("7912346", "Trường THCS xã Mường Bú", source="NSDP_XSKT", disbursed="900"),
+        ]
+    )
     result = run("review", path, "--round", 1, "--json", "--no-audit")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -111,8 +117,7 @@ def test_inspect_explains_the_sheet(make_workbook):
     assert "unit: trieu (from: Đơn vị: triệu đồng)" in result.output
     data = json.loads(run("inspect", path, "--json").output)
     (sheet,) = data["sheets"]
-    assert sheet["columns"]["disbursed_dong"] == {"column": "M",
-                                                  "header": "Giải ngân đến 30/6/2022 / Số vốn"}
+    assert sheet["columns"]["disbursed_dong"] == {"column": "M", "header": "Giải ngân đến 30/6/2022 / Số vốn"}
     assert sheet["row_classes"]["project"] == 1 and sheet["first_lines"][0]["row"] == 14
 
 
@@ -122,14 +127,15 @@ def test_sheet_without_project_codes_reports_and_exports(tmp_path):
     path = tmp_path / "khong_ma.xlsx"
     book = openpyxl.Workbook()
     sheet = book.active
-    for row in (["BÁO CÁO GIẢI NGÂN VỐN ĐẦU TƯ CÔNG 6 THÁNG ĐẦU NĂM 2022"],
-                [None, None, None, None, "ĐVT: Triệu đồng"],
-                ["TT", "Tên dự án", "Chủ đầu tư", "KH vốn năm 2022",
-                 "Giải ngân từ 01/01/2022 đến 30/6/2022"],
-                ["I", "Vốn ngân sách trung ương", None, 2000, 600],
-                ["a", "Các dự án chuyển tiếp", None, 2000, 600],
-                [1, "Đường Mường Bú - Chiềng San", "Ban QLDA Giao thông", 1200, 500],
-                [2, "Cầu Tạ Bú", "UBND huyện Mường La", 800, 100]):
+    for row in (
+        ["BÁO CÁO GIẢI NGÂN VỐN ĐẦU TƯ CÔNG 6 THÁNG ĐẦU NĂM 2022"],
+        [None, None, None, None, "ĐVT: Triệu đồng"],
+        ["TT", "Tên dự án", "Chủ đầu tư", "KH vốn năm 2022", "Giải ngân từ 01/01/2022 đến 30/6/2022"],
+        ["I", "Vốn ngân sách trung ương", None, 2000, 600],
+        ["a", "Các dự án chuyển tiếp", None, 2000, 600],
+        [1, "Đường Mường Bú - Chiềng San", "Ban QLDA Giao thông", 1200, 500],
+        [2, "Cầu Tạ Bú", "UBND huyện Mường La", 800, 100],
+    ):
         sheet.append(row)
     book.save(path)
     result = run("review", path, "--round", 1, "--no-audit", "--out", tmp_path / "out")
@@ -141,8 +147,7 @@ def test_sheet_without_project_codes_reports_and_exports(tmp_path):
     assert [f["source"]["row"] for f in data["flags"]] == [6, 7]
 
 
-def test_review_in_a_read_only_folder_runs_and_says_it_was_not_recorded(make_workbook, tmp_path,
-                                                                        monkeypatch):
+def test_review_in_a_read_only_folder_runs_and_says_it_was_not_recorded(make_workbook, tmp_path, monkeypatch):
     import os
 
     path = make_workbook([line("7912345", "Đường bản Co Mạ", disbursed="10")])
@@ -151,8 +156,9 @@ def test_review_in_a_read_only_folder_runs_and_says_it_was_not_recorded(make_wor
     monkeypatch.chdir(folder)
     monkeypatch.delenv("DISBURSEMENT_AUDIT_DB", raising=False)
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder.resolve())
-                        else real_access(p, mode))
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if str(p) == str(folder.resolve()) else real_access(p, mode)
+    )
     result = CliRunner().invoke(cli, ["review", str(path), "--round", "1", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -24,8 +24,7 @@ def test_every_command_has_help_and_is_in_the_readme():
         assert command.help, f"{path} has no help text"
         *group, leaf = path.split()
         # In the usage block: "disbursement review …", or "disbursement audit runs | show RUN …".
-        usage = (rf"disbursement {path}\b" if not group
-                 else rf"(disbursement {group[0]} |\|\s*){leaf}\b")
+        usage = rf"disbursement {path}\b" if not group else rf"(disbursement {group[0]} |\|\s*){leaf}\b"
         assert re.search(usage, README), f"command {path!r} is not in the README's usage block"
 
 

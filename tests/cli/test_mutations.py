@@ -51,8 +51,7 @@ def test_mutants_in_process(tmp_path: Path) -> None:
         count += 1
         before = _sha(mutant.path)
         try:
-            outcome = review([mutant.path], ReviewOptions(round=mutant.round),
-                             audit=AuditTarget(store))
+            outcome = review([mutant.path], ReviewOptions(round=mutant.round), audit=AuditTarget(store))
         except DisbursementError as exc:
             assert "internal error" not in str(exc)
             outcomes["refused"] += 1
@@ -79,17 +78,33 @@ def test_mutants_through_the_cli(tmp_path: Path) -> None:
         before = _sha(mutant.path)
         out = tmp_path / "out" / mutant.path.stem
         proc = subprocess.run(
-            [sys.executable, "-m", "disbursement", "review", str(mutant.path), "--round",
-             str(mutant.round), "--json", "--out", str(out), "--audit-db",
-             str(tmp_path / "audit.sqlite")],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            [
+                sys.executable,
+                "-m",
+                "disbursement",
+                "review",
+                str(mutant.path),
+                "--round",
+                str(mutant.round),
+                "--json",
+                "--out",
+                str(out),
+                "--audit-db",
+                str(tmp_path / "audit.sqlite"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
         codes[proc.returncode] = codes.get(proc.returncode, 0) + 1
         where = f"{mutant.ops}: {proc.stderr[-500:]}"
         assert proc.returncode in (0, 1, 2), where
         assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr, where
         assert _sha(mutant.path) == before, where
-        assert sorted(p.name for p in mutant.path.parent.iterdir() if p.stem == mutant.path.stem
-                      ) == [mutant.path.name], where  # nothing written beside the input
+        assert sorted(p.name for p in mutant.path.parent.iterdir() if p.stem == mutant.path.stem) == [
+            mutant.path.name
+        ], where  # nothing written beside the input
         if proc.returncode == 1:
             assert proc.stdout == "" and len(proc.stderr.splitlines()) == 1, where
             assert proc.stderr.startswith("Error: "), where

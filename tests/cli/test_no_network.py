@@ -27,6 +27,7 @@ def no_network(monkeypatch):
         def call(*args, **kwargs):
             attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
             raise OSError(f"network access during a run: {name}")
+
         return call
 
     monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
@@ -39,21 +40,27 @@ def no_network(monkeypatch):
 
 def _inputs(folder: Path) -> list[Path]:
     plan = folder / "ke_hoach.xlsx"
-    write_official_workbook(plan, [
-        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400"),
-        line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
-        line("7920001", "Kè suối Nậm La", status="new", disbursed="0", extra_need_dong="3.000"),
-    ], year=2022, as_of=dt.date(2022, 6, 30))
+    write_official_workbook(
+        plan,
+        [
+            line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed="400"),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
+            line("7920001", "Kè suối Nậm La", status="new", disbursed="0", extra_need_dong="3.000"),
+        ],
+        year=2022,
+        as_of=dt.date(2022, 6, 30),
+    )
     overrides = folder / "dieu_chinh.csv"
-    overrides.write_text("Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
-                         "7912345,NSDP_CAN_DOI,giảm,500,Theo đề nghị của chủ đầu tư,Giám đốc\n",
-                         encoding="utf-8")
+    overrides.write_text(
+        "Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
+        "7912345,NSDP_CAN_DOI,giảm,500,Theo đề nghị của chủ đầu tư,Giám đốc\n",
+        encoding="utf-8",
+    )
     return [plan, overrides]
 
 
 def _state(paths: list[Path]) -> dict[str, tuple[str, int]]:
-    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in paths}
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in paths}
 
 
 def test_full_review_with_outputs_and_audit_needs_no_network(no_network, tmp_path):
@@ -62,15 +69,31 @@ def test_full_review_with_outputs_and_audit_needs_no_network(no_network, tmp_pat
     runner = CliRunner()
     out = tmp_path / "out"
     store = tmp_path / "audit.sqlite"
-    result = runner.invoke(cli, ["review", str(plan), "--round", "1", "--out", str(out),
-                                 "--overrides", str(overrides), "--audit-db", str(store),
-                                 "--reviewer", "Lò Văn Thành"])
+    result = runner.invoke(
+        cli,
+        [
+            "review",
+            str(plan),
+            "--round",
+            "1",
+            "--out",
+            str(out),
+            "--overrides",
+            str(overrides),
+            "--audit-db",
+            str(store),
+            "--reviewer",
+            "Lò Văn Thành",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "đã ghi phu_luc.xlsx" in result.output
-    for args in (["inspect", str(plan), "--json"],
-                 ["whatif", str(plan), "--round", "1", "--json"],
-                 ["audit", "verify", "--audit-db", str(store)],
-                 ["audit", "show", "latest", "--audit-db", str(store), "--json"]):
+    for args in (
+        ["inspect", str(plan), "--json"],
+        ["whatif", str(plan), "--round", "1", "--json"],
+        ["audit", "verify", "--audit-db", str(store)],
+        ["audit", "show", "latest", "--audit-db", str(store), "--json"],
+    ):
         again = runner.invoke(cli, args)
         assert again.exit_code == 0, (args, again.output)
     assert json.loads(runner.invoke(cli, ["inspect", str(plan), "--json"]).output)["sheets"]

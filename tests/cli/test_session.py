@@ -12,9 +12,11 @@ from tests.conftest import line
 
 
 def _lines():
-    return [line("7000001", "Đường Mai Sơn - Cò Nòi", plan="1.000", disbursed="100"),
-            line("7000002", "Trường THPT Chiềng Sơn", plan="2.000", disbursed="1.500"),
-            line("7000003", "Kè suối Nậm La", plan="500", disbursed="0")]
+    return [
+        line("7000001", "Đường Mai Sơn - Cò Nòi", plan="1.000", disbursed="100"),
+        line("7000002", "Trường THPT Chiềng Sơn", plan="2.000", disbursed="1.500"),
+        line("7000003", "Kè suối Nậm La", plan="500", disbursed="0"),
+    ]
 
 
 def test_counts_include_issues_added_after_the_round(make_workbook):
@@ -28,7 +30,8 @@ def test_counts_include_issues_added_after_the_round(make_workbook):
 
 
 def test_json_counts_equal_the_records_in_a_folder_that_cannot_be_written(
-        make_workbook, tmp_path, monkeypatch):
+    make_workbook, tmp_path, monkeypatch
+):
     path = make_workbook(_lines())
     folder = tmp_path / "readonly"
     folder.mkdir()
@@ -47,8 +50,13 @@ def test_json_counts_equal_the_records_in_a_folder_that_cannot_be_written(
 def test_notebook_call_records_and_writes_like_the_cli(make_workbook, tmp_path):
     path = make_workbook(_lines())
     store = tmp_path / "audit.sqlite"
-    outcome = review([path], ReviewOptions(round=1), out_dir=tmp_path / "out",
-                     audit=audit_target(store), reviewer="notebook")
+    outcome = review(
+        [path],
+        ReviewOptions(round=1),
+        out_dir=tmp_path / "out",
+        audit=audit_target(store),
+        reviewer="notebook",
+    )
     assert outcome.run_id and store.exists()
     assert {"flags.xlsx", "to_trinh.docx", "phu_luc.xlsx"} <= set(outcome.written)
     assert [f for f in outcome.result.flags["project_code"]] == ["7000001", "7000003"]
@@ -82,12 +90,23 @@ def test_recorded_options_keep_the_keys_the_audit_store_has_always_held():
     """Replay of runs recorded earlier depends on these names and this order; new options are
     only ever appended (the investor replies: folder, received date, recorded replies)."""
     assert list(ReviewOptions(round=1).recorded()) == [
-        "round", "year", "unit", "as_of", "rules_path", "overrides", "lang", "settings",
-        "templates_dir", "date", "replies", "received", "use_recorded_replies"]
+        "round",
+        "year",
+        "unit",
+        "as_of",
+        "rules_path",
+        "overrides",
+        "lang",
+        "settings",
+        "templates_dir",
+        "date",
+        "replies",
+        "received",
+        "use_recorded_replies",
+    ]
 
 
-def test_the_review_runs_without_the_cyclic_collector_and_gives_it_back(make_workbook,
-                                                                        monkeypatch):
+def test_the_review_runs_without_the_cyclic_collector_and_gives_it_back(make_workbook, monkeypatch):
     import gc
 
     from disbursement import session

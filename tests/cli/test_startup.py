@@ -22,8 +22,9 @@ main()
 
 def _modules(tmp_path: Path, *args: str) -> set[str]:
     listing = tmp_path / "modules.txt"
-    done = subprocess.run([sys.executable, "-c", PROBE, str(listing), *args], cwd=tmp_path,
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(listing), *args], cwd=tmp_path, capture_output=True, check=False
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     return {name.split(".")[0] for name in listing.read_text().split()}
 

@@ -32,8 +32,12 @@ def _literal_codes() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in (ROOT / "disbursement").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and CODE_LIKE.match(node.value) and node.value not in NOT_ISSUE_CODES:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and CODE_LIKE.match(node.value)
+                and node.value not in NOT_ISSUE_CODES
+            ):
                 found.setdefault(node.value, set()).add(str(path.relative_to(ROOT)))
     return found
 
@@ -82,8 +86,15 @@ def test_an_unregistered_code_or_severity_cannot_be_built():
     with pytest.raises(ValueError, match="registered as info"):
         issue("SHEET-HIDDEN", "f.xlsx", None, None, None, "x", severity="error")
     built = issue("OVERRIDE-INVALID", "o.xlsx", "S", 3, "B", "bad", severity="warning")
-    assert built.to_dict() == {"code": "OVERRIDE-INVALID", "severity": "warning", "file": "o.xlsx",
-                               "sheet": "S", "row": 3, "column": "B", "message": "bad"}
+    assert built.to_dict() == {
+        "code": "OVERRIDE-INVALID",
+        "severity": "warning",
+        "file": "o.xlsx",
+        "sheet": "S",
+        "row": 3,
+        "column": "B",
+        "message": "bad",
+    }
     assert issue("UNIT-ASSUMED", "f.xlsx", "S", None, None, "m").severity == "warning"
     assert lookup("ASOF-MISMATCH").text("en").startswith("The sheet's data date")
     assert lookup("ASOF-MISMATCH").text("vi").startswith("Ngày số liệu")
@@ -91,8 +102,9 @@ def test_an_unregistered_code_or_severity_cannot_be_built():
 
 def test_a_bad_registry_is_refused_with_the_key_path(tmp_path):
     bad = tmp_path / "issues.yaml"
-    bad.write_text("SHEET-HIDDEN:\n  severity: info\n  vi: a\n  en: b\n  doc: c\n  colour: red\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "SHEET-HIDDEN:\n  severity: info\n  vi: a\n  en: b\n  doc: c\n  colour: red\n", encoding="utf-8"
+    )
     with pytest.raises(RulesInvalid, match=r"SHEET-HIDDEN\.colour: unknown key"):
         load_registry(bad)
     bad.write_text("X-Y:\n  severity: fatal\n  vi: a\n  en: b\n  doc: c\n", encoding="utf-8")

@@ -37,8 +37,7 @@ def test_seed_rounds_as_data():
 
 def test_misspelt_key_names_file_and_key_path(tmp_path):
     def typo(data):
-        data["rounds"][0]["criterion"]["threshhold_pct"] = data["rounds"][0]["criterion"].pop(
-            "threshold_pct")
+        data["rounds"][0]["criterion"]["threshhold_pct"] = data["rounds"][0]["criterion"].pop("threshold_pct")
 
     path = write_rules(tmp_path, typo)
     with pytest.raises(RulesInvalid) as caught:

@@ -16,12 +16,17 @@ def test_shipped_vocabulary_reads_the_officers_words():
     assert status_in_note("dự kiến hoàn thành năm 2023") is None
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("phrases: []\nvalues: {ct: ongoing}\nnote: []\n", "status 'ongoing' is not one of"),
-    ("phrases: [{status: new, pattern: '(unclosed'}]\nvalues: {}\nnote: []\n",
-     "phrases[0]: not a valid pattern"),
-    ("phrases: []\nvalues: {}\n", "expected exactly the keys"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("phrases: []\nvalues: {ct: ongoing}\nnote: []\n", "status 'ongoing' is not one of"),
+        (
+            "phrases: [{status: new, pattern: '(unclosed'}]\nvalues: {}\nnote: []\n",
+            "phrases[0]: not a valid pattern",
+        ),
+        ("phrases: []\nvalues: {}\n", "expected exactly the keys"),
+    ],
+)
 def test_a_bad_entry_names_the_file_and_the_entry(tmp_path, text, why):
     path = tmp_path / "statuses.yaml"
     path.write_text(text, encoding="utf-8")

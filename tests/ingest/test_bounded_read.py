@@ -66,8 +66,9 @@ def _need_soffice() -> None:
 
 def test_a_legacy_xls_with_a_zeroed_tail_ends_in_one_error_line(make_workbook, tmp_path):
     _need_soffice()
-    xlsx = make_workbook([line(f"70000{i:02d}", f"Đường liên xã số {i}", plan="1.000",
-                               disbursed="100") for i in range(40)])
+    xlsx = make_workbook(
+        [line(f"70000{i:02d}", f"Đường liên xã số {i}", plan="1.000", disbursed="100") for i in range(40)]
+    )
     (tmp_path / "cache").mkdir()
     xls = Converter(tmp_path / "cache").convert(xlsx, "xls", tmp_path / "ke_hoach.xls")
     data = bytearray(xls.read_bytes())
@@ -76,8 +77,13 @@ def test_a_legacy_xls_with_a_zeroed_tail_ends_in_one_error_line(make_workbook, t
     xls.write_bytes(bytes(data))
     before = xls.read_bytes()
     start = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "disbursement", "review", str(xls), "--round", "1",
-                          "--no-audit"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "disbursement", "review", str(xls), "--round", "1", "--no-audit"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert time.monotonic() - start < 20 + 10  # the read's own limit, plus start-up
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stderr.strip().splitlines()

@@ -20,15 +20,39 @@ from tests.conftest import line
 from tests.fixtures_builder import build_csv
 
 TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-COLUMNS = ["project_code", "project_name", "investor", "capital_source", "status", "plan_dong",
-           "disbursed_dong"]
+COLUMNS = [
+    "project_code",
+    "project_name",
+    "investor",
+    "capital_source",
+    "status",
+    "plan_dong",
+    "disbursed_dong",
+]
 LINES = [
-    line("7902001", "Đường Mường Chiên - Cà Nàng, huyện Quỳnh Nhai", disbursed="310,5",
-         investor="Ban QLDA ĐTXD các công trình giao thông tỉnh"),
-    line("7902002", "Trường Mầm non xã Chiềng Ơn, huyện Quỳnh Nhai", source="NSDP_XSKT",
-         plan="2.400", disbursed="1.200", status="new", investor="UBND huyện Quỳnh Nhai"),
-    line("7902003", "Kè chống sạt lở bờ suối Nậm Giôn đoạn qua bản Huổi Lếch", source="NSTW_TRONG_NUOC",
-         plan="5.000", disbursed="2.499,999", investor="Ban QLDA ĐTXD các công trình nông nghiệp"),
+    line(
+        "7902001",
+        "Đường Mường Chiên - Cà Nàng, huyện Quỳnh Nhai",
+        disbursed="310,5",
+        investor="Ban QLDA ĐTXD các công trình giao thông tỉnh",
+    ),
+    line(
+        "7902002",
+        "Trường Mầm non xã Chiềng Ơn, huyện Quỳnh Nhai",
+        source="NSDP_XSKT",
+        plan="2.400",
+        disbursed="1.200",
+        status="new",
+        investor="UBND huyện Quỳnh Nhai",
+    ),
+    line(
+        "7902003",
+        "Kè chống sạt lở bờ suối Nậm Giôn đoạn qua bản Huổi Lếch",
+        source="NSTW_TRONG_NUOC",
+        plan="5.000",
+        disbursed="2.499,999",
+        investor="Ban QLDA ĐTXD các công trình nông nghiệp",
+    ),
 ]
 
 
@@ -64,8 +88,13 @@ def source_text(tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("csv")
     texts = {}
     for delimiter in (";", ",", "\t"):
-        (path,) = build_csv(folder / repr(delimiter), LINES, delimiter=delimiter,
-                            amounts="vi" if delimiter != "," else "en", encoding="utf-8")
+        (path,) = build_csv(
+            folder / repr(delimiter),
+            LINES,
+            delimiter=delimiter,
+            amounts="vi" if delimiter != "," else "en",
+            encoding="utf-8",
+        )
         texts[delimiter] = path.read_text(encoding="utf-8")
     return texts
 
@@ -91,18 +120,24 @@ def _write(path, data: bytes):
 
 
 def test_cp1258_is_not_mistaken_for_tcvn3(tmp_path) -> None:
-    text = ("STT;Tên dự án;Kế hoạch vốn năm 2022;Giải ngân đến 30/6/2022\r\n"
-            "1;Trường Tiểu học Phiêng Luông;1.000;499\r\n")
+    text = (
+        "STT;Tên dự án;Kế hoạch vốn năm 2022;Giải ngân đến 30/6/2022\r\n"
+        "1;Trường Tiểu học Phiêng Luông;1.000;499\r\n"
+    )
     path = _write(tmp_path / "x.csv", cp1258_bytes(text))
     sheet = load(path)
     assert sheet.plan["project_name"].tolist() == ["Trường Tiểu học Phiêng Luông"]
 
 
-@pytest.mark.parametrize("data", [
-    b"\xff\xfe" + "STT\tTên\n".encode("utf-16-le")[:-1],  # odd length: broken UTF-16
-    b"STT;T\x00n\x00;\x00\x00\x00\n1;a;b\n",  # NUL bytes in a file that is not UTF-16
-    bytes(range(256)) * 4,
-], ids=["broken-utf16", "nul-bytes", "binary"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe" + "STT\tTên\n".encode("utf-16-le")[:-1],  # odd length: broken UTF-16
+        b"STT;T\x00n\x00;\x00\x00\x00\n1;a;b\n",  # NUL bytes in a file that is not UTF-16
+        bytes(range(256)) * 4,
+    ],
+    ids=["broken-utf16", "nul-bytes", "binary"],
+)
 def test_undecodable_csv_is_one_error_line_never_internal_error(tmp_path, data) -> None:
     path = _write(tmp_path / "hong.csv", data)
     outcome = CliRunner().invoke(cli, ["review", str(path), "--round", "1", "--no-audit"])

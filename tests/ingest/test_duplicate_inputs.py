@@ -9,8 +9,10 @@ from disbursement.pipeline import run_round
 from tests.conftest import line
 from tests.fixtures_builder import SOFFICE_REASON, build_table, converter, soffice
 
-LINES = [line("7906001", "Đường Nà Ớt - Chiềng Nơi, huyện Mai Sơn", disbursed="300"),
-         line("7906002", "Trường Tiểu học Chiềng Mung", plan="2.000", disbursed="1.500")]
+LINES = [
+    line("7906001", "Đường Nà Ớt - Chiềng Nơi, huyện Mai Sơn", disbursed="300"),
+    line("7906002", "Trường Tiểu học Chiềng Mung", plan="2.000", disbursed="1.500"),
+]
 
 
 @pytest.mark.skipif(soffice() is None, reason=SOFFICE_REASON)

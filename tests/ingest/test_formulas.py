@@ -19,11 +19,12 @@ def test_evaluator_sum_subtotal_and_terms():
 
 
 def test_workbook_without_cached_values_reads_like_the_cached_one(make_workbook):
-    lines = [line("7900001", "Đường bản Púng Bánh", disbursed="499,999"),
-             line("7900002", "Trường tiểu học Sốp Cộp", status="new", disbursed="600")]
+    lines = [
+        line("7900001", "Đường bản Púng Bánh", disbursed="499,999"),
+        line("7900002", "Trường tiểu học Sốp Cộp", status="new", disbursed="600"),
+    ]
     cached = run_round([make_workbook(lines, name="co.xlsx")], 1, propose=False)
-    bare = run_round([make_workbook(lines, name="khong.xlsx", cached_values=False)], 1,
-                     propose=False)
+    bare = run_round([make_workbook(lines, name="khong.xlsx", cached_values=False)], 1, propose=False)
     assert bare.summary["plan_dong"] == cached.summary["plan_dong"] == 2_000_000_000
     assert [f.project_code for f in bare.flags.itertuples()] == ["7900001"]
     codes = {i.code for i in bare.issues}
@@ -35,8 +36,12 @@ def test_uncomputable_formula_on_a_project_row_is_an_error_not_zero(make_workboo
     import re
     import zipfile
 
-    path = make_workbook([line("7900001", "Đường bản Púng Bánh", disbursed="100"),
-                          line("7900002", "Kè suối Nậm La", disbursed="900")])
+    path = make_workbook(
+        [
+            line("7900001", "Đường bản Púng Bánh", disbursed="100"),
+            line("7900002", "Kè suối Nậm La", disbursed="900"),
+        ]
+    )
     rows = {f.project_code: f.row for f in run_round([path], 1, propose=False).plan.itertuples()}
     target = rows["7900002"]
     patched = tmp_path / "patched.xlsx"
@@ -45,9 +50,12 @@ def test_uncomputable_formula_on_a_project_row_is_an_error_not_zero(make_workboo
             data = src.read(info.filename)
             if info.filename.startswith("xl/worksheets/sheet1"):
                 text = data.decode()
-                text = re.sub(rf'<c r="M{target}"([^>]*?)(/>|>.*?</c>)',
-                              rf'<c r="M{target}"\1><f>VLOOKUP(C{target},KBNN!A:B,2,0)</f></c>',
-                              text, count=1)
+                text = re.sub(
+                    rf'<c r="M{target}"([^>]*?)(/>|>.*?</c>)',
+                    rf'<c r="M{target}"\1><f>VLOOKUP(C{target},KBNN!A:B,2,0)</f></c>',
+                    text,
+                    count=1,
+                )
                 data = text.encode()
             dst.writestr(info, data)
     result = run_round([patched], 1, propose=False)

@@ -31,8 +31,11 @@ ALIASES = {
     "note": ["Ghi chú"],
     "tmdt_dong": ["Tổng mức đầu tư", "TMĐT"],
     "plan_dong": ["Kế hoạch vốn năm 2022", "Kế hoạch năm 2022", "KH vốn năm 2022"],
-    "disbursed_dong": ["Giải ngân đến 30/6/2022", "Số vốn đã giải ngân năm 2022",
-                       "Lũy kế giải ngân từ 01/01/2022 đến 30/6/2022"],
+    "disbursed_dong": [
+        "Giải ngân đến 30/6/2022",
+        "Số vốn đã giải ngân năm 2022",
+        "Lũy kế giải ngân từ 01/01/2022 đến 30/6/2022",
+    ],
     "carried_over_dong": ["Kế hoạch vốn năm 2021 kéo dài sang năm 2022"],
     "medium_term_dong": ["Kế hoạch trung hạn 5 năm 2021-2025"],
     "expected_dong": ["Dự kiến giải ngân đến 31/01/2023"],
@@ -62,8 +65,7 @@ WAYS = {
 JUNK = st.one_of(st.just(""), st.text(alphabet="0123456789 .,;:-()#/*", max_size=10))
 
 
-@pytest.mark.parametrize(("canonical", "alias"),
-                         [(c, a) for c, aliases in ALIASES.items() for a in aliases])
+@pytest.mark.parametrize(("canonical", "alias"), [(c, a) for c, aliases in ALIASES.items() for a in aliases])
 def test_each_alias_alone_maps_to_its_column(canonical, alias):
     assert _map_columns([alias], load_vocabulary(YEAR)) == {canonical: 0}
 
@@ -71,8 +73,7 @@ def test_each_alias_alone_maps_to_its_column(canonical, alias):
 @st.composite
 def header_rows(draw):
     chosen = list(ALWAYS) + draw(st.lists(st.sampled_from(OPTIONAL), unique=True, max_size=8))
-    columns = [(c, draw(st.sampled_from(ALIASES[c])), draw(st.sampled_from(sorted(WAYS))))
-               for c in chosen]
+    columns = [(c, draw(st.sampled_from(ALIASES[c])), draw(st.sampled_from(sorted(WAYS)))) for c in chosen]
     columns += [(None, draw(JUNK), "as written") for _ in range(draw(st.integers(0, 4)))]
     return draw(st.permutations(columns))
 
@@ -106,8 +107,10 @@ def test_headers_map_the_same_in_any_order_case_accents_or_normal_form(columns):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(sorted(WAYS)), min_size=2, max_size=2),
-       st.sampled_from([a for aliases in ALIASES.values() for a in aliases]))
+@given(
+    st.lists(st.sampled_from(sorted(WAYS)), min_size=2, max_size=2),
+    st.sampled_from([a for aliases in ALIASES.values() for a in aliases]),
+)
 def test_fold_is_the_same_key_whatever_the_spelling(ways, alias):
     first, second = (WAYS[w](alias) for w in ways)
     assert fold(first) == fold(second)
@@ -115,8 +118,20 @@ def test_fold_is_the_same_key_whatever_the_spelling(ways, alias):
 
 CELL = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["STT", "Kế hoạch vốn năm 2022", "Giải ngân", "Tên dự án", "(1)", "I",
-                     "TỔNG SỐ", "Đơn vị: triệu đồng", "đến ngày 31/02/2022", "=SUM(A1:A3)"]),
+    st.sampled_from(
+        [
+            "STT",
+            "Kế hoạch vốn năm 2022",
+            "Giải ngân",
+            "Tên dự án",
+            "(1)",
+            "I",
+            "TỔNG SỐ",
+            "Đơn vị: triệu đồng",
+            "đến ngày 31/02/2022",
+            "=SUM(A1:A3)",
+        ]
+    ),
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-(10**20), 10**20),
     st.booleans(),
@@ -127,9 +142,12 @@ CELL = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(CELL, max_size=12), max_size=45),
-       st.lists(st.tuples(st.integers(0, 50), st.integers(0, 15),
-                          st.integers(0, 50), st.integers(0, 15)), max_size=4))
+@given(
+    st.lists(st.lists(CELL, max_size=12), max_size=45),
+    st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 15), st.integers(0, 50), st.integers(0, 15)), max_size=4
+    ),
+)
 def test_random_sheets_never_raise(rows, merges):
     width = max((len(r) for r in rows), default=0)
     cells = [r + [""] * (width - len(r)) for r in rows]

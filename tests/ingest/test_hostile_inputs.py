@@ -69,8 +69,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         folder = root / name
         folder.mkdir()
         path = build(folder)
-        argv = [sys.executable, "-m", "disbursement", "review", str(path), "--round", "1",
-                "--no-audit"]
+        argv = [sys.executable, "-m", "disbursement", "review", str(path), "--round", "1", "--no-audit"]
         if expected[0] == "error" or name in RENDERED:
             argv += ["--out", str(folder / "out")]
         pending.append((name, path, argv))
@@ -91,8 +90,9 @@ def _step(pending, running, done, width, env) -> None:
         before = _sha(path)
         fds = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) for p in (out, err)]
         try:
-            proc = subprocess.Popen(argv, stdout=fds[0], stderr=fds[1], cwd=path.parent,
-                                    env=env, preexec_fn=_limit_memory)
+            proc = subprocess.Popen(
+                argv, stdout=fds[0], stderr=fds[1], cwd=path.parent, env=env, preexec_fn=_limit_memory
+            )
         finally:
             for fd in fds:
                 os.close(fd)
@@ -107,8 +107,16 @@ def _step(pending, running, done, width, env) -> None:
         del running[name]
         texts = [p.read_bytes().decode("utf-8", "replace") for p in (out, err)]
         killed = seconds > TIMEOUT
-        done[name] = Run(path, path.parent / "out", None if killed else proc.returncode,
-                         texts[0], texts[1], seconds, before, _sha(path))
+        done[name] = Run(
+            path,
+            path.parent / "out",
+            None if killed else proc.returncode,
+            texts[0],
+            texts[1],
+            seconds,
+            before,
+            _sha(path),
+        )
 
 
 @pytest.mark.parametrize("case", list(hostile.CASES))
@@ -148,6 +156,7 @@ def test_bad_input_gives_one_error_line_or_located_issues(runs, case):
 
 # ---- where the issues point (library) --------------------------------------------------------
 
+
 def _issues(path: Path, code: str) -> dict[str, str]:
     result = run_round([path], 1)
     return {f"{i.column}{i.row}": i.message for i in result.issues if i.code == code}
@@ -155,8 +164,7 @@ def _issues(path: Path, code: str) -> dict[str, str]:
 
 def test_error_values_are_reported_at_their_cells_not_read_as_zero(tmp_path):
     result = run_round([hostile.error_values(tmp_path)], 1)
-    found = {f"{i.column}{i.row}": i.message for i in result.issues
-             if i.code == "AMOUNT-UNREADABLE"}
+    found = {f"{i.column}{i.row}": i.message for i in result.issues if i.code == "AMOUNT-UNREADABLE"}
     assert set(found) == {"L14", "M15", "L16", "M17"}
     assert "'#REF!' (Excel error value)" in found["L14"]
     assert "'#DIV/0!' (Excel error value)" in found["M15"]
@@ -200,8 +208,7 @@ def test_cells_of_100k_characters_are_read_whole(tmp_path):
 def test_a_16k_column_sheet_is_read(tmp_path):
     result = run_round([hostile.wide_16k(tmp_path)], 1)
     assert result.plan["row"].tolist() == [14, 15, 16, 17, 18]
-    assert ("wide.xlsx", "Rong") in {(Path(s["file"]).name, s["sheet"])
-                                     for s in result.summary["sheets"]}
+    assert ("wide.xlsx", "Rong") in {(Path(s["file"]).name, s["sheet"]) for s in result.summary["sheets"]}
 
 
 def test_a_stray_cell_far_away_skips_the_sheet_with_directions(tmp_path):
@@ -210,7 +217,11 @@ def test_a_stray_cell_far_away_skips_the_sheet_with_directions(tmp_path):
     assert sheets == []
     (issue,) = issues
     assert (issue.code, issue.severity, issue.row, issue.column) == (
-        "SHEET-UNREADABLE", "error", 1_048_576, "XFD")
+        "SHEET-UNREADABLE",
+        "error",
+        1_048_576,
+        "XFD",
+    )
     assert "17,179,869,184 cells" in issue.message and "Ctrl+End" in issue.message
 
 
@@ -221,11 +232,13 @@ def test_guards_trip_before_any_parser_runs(tmp_path, monkeypatch):
         raise AssertionError("the parser ran on a hostile file")
 
     monkeypatch.setattr(python_calamine, "load_workbook", parser_called)
-    for build, words in ((hostile.zip_bomb, "possible zip bomb"),
-                         (hostile.lying_bomb, "unpacks to more than"),
-                         (hostile.encrypted_header_only, "password-protected"),
-                         (hostile.text_named_xlsx, "text file"),
-                         (hostile.empty, "empty")):
+    for build, words in (
+        (hostile.zip_bomb, "possible zip bomb"),
+        (hostile.lying_bomb, "unpacks to more than"),
+        (hostile.encrypted_header_only, "password-protected"),
+        (hostile.text_named_xlsx, "text file"),
+        (hostile.empty, "empty"),
+    ):
         folder = tmp_path / build.__name__
         folder.mkdir()
         with pytest.raises(InputUnreadable, match=words):
@@ -258,8 +271,9 @@ def test_a_parser_panic_is_an_unreadable_file(tmp_path):
 
 def test_a_line_over_its_plan_is_reported_once(tmp_path):
     path = tmp_path / "ke_hoach.xlsx"
-    write_official_workbook(path, [line("7912345", "Đường A", plan="100", disbursed="150")],
-                            year=2022, as_of=dt.date(2022, 6, 30))
+    write_official_workbook(
+        path, [line("7912345", "Đường A", plan="100", disbursed="150")], year=2022, as_of=dt.date(2022, 6, 30)
+    )
     result = run_round([path], 1)
     over = [i for i in result.issues if i.code == "CHECK-DISBURSED-WITHIN-PLAN"]
     assert len(over) == 1 and over[0].row == 14
@@ -267,8 +281,9 @@ def test_a_line_over_its_plan_is_reported_once(tmp_path):
 
 def test_merged_ranges_below_the_table_are_harmless(tmp_path):
     path = hostile.base_workbook(tmp_path / "ke_hoach.xlsx")  # its last cell is in row ~27
-    hostile.rewrite(path, {hostile.SHEET: lambda xml: hostile.add_merge(
-        hostile.add_merge(xml, "D60:D62"), "L60:M64")})
+    hostile.rewrite(
+        path, {hostile.SHEET: lambda xml: hostile.add_merge(hostile.add_merge(xml, "D60:D62"), "L60:M64")}
+    )
     result = run_round([path], 1)
     assert result.summary["lines"] == 5
     assert not [i for i in result.issues if i.code in ("AMOUNT-MERGED", "SHEET-UNREADABLE")]

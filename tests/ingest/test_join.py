@@ -19,14 +19,18 @@ def test_normalise_code():
 
 
 def test_treasury_figures_replace_plan_disbursement(make_workbook, tmp_path):
-    lines = [line("7900001", "Đường giao thông bản Nà Ngần, xã Chiềng Sại"),
-             line("7900002", "Trường mầm non xã Chiềng Khoang", status="new"),
-             line("7900003", "Nhà văn hóa bản Lướt, xã Chiềng Pấc")]
+    lines = [
+        line("7900001", "Đường giao thông bản Nà Ngần, xã Chiềng Sại"),
+        line("7900002", "Trường mầm non xã Chiềng Khoang", status="new"),
+        line("7900003", "Nhà văn hóa bản Lướt, xã Chiềng Pấc"),
+    ]
     plan = make_workbook(lines)
     treasury = tmp_path / "kbnn.xlsx"
-    rows = [dict(lines[0], disbursed_dong=100_000_000),
-            dict(lines[1], disbursed_dong=900_000_000),
-            dict(line("7999999", "Dự án không có trong kế hoạch"), disbursed_dong=5_000_000)]
+    rows = [
+        dict(lines[0], disbursed_dong=100_000_000),
+        dict(lines[1], disbursed_dong=900_000_000),
+        dict(line("7999999", "Dự án không có trong kế hoạch"), disbursed_dong=5_000_000),
+    ]
     write_treasury_export(treasury, rows, as_of=dt.date(2022, 6, 30))
     result = run_round([plan, treasury], 1, propose=False)
     by_code = {p.project_code: p for p in result.plan.itertuples()}
@@ -41,13 +45,21 @@ def test_treasury_figures_replace_plan_disbursement(make_workbook, tmp_path):
 
 
 def test_name_fallback_only_when_nearly_identical_and_reported(make_workbook, tmp_path):
-    lines = [line("7900001", "Đường giao thông bản Nà Ngần, xã Chiềng Sại"),
-             line("7900002", "Trường mầm non xã Chiềng Khoang")]
+    lines = [
+        line("7900001", "Đường giao thông bản Nà Ngần, xã Chiềng Sại"),
+        line("7900002", "Trường mầm non xã Chiềng Khoang"),
+    ]
     plan = make_workbook(lines)
     treasury = tmp_path / "kbnn.xlsx"
-    rows = [dict(lines[0], project_code="8800001", disbursed_dong=700_000_000),
-            dict(lines[1], project_code="8800002", project_name="Bệnh viện huyện Quỳnh Nhai",
-                 disbursed_dong=1_000_000)]
+    rows = [
+        dict(lines[0], project_code="8800001", disbursed_dong=700_000_000),
+        dict(
+            lines[1],
+            project_code="8800002",
+            project_name="Bệnh viện huyện Quỳnh Nhai",
+            disbursed_dong=1_000_000,
+        ),
+    ]
     write_treasury_export(treasury, rows, as_of=dt.date(2022, 6, 30))
     result = run_round([plan, treasury], 1, propose=False)
     by_code = {p.project_code: p for p in result.plan.itertuples()}

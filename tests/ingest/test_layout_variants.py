@@ -16,22 +16,59 @@ def district_report(path):
     sheet.append(["UBND TỈNH SƠN LA"])
     sheet.append(["BIỂU TỔNG HỢP ƯỚC GIẢI NGÂN KẾ HOẠCH VỐN NĂM 2022"])
     sheet.append([None] * 8 + ["Đơn vị tính: 1.000 đồng"])
-    sheet.append(["STT", "Mã dự án", "Danh mục công trình", "Kế hoạch năm 2022", None, None,
-                  "Giải ngân đến 30/9/2022", None, "Ước giải ngân cả năm 2022", "Đề nghị bổ sung"])
+    sheet.append(
+        [
+            "STT",
+            "Mã dự án",
+            "Danh mục công trình",
+            "Kế hoạch năm 2022",
+            None,
+            None,
+            "Giải ngân đến 30/9/2022",
+            None,
+            "Ước giải ngân cả năm 2022",
+            "Đề nghị bổ sung",
+        ]
+    )
     sheet.append([None, None, None, "Tổng số", "Trong đó", None, "Tổng số", "Tỷ lệ (%)"])
     sheet.append([None, None, None, None, "NSTW", "NSĐP"])
-    for cells in ("A4:A6", "B4:B6", "C4:C6", "D4:F4", "E5:F5", "D5:D6", "G4:H4", "G5:G6",
-                  "H5:H6", "I4:I6", "J4:J6"):
+    for cells in (
+        "A4:A6",
+        "B4:B6",
+        "C4:C6",
+        "D4:F4",
+        "E5:F5",
+        "D5:D6",
+        "G4:H4",
+        "G5:G6",
+        "H5:H6",
+        "I4:I6",
+        "J4:J6",
+    ):
         sheet.merge_cells(cells)
     sheet.append([f"({i})" for i in range(1, 11)])
     # Group labels typed in the code column (B), left of an empty name cell.
-    sheet.append(["A", "VỐN ĐẦU TƯ TRONG CÂN ĐỐI NGÂN SÁCH ĐỊA PHƯƠNG", None, 3_000_000, 0,
-                  3_000_000, 1_500_000, 50])
+    sheet.append(
+        ["A", "VỐN ĐẦU TƯ TRONG CÂN ĐỐI NGÂN SÁCH ĐỊA PHƯƠNG", None, 3_000_000, 0, 3_000_000, 1_500_000, 50]
+    )
     sheet.append(["1", "Dự án chuyển tiếp"])
-    sheet.append(["1.1", 7912001, "Trụ sở UBND xã Chiềng Mung", 1_000_000, 0, 1_000_000, 700_000,
-                  70, 1_000_000, 200_000])
-    sheet.append(["1.2", "7912002", "Đường nội thị Mộc Châu", 2_000_000, 0, 2_000_000, 800_000, 40,
-                  1_500_000])
+    sheet.append(
+        [
+            "1.1",
+            7912001,
+            "Trụ sở UBND xã Chiềng Mung",
+            1_000_000,
+            0,
+            1_000_000,
+            700_000,
+            70,
+            1_000_000,
+            200_000,
+        ]
+    )
+    sheet.append(
+        ["1.2", "7912002", "Đường nội thị Mộc Châu", 2_000_000, 0, 2_000_000, 800_000, 40, 1_500_000]
+    )
     sheet.append(["B", "VỐN XỔ SỐ KIẾN THIẾT"])
     sheet.append(["1", "Dự án khởi công mới"])
     sheet.append(["1.1", "7912003", "Trường mầm non Hoa Ban", 500_000, 0, 500_000, "-", 0, 300_000])

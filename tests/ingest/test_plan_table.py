@@ -10,8 +10,7 @@ from disbursement.model import PLAN_TABLE, empty_plan
 def test_empty_plan_has_every_column_of_its_dtype_and_validates():
     frame = empty_plan()
     assert list(frame.columns) == [c.name for c in PLAN_TABLE]
-    assert {c.name: str(frame[c.name].dtype) for c in PLAN_TABLE} == {
-        c.name: c.dtype for c in PLAN_TABLE}
+    assert {c.name: str(frame[c.name].dtype) for c in PLAN_TABLE} == {c.name: c.dtype for c in PLAN_TABLE}
     plan_schema().validate(frame)  # an empty table of the right dtypes passes
 
 

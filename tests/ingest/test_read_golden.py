@@ -50,8 +50,10 @@ def understood(paths: list[Path], case: dict) -> list[dict]:
         sheets = inspect_files(paths, year=year)["sheets"]
     except DisbursementError as exc:  # the file itself cannot be read: inspect says why
         return [{"error": str(exc).replace(str(paths[0].parent), "<input>")}]
-    return [{k: sheet[k] for k in keys} | ({"reason": sheet["reason"]} if sheet["status"] == "refused"
-                                           else {}) for sheet in sheets]
+    return [
+        {k: sheet[k] for k in keys} | ({"reason": sheet["reason"]} if sheet["status"] == "refused" else {})
+        for sheet in sheets
+    ]
 
 
 def observed(payload: dict) -> dict:
@@ -65,8 +67,17 @@ def observed(payload: dict) -> dict:
         "lines": summary["lines"],
         "lines_by_source": {e["capital_source"]: e["lines"] for e in summary["by_capital_source"]},
         "flags": [
-            {key: flag[key] for key in ("project_code", "project_name", "capital_source", "rule_id",
-                                        "plan_dong", "disbursed_dong")}
+            {
+                key: flag[key]
+                for key in (
+                    "project_code",
+                    "project_name",
+                    "capital_source",
+                    "rule_id",
+                    "plan_dong",
+                    "disbursed_dong",
+                )
+            }
             | {"sheet": flag["source"]["sheet"], "row": flag["source"]["row"]}
             for flag in payload["flags"]
         ],
@@ -88,11 +99,12 @@ def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
     if case.get("refused"):  # nothing reviewable: the run is refused with every sheet's reason
         with pytest.raises(DisbursementError) as refusal:
             run_round(paths, case.get("round", 1), propose=False, **run_options(case))
-        got = {"sheets": understood(paths, case),
-               "refused": str(refusal.value).replace(str(tmp_path / "input"), "<input>")}
+        got = {
+            "sheets": understood(paths, case),
+            "refused": str(refusal.value).replace(str(tmp_path / "input"), "<input>"),
+        }
         if os.environ.get("UPDATE_GOLDEN"):
-            expected_file.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n",
-                                     encoding="utf-8")
+            expected_file.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         assert got == json.loads(expected_file.read_text(encoding="utf-8"))
         return
     result = run_round(paths, case.get("round", 1), propose=False, **run_options(case))
@@ -109,5 +121,6 @@ def test_golden(case_dir: Path, tmp_path: Path, request) -> None:
         from_cli = observed(json.loads(outcome.output))
         # The CLI also proposes a reallocation, which adds its own issues: compare the rest.
         assert {k: v for k, v in from_cli.items() if k != "issues"} == {
-            k: v for k, v in expected.items() if k not in ("issues", "sheets")}
+            k: v for k, v in expected.items() if k not in ("issues", "sheets")
+        }
         assert {code: from_cli["issues"].get(code) for code in expected["issues"]} == expected["issues"]

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from disbursement.cli import cli
 from tests.fixtures_builder import build_case, build_table, case_lines, load_case
 
-CODELESS = [{"code": "", "name": "Đường giao thông bản Nà Sản", "plan": "1.000", "disbursed": "100"},
-            {"code": "7900002", "name": "Trường THCS Mường Bú", "plan": "2.000",
-             "disbursed": "1.500"},
-            {"code": "", "name": "Nhà văn hóa xã Chiềng Đen", "plan": "500", "disbursed": "10"}]
+CODELESS = [
+    {"code": "", "name": "Đường giao thông bản Nà Sản", "plan": "1.000", "disbursed": "100"},
+    {"code": "7900002", "name": "Trường THCS Mường Bú", "plan": "2.000", "disbursed": "1.500"},
+    {"code": "", "name": "Nhà văn hóa xã Chiềng Đen", "plan": "500", "disbursed": "10"},
+]
 
 
 def test_lines_without_a_code_go_through_review_history_and_outputs(tmp_path: Path) -> None:
@@ -24,15 +25,28 @@ def test_lines_without_a_code_go_through_review_history_and_outputs(tmp_path: Pa
     (path,) = build_table(tmp_path / "in", case_lines(CODELESS))
     store = tmp_path / "audit.sqlite"
     runner = CliRunner()
-    first = runner.invoke(cli, ["review", str(path), "--round", "1", "--json",
-                                "--audit-db", str(store)])
+    first = runner.invoke(cli, ["review", str(path), "--round", "1", "--json", "--audit-db", str(store)])
     assert first.exit_code == 0, first.output
     flags = json.loads(first.output)["flags"]
-    assert sorted(f["project_name"] for f in flags) == ["Nhà văn hóa xã Chiềng Đen",
-                                                        "Đường giao thông bản Nà Sản"]
+    assert sorted(f["project_name"] for f in flags) == [
+        "Nhà văn hóa xã Chiềng Đen",
+        "Đường giao thông bản Nà Sản",
+    ]
     assert all(f["project_code"] is None for f in flags)
-    second = runner.invoke(cli, ["review", str(path), "--round", "2", "--json", "--audit-db",
-                                 str(store), "--out", str(tmp_path / "out")])
+    second = runner.invoke(
+        cli,
+        [
+            "review",
+            str(path),
+            "--round",
+            "2",
+            "--json",
+            "--audit-db",
+            str(store),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert second.exit_code == 0, second.output
     payload = json.loads(second.output)
     assert payload["summary"]["lifecycle"]["persisting"] == 2
@@ -65,8 +79,17 @@ def test_exit_contract_through_the_cli(case_dir: Path, tmp_path: Path) -> None:
     paths = build_case(case, tmp_path / "input")
     before = {p: p.read_bytes() for p in paths}
     out, store = tmp_path / "out", tmp_path / "audit.sqlite"
-    args = ["review", *map(str, paths), "--round", str(case.get("round", 1)), "--json",
-            "--out", str(out), "--audit-db", str(store)]
+    args = [
+        "review",
+        *map(str, paths),
+        "--round",
+        str(case.get("round", 1)),
+        "--json",
+        "--out",
+        str(out),
+        "--audit-db",
+        str(store),
+    ]
     if (case.get("run") or {}).get("year"):
         args += ["--year", str(case["run"]["year"])]
     outcome = CliRunner().invoke(cli, args)
@@ -114,7 +137,6 @@ def test_inspect_reads_the_sheets_as_the_round_does(tmp_path: Path) -> None:
         return data.get("as_of"), data["sheets"][0]["columns"]["disbursed_dong"]["header"]
 
     assert chosen("--round", "1") == ("2022-06-30", "Giải ngân đến 30/6/2022")
-    assert chosen("--round", "1", "--as-of", "31/05/2022") == ("2022-05-31",
-                                                              "Giải ngân đến 31/5/2022")
+    assert chosen("--round", "1", "--as-of", "31/05/2022") == ("2022-05-31", "Giải ngân đến 31/5/2022")
     refused = CliRunner().invoke(cli, ["inspect", *map(str, paths), "--as-of", "31/05/2022"])
     assert refused.exit_code == 2 and "--as-of needs --round" in refused.output

@@ -68,7 +68,7 @@ def _abbreviate(text: str, chosen: list[bool], exact: bool) -> str:
         folded = _strip_marks(text).lower()
         found = pattern.search(folded)
         if found and len(folded) == len(text):  # same positions: replace in the written text
-            text = text[:found.start()] + entry.written + text[found.end():]
+            text = text[: found.start()] + entry.written + text[found.end() :]
     return text
 
 
@@ -113,33 +113,70 @@ def test_source_spelling_never_changes_the_source_id(data) -> None:
     assert SOURCES.match(written) == expected, written
 
 
-UNKNOWN_WORDS = ["bản", "xã", "đường", "trường", "nhà", "văn hóa", "huyện", "số", "cột", "mục",
-                 "thôn", "phường", "bảng", "khu", "hạng", "diện tích", "m2", "km", "(1)", "-", "2022"]
+UNKNOWN_WORDS = [
+    "bản",
+    "xã",
+    "đường",
+    "trường",
+    "nhà",
+    "văn hóa",
+    "huyện",
+    "số",
+    "cột",
+    "mục",
+    "thôn",
+    "phường",
+    "bảng",
+    "khu",
+    "hạng",
+    "diện tích",
+    "m2",
+    "km",
+    "(1)",
+    "-",
+    "2022",
+]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(UNKNOWN_WORDS), min_size=1, max_size=6),
-       st.text(alphabet="qwzjfxy ", max_size=8))
+@given(
+    st.lists(st.sampled_from(UNKNOWN_WORDS), min_size=1, max_size=6), st.text(alphabet="qwzjfxy ", max_size=8)
+)
 def test_a_header_of_unknown_words_never_maps_to_a_required_column(words, noise) -> None:
     header = " ".join(words) + noise
     assert _column(header) not in REQUIRED
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    ("Tien SDD", "NSDP_SDD"), ("Tiền SDĐ", "NSDP_SDD"), ("NS trung uong", "NSTW_TRONG_NUOC"),
-    ("Can doi NSDP", "NSDP_CAN_DOI"), ("Vốn cân đối NSĐP", "NSDP_CAN_DOI"), ("Vốn XSKT", "NSDP_XSKT"),
-    ("NS ĐP", "NSDP_CAN_DOI"), ("Vốn huy động hợp pháp khác", None),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Tien SDD", "NSDP_SDD"),
+        ("Tiền SDĐ", "NSDP_SDD"),
+        ("NS trung uong", "NSTW_TRONG_NUOC"),
+        ("Can doi NSDP", "NSDP_CAN_DOI"),
+        ("Vốn cân đối NSĐP", "NSDP_CAN_DOI"),
+        ("Vốn XSKT", "NSDP_XSKT"),
+        ("NS ĐP", "NSDP_CAN_DOI"),
+        ("Vốn huy động hợp pháp khác", None),
+    ],
+)
 def test_capital_source_abbreviations(written: str, expected: str | None) -> None:
     assert SOURCES.match(written) == expected
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("Lũy kế GN từ đầu năm", "disbursed_dong"), ("Lũy kế GN đến 30/6/2022", "disbursed_dong"),
-    ("KH vốn năm 2022", "plan_dong"), ("KHV 2022 sau điều chỉnh", "plan_dong"),
-    ("KH 2022 đề nghị điều chỉnh giảm", "decrease_dong"), ("Loại DA", "status"),
-    ("Đã giải ngân đến 30/6/2022", "disbursed_dong"), ("ĐÃ GIẢI NGÂN ĐẾN 30/6/2022", "disbursed_dong"),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Lũy kế GN từ đầu năm", "disbursed_dong"),
+        ("Lũy kế GN đến 30/6/2022", "disbursed_dong"),
+        ("KH vốn năm 2022", "plan_dong"),
+        ("KHV 2022 sau điều chỉnh", "plan_dong"),
+        ("KH 2022 đề nghị điều chỉnh giảm", "decrease_dong"),
+        ("Loại DA", "status"),
+        ("Đã giải ngân đến 30/6/2022", "disbursed_dong"),
+        ("ĐÃ GIẢI NGÂN ĐẾN 30/6/2022", "disbursed_dong"),
+    ],
+)
 def test_header_abbreviations(header: str, expected: str | None) -> None:
     assert _column(header) == expected
 
@@ -153,10 +190,17 @@ def test_exact_abbreviations_keep_ordinary_words() -> None:
     assert canonical("Từ đầu năm") == "tu dau nam"
 
 
-@pytest.mark.parametrize(("cell", "expected"), [
-    ("DA chuyển tiếp", "continuing"), ("Các DA KCM", "new"), ("KCM", "new"), ("CT", "continuing"),
-    ("DA CT", "continuing"), ("Dự án hoàn thành", "completed"),
-])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("DA chuyển tiếp", "continuing"),
+        ("Các DA KCM", "new"),
+        ("KCM", "new"),
+        ("CT", "continuing"),
+        ("DA CT", "continuing"),
+        ("Dự án hoàn thành", "completed"),
+    ],
+)
 def test_status_abbreviations(cell: str, expected: str) -> None:
     assert status_from_text(cell) == expected
 
@@ -172,14 +216,29 @@ def test_abbreviation_table_is_checked(tmp_path) -> None:
 
 
 def test_unknown_source_lines_are_flagged_but_kept_out_of_reallocation(tmp_path) -> None:
-    case = {"builder": "table", "lines": [
-        {"code": "7900201", "name": "Đường nội thị thị trấn Ít Ong", "disbursed": "200"},
-        {"code": "7900202", "name": "Chợ trung tâm xã Chiềng Sơn",
-         "capital_source_label": "Vốn huy động hợp pháp khác", "plan": "1.200", "disbursed": "100"},
-        {"code": "7900203", "name": "Bãi đỗ xe khu du lịch Mộc Châu", "status": "new",
-         "capital_source_label": "Vốn huy động hợp pháp khác", "plan": "800", "disbursed": "0",
-         "extra_need_dong": "500", "medium_term_dong": "5.000"},
-    ]}
+    case = {
+        "builder": "table",
+        "lines": [
+            {"code": "7900201", "name": "Đường nội thị thị trấn Ít Ong", "disbursed": "200"},
+            {
+                "code": "7900202",
+                "name": "Chợ trung tâm xã Chiềng Sơn",
+                "capital_source_label": "Vốn huy động hợp pháp khác",
+                "plan": "1.200",
+                "disbursed": "100",
+            },
+            {
+                "code": "7900203",
+                "name": "Bãi đỗ xe khu du lịch Mộc Châu",
+                "status": "new",
+                "capital_source_label": "Vốn huy động hợp pháp khác",
+                "plan": "800",
+                "disbursed": "0",
+                "extra_need_dong": "500",
+                "medium_term_dong": "5.000",
+            },
+        ],
+    }
     result = run_round(build_case(case, tmp_path), 1)
     flagged = dict(zip(result.flags["project_code"], result.flags["capital_source"], strict=True))
     assert flagged == {"7900201": "NSDP_CAN_DOI", "7900202": "UNKNOWN"}

@@ -47,18 +47,28 @@ def test_a_good_file_is_compiled_for_the_year(tmp_path):
         (GOOD.replace("    money: true\n", "    mony: true\n"), r"columns\.plan_dong\.mony: unknown key"),
         (GOOD + "colours: []\n", r"colours: unknown key"),
         (GOOD.replace("score: 10", "score: high"), r"columns\.plan_dong\.match\[0\]\.score: expected int"),
-        (GOOD.replace("re: 'ke hoach {year}'", "re: 'ke hoach ('"),
-         r"columns\.plan_dong\.match\[0\]\.re: not a valid regular expression"),
-        (GOOD.replace("exclude: ['{prev}']", "exclude: ['[']"),
-         r"columns\.plan_dong\.exclude\[0\]: not a valid regular expression"),
-        (GOOD.replace("    match: [{re: 'ke hoach {year}', score: 10}]\n", ""),
-         r"columns\.plan_dong\.match: missing required key"),
-        (GOOD.replace("match: [{re: 'ke hoach {year}', score: 10}]", "match: []"),
-         r"columns\.plan_dong\.match: needs at least one pattern"),
+        (
+            GOOD.replace("re: 'ke hoach {year}'", "re: 'ke hoach ('"),
+            r"columns\.plan_dong\.match\[0\]\.re: not a valid regular expression",
+        ),
+        (
+            GOOD.replace("exclude: ['{prev}']", "exclude: ['[']"),
+            r"columns\.plan_dong\.exclude\[0\]: not a valid regular expression",
+        ),
+        (
+            GOOD.replace("    match: [{re: 'ke hoach {year}', score: 10}]\n", ""),
+            r"columns\.plan_dong\.match: missing required key",
+        ),
+        (
+            GOOD.replace("match: [{re: 'ke hoach {year}', score: 10}]", "match: []"),
+            r"columns\.plan_dong\.match: needs at least one pattern",
+        ),
         (GOOD.replace("not_money: ['ty le']\n", ""), r"not_money: missing required key"),
         (GOOD.replace("not_money: ['ty le']", "not_money: [12]"), r"not_money\[0\]: expected a regular"),
-        (GOOD.replace("    money: true\n", "    money: true\n    examples: [3]\n"),
-         r"columns\.plan_dong\.examples\[0\]: expected a header text"),
+        (
+            GOOD.replace("    money: true\n", "    money: true\n    examples: [3]\n"),
+            r"columns\.plan_dong\.examples\[0\]: expected a header text",
+        ),
         ("- just\n- a list\n", r"\(top\): expected a mapping"),
     ],
 )

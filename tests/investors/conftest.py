@@ -31,8 +31,9 @@ def run(*args):
 def request_dir(tmp_path_factory) -> Path:
     """The requests of round 3 on the sample 30/9 workbook, written once for the session."""
     out = tmp_path_factory.mktemp("requests")
-    result = run("requests", SAMPLE_0930, *ROUND3, "--out", out / "yeu_cau", "--deadline",
-                 "15/10/2022", "--no-audit")
+    result = run(
+        "requests", SAMPLE_0930, *ROUND3, "--out", out / "yeu_cau", "--deadline", "15/10/2022", "--no-audit"
+    )
     assert result.exit_code == 0, result.output
     return out / "yeu_cau"
 
@@ -41,9 +42,16 @@ def header_columns(sheet, header_row: int = 5) -> dict[str, int]:
     return {sheet.cell(header_row, c).value: c for c in range(1, sheet.max_column + 1)}
 
 
-def fill_reply(source: Path, target: Path, answers: dict[str, dict[str, object]], *,
-               reverse: bool = False, delete_codes: tuple[str, ...] = (),
-               drop_keys: bool = False, edit: Callable | None = None) -> Path:
+def fill_reply(
+    source: Path,
+    target: Path,
+    answers: dict[str, dict[str, object]],
+    *,
+    reverse: bool = False,
+    delete_codes: tuple[str, ...] = (),
+    drop_keys: bool = False,
+    edit: Callable | None = None,
+) -> Path:
     """An investor's reply: `answers` maps a project code to {header: value}; rows may be
     sorted (reversed) or deleted, and the hidden key sheet dropped (copied elsewhere)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,8 +60,7 @@ def fill_reply(source: Path, target: Path, answers: dict[str, dict[str, object]]
     sheet = book["Số liệu"]
     cols = header_columns(sheet)
     width = sheet.max_column
-    rows = [[sheet.cell(r, c).value for c in range(1, width + 1)]
-            for r in range(6, sheet.max_row + 1)]
+    rows = [[sheet.cell(r, c).value for c in range(1, width + 1)] for r in range(6, sheet.max_row + 1)]
     rows = [r for r in rows if r[cols["Mã dự án"] - 1] not in delete_codes]
     if reverse:
         rows.reverse()

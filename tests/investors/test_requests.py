@@ -31,8 +31,13 @@ def test_request_layout_header_protection_and_hidden_keys(request_dir):
     header = next(r for r in range(1, 16) if sheet.cell(r, 2).value == "Mã dự án")
     headers = [sheet.cell(header, c).value for c in range(1, sheet.max_column + 1)]
     assert "Kế hoạch vốn năm 2022" in headers
-    assert headers[9:14] == [EXPECTED, "Khối lượng hoàn thành chưa thanh toán",
-                             "Nhu cầu bổ sung vốn", "Đề nghị điều chỉnh giảm", "Giải trình"]
+    assert headers[9:14] == [
+        EXPECTED,
+        "Khối lượng hoàn thành chưa thanh toán",
+        "Nhu cầu bổ sung vốn",
+        "Đề nghị điều chỉnh giảm",
+        "Giải trình",
+    ]
     assert sheet.protection.sheet and not sheet.protection.sort
     assert sheet.column_dimensions["O"].hidden  # the key column
     rows = range(header + 1, sheet.max_row + 1)
@@ -42,15 +47,23 @@ def test_request_layout_header_protection_and_hidden_keys(request_dir):
     assert sheet.cell(row, 5).value == 9360  # plan in triệu đồng, the answers' unit
     assert sheet.cell(row, 8).value == "Có"  # flagged, with its reason
     assert "Không có khả năng giải ngân" in sheet.cell(row, 9).value
-    unlocked = [c for c in range(1, sheet.max_column + 1)
-                if not sheet.cell(row, c).protection.locked]
+    unlocked = [c for c in range(1, sheet.max_column + 1) if not sheet.cell(row, c).protection.locked]
     assert unlocked == [10, 11, 12, 13, 14]
     assert sheet.cell(row, 15).value  # the line's key
 
 
 def test_same_input_same_bytes_and_json_lists_files(tmp_path, request_dir):
-    result = run("requests", SAMPLE_0930, *ROUND3, "--out", tmp_path / "again", "--deadline",
-                 "15/10/2022", "--no-audit", "--json")
+    result = run(
+        "requests",
+        SAMPLE_0930,
+        *ROUND3,
+        "--out",
+        tmp_path / "again",
+        "--deadline",
+        "15/10/2022",
+        "--no-audit",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert len(data["requests"]) == 18

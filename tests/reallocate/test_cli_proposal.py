@@ -11,8 +11,9 @@ from tests.conftest import line
 
 
 def run(*args):
-    return CliRunner().invoke(cli, [*map(str, args), "--no-audit"] if args[0] == "review"
-                              else list(map(str, args)))
+    return CliRunner().invoke(
+        cli, [*map(str, args), "--no-audit"] if args[0] == "review" else list(map(str, args))
+    )
 
 
 def lines():
@@ -30,9 +31,13 @@ def test_review_json_carries_a_balanced_proposal(make_workbook):
     data = json.loads(run("review", make_workbook(lines()), "--round", 1, "--json").output)
     proposal = data["proposal"]
     (pool,) = [p for p in proposal["pools"] if p["capital_source"] == "NSDP_CAN_DOI"]
-    assert pool == {"pool": "NSDP_CAN_DOI", "capital_source": "NSDP_CAN_DOI",
-                    "recalled_dong": 400_000_000, "allocated_dong": 250_000_000,
-                    "unallocated_dong": 150_000_000}
+    assert pool == {
+        "pool": "NSDP_CAN_DOI",
+        "capital_source": "NSDP_CAN_DOI",
+        "recalled_dong": 400_000_000,
+        "allocated_dong": 250_000_000,
+        "unallocated_dong": 150_000_000,
+    }
     (decrease,) = proposal["decreases"]
     assert decrease["project_code"] == "7912345" and decrease["plan_after_dong"] == 600_000_000
     assert decrease["reason"] == "UNABLE_TO_DISBURSE" and decrease["source"]["row"] > 10
@@ -44,21 +49,24 @@ def test_overrides_applied_and_a_violating_row_refused(make_workbook, tmp_path):
     overrides = tmp_path / "dieu_chinh.csv"
     overrides.write_text(
         "Mã dự án,Nguồn vốn,Loại,Số tiền,Lý do,Người phê duyệt\n"
-        "7912345,NSDP_CAN_DOI,giảm,\"350\",Chủ đầu tư cam kết thêm 50 triệu,Phó Giám đốc\n"
-        "7912346,NSDP_CAN_DOI,tăng,\"900\",Theo đề nghị,Phó Giám đốc\n",
-        encoding="utf-8")
-    result = run("review", make_workbook(lines()), "--round", 1, "--json",
-                 "--overrides", overrides)
+        '7912345,NSDP_CAN_DOI,giảm,"350",Chủ đầu tư cam kết thêm 50 triệu,Phó Giám đốc\n'
+        '7912346,NSDP_CAN_DOI,tăng,"900",Theo đề nghị,Phó Giám đốc\n',
+        encoding="utf-8",
+    )
+    result = run("review", make_workbook(lines()), "--round", 1, "--json", "--overrides", overrides)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     (decrease,) = data["proposal"]["decreases"]
     assert decrease["amount_dong"] == 350_000_000
-    assert decrease["override"] == {"reason": "Chủ đầu tư cam kết thêm 50 triệu",
-                                    "approver": "Phó Giám đốc", "file": str(overrides), "row": 2}
+    assert decrease["override"] == {
+        "reason": "Chủ đầu tư cam kết thêm 50 triệu",
+        "approver": "Phó Giám đốc",
+        "file": str(overrides),
+        "row": 2,
+    }
     (increase,) = data["proposal"]["increases"]
     assert increase["amount_dong"] == 250_000_000  # 900 > stated need 250: refused
-    refused = [i for i in data["issues"] if i["severity"] == "error"
-               and i["code"].startswith("OVERRIDE")]
+    refused = [i for i in data["issues"] if i["severity"] == "error" and i["code"].startswith("OVERRIDE")]
     assert len(refused) == 1 and refused[0]["row"] == 3 and refused[0]["file"] == str(overrides)
 
 

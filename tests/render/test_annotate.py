@@ -32,8 +32,7 @@ from tests.fixtures_builder import (
 LINES = [
     line("7900001", "Đường Chiềng Lương – Nà Sản, huyện Mai Sơn", disbursed="499,999"),
     line("7900002", "Trường THCS xã Mường Bú, huyện Mường La", disbursed="500"),
-    line("7900003", "Kè chống sạt lở bờ suối Nậm La", source="NSDP_XSKT", plan="3.000",
-         disbursed="100"),
+    line("7900003", "Kè chống sạt lở bờ suối Nậm La", source="NSDP_XSKT", plan="3.000", disbursed="100"),
 ]
 
 
@@ -75,25 +74,31 @@ def test_flagged_rows_are_filled_and_the_disbursed_cell_says_why(tmp_path):
 
 
 def test_each_issue_cell_gets_its_code_and_message(tmp_path):
-    lines = [*LINES, line("7900001", "Đường Chiềng Lương – Nà Sản (giai đoạn 2)", plan="500",
-                          disbursed="100")]
-    (src,) = build_table(tmp_path, lines, group_values="number",
-                         subtotal_errors={"Vốn cân đối ngân sách địa phương": "27,559"})
+    lines = [
+        *LINES,
+        line("7900001", "Đường Chiềng Lương – Nà Sản (giai đoạn 2)", plan="500", disbursed="100"),
+    ]
+    (src,) = build_table(
+        tmp_path, lines, group_values="number", subtotal_errors={"Vốn cân đối ngân sách địa phương": "27,559"}
+    )
     written, result = annotate(src, tmp_path / "copy.xlsx")
     mismatch = next(i for i in result.issues if i.code == "SUBTOTAL-MISMATCH")
     duplicate = next(i for i in result.issues if i.code == "DUPLICATE-CODE")
     sheet = openpyxl.load_workbook(written).active
     text = sheet[f"{mismatch.column}{mismatch.row}"].comment.text
-    assert text.startswith("[SUBTOTAL-MISMATCH] Cảnh báo: Dòng tổng/nhóm khác tổng các dòng dự án "
-                           "của nó: dòng nhóm ghi 2.527,559 triệu đồng")
+    assert text.startswith(
+        "[SUBTOTAL-MISMATCH] Cảnh báo: Dòng tổng/nhóm khác tổng các dòng dự án "
+        "của nó: dòng nhóm ghi 2.527,559 triệu đồng"
+    )
     assert "(chênh lệch 27,559)" in text
     assert "[DUPLICATE-CODE]" in sheet[f"{duplicate.column}{duplicate.row}"].comment.text
 
 
 def test_an_error_cell_is_filled_and_a_flag_and_issue_on_one_cell_share_the_comment(tmp_path):
-    lines = [line("7900001", "Đường bản Co Mạ", disbursed="10",
-                  cell_text={"disbursed_dong": "#REF!"}),
-             line("7900002", "Đường bản Hụm", disbursed="10")]
+    lines = [
+        line("7900001", "Đường bản Co Mạ", disbursed="10", cell_text={"disbursed_dong": "#REF!"}),
+        line("7900002", "Đường bản Hụm", disbursed="10"),
+    ]
     (src,) = build_table(tmp_path, lines, columns="flat")
     written, result = annotate(src, tmp_path / "copy.xlsx")
     bad = next(i for i in result.issues if i.code == "AMOUNT-UNREADABLE")
@@ -148,8 +153,10 @@ def test_an_existing_comment_is_kept_above_ours(tmp_path):
 
 
 def test_round3_comment_sits_on_the_expected_disbursement(tmp_path):
-    lines = [line("7900001", "Đường bản Co Mạ", disbursed="300", expected_dong="700"),
-             line("7900002", "Đường bản Hụm", disbursed="900", expected_dong="1.000")]
+    lines = [
+        line("7900001", "Đường bản Co Mạ", disbursed="300", expected_dong="700"),
+        line("7900002", "Đường bản Hụm", disbursed="900", expected_dong="1.000"),
+    ]
     (src,) = build_official(tmp_path, lines, as_of=dt.date(2022, 10, 31))
     written, result = annotate(src, tmp_path / "copy.xlsx", round=3)
     (flag,) = result.flags.itertuples()
@@ -194,9 +201,11 @@ def test_csv_gets_an_xlsx_copy_of_its_cells(tmp_path):
 
 def test_a_formula_looking_text_stays_text(tmp_path):
     src = tmp_path / "danh_sach.csv"
-    src.write_text("STT;Mã dự án;Tên dự án;Kế hoạch vốn năm 2022 (triệu đồng);"
-                   "Giải ngân đến 30/6/2022 (triệu đồng)\n1;7900001;=HYPERLINK(\"x\");1.000;10\n",
-                   encoding="utf-8")
+    src.write_text(
+        "STT;Mã dự án;Tên dự án;Kế hoạch vốn năm 2022 (triệu đồng);"
+        'Giải ngân đến 30/6/2022 (triệu đồng)\n1;7900001;=HYPERLINK("x");1.000;10\n',
+        encoding="utf-8",
+    )
     written, _ = annotate(src, tmp_path / "copy.xlsx")
     cell = openpyxl.load_workbook(written).active["C2"]
     assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
@@ -220,15 +229,17 @@ def test_xls_gets_an_xlsx_copy_with_its_merges(tmp_path):
 def test_treasury_figures_are_commented_on_the_plan_row(tmp_path):
     plan, kbnn = build_treasury(tmp_path, LINES)
     result = run_round([plan, kbnn], 1, propose=False)
-    written = annotate_copy(plan, tmp_path / "plan.annotated.xlsx", result.flags, result.issues,
-                            round_info=result.round)
+    written = annotate_copy(
+        plan, tmp_path / "plan.annotated.xlsx", result.flags, result.issues, round_info=result.round
+    )
     flag = result.flags.iloc[0]
     assert "kbnn" in flag.cells["disbursed_dong"]  # the figure came from the Treasury file
     sheet = openpyxl.load_workbook(written).active
     assert "SL79-R1" in sheet[flag.cells["plan_dong"]].comment.text
     # The Treasury export's copy marks the row the figure came from (given all the flags).
-    kbnn_copy = annotate_copy(kbnn, tmp_path / "kbnn.annotated.xlsx", result.flags,
-                              result.issues, round_info=result.round)
+    kbnn_copy = annotate_copy(
+        kbnn, tmp_path / "kbnn.annotated.xlsx", result.flags, result.issues, round_info=result.round
+    )
     cell = flag.cells["disbursed_dong"].split("!")[1]
     treasury = openpyxl.load_workbook(kbnn_copy)["KBNN"]
     assert fill(treasury[cell]) == FLAG_FILL
@@ -238,14 +249,14 @@ def test_treasury_figures_are_commented_on_the_plan_row(tmp_path):
 def test_review_out_writes_the_annotated_copy(tmp_path):
     (src,) = build_official(tmp_path, LINES)
     out = tmp_path / "out"
-    outcome = CliRunner().invoke(cli, ["review", str(src), "--round", "1", "--out", str(out),
-                                       "--json", "--no-audit"])
+    outcome = CliRunner().invoke(
+        cli, ["review", str(src), "--round", "1", "--out", str(out), "--json", "--no-audit"]
+    )
     assert outcome.exit_code == 0, outcome.output
     copy = out / "ke_hoach.annotated.xlsx"
     assert str(copy) in json.loads(outcome.output)["outputs"].values()
     sheet = openpyxl.load_workbook(copy)["Biểu 01"]
     assert fill(sheet["A14"]) == FLAG_FILL and "SL79-R1" in sheet["M14"].comment.text
-
 
 
 def test_merged_data_cells_get_their_comment_on_the_range_anchor(tmp_path):

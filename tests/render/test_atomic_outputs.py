@@ -25,17 +25,33 @@ from disbursement.pipeline import run_round
 from disbursement.render.outputs import write_outputs
 from tests.conftest import line
 
-EXPECTED = {"flags.xlsx", "flags.csv", "issues.xlsx", "proposal.xlsx", "to_trinh.docx",
-            "to_trinh.html", "to_trinh.md", "phu_luc.xlsx", "bieu_do.png", "so_theo_doi.xlsx",
-            "report.html", "ke_hoach.annotated.xlsx"}
+EXPECTED = {
+    "flags.xlsx",
+    "flags.csv",
+    "issues.xlsx",
+    "proposal.xlsx",
+    "to_trinh.docx",
+    "to_trinh.html",
+    "to_trinh.md",
+    "phu_luc.xlsx",
+    "bieu_do.png",
+    "so_theo_doi.xlsx",
+    "report.html",
+    "ke_hoach.annotated.xlsx",
+}
 
 
 def _workbook(path: Path, disbursed: str) -> Path:
-    write_official_workbook(path, [
-        line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed=disbursed),
-        line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
-        line("7920001", "Kè suối Nậm La", status="new", disbursed="0", extra_need_dong="3.000"),
-    ], year=2022, as_of=dt.date(2022, 6, 30))
+    write_official_workbook(
+        path,
+        [
+            line("7912345", "Đường Chiềng Lương – Nà Sản", disbursed=disbursed),
+            line("7912346", "Trường THCS xã Mường Bú", disbursed="900"),
+            line("7920001", "Kè suối Nậm La", status="new", disbursed="0", extra_need_dong="3.000"),
+        ],
+        year=2022,
+        as_of=dt.date(2022, 6, 30),
+    )
     return path
 
 
@@ -45,8 +61,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def review(source: Path, out: Path, *extra: str):
-    return CliRunner().invoke(cli, ["review", str(source), "--round", "1", "--no-audit",
-                                    "--out", str(out), *extra])
+    return CliRunner().invoke(
+        cli, ["review", str(source), "--round", "1", "--no-audit", "--out", str(out), *extra]
+    )
 
 
 def _partial_then_fail(target_arg: int):
@@ -157,8 +174,9 @@ def test_large_inputs_get_no_annotated_copy_and_say_so(make_workbook, tmp_path, 
     from tests.conftest import line
 
     monkeypatch.setattr(outputs, "ANNOTATE_MAX_LINES", 1)
-    path = make_workbook([line("7900001", "Đường bản Mòn", disbursed="1"),
-                          line("7900002", "Cầu bản Lếch", disbursed="900")])
+    path = make_workbook(
+        [line("7900001", "Đường bản Mòn", disbursed="1"), line("7900002", "Cầu bản Lếch", disbursed="900")]
+    )
     result = run_round([path], 1)
     written = outputs.write_outputs(result, tmp_path / "out")
     assert not [name for name in written if "annotated" in name]

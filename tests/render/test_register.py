@@ -18,8 +18,7 @@ from disbursement.render.register import group_totals, register_lines, write_reg
 from disbursement.render.terminal import issues_report
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
-ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx",
-          3: "son_la_2022_den_30-09.xlsx"}
+ROUNDS = {1: "son_la_2022_den_30-06.xlsx", 2: "son_la_2022_den_30-09.xlsx", 3: "son_la_2022_den_30-09.xlsx"}
 
 
 @pytest.fixture(scope="module", params=[1, 2, 3])
@@ -61,8 +60,11 @@ def test_no_register_rate_reads_at_or_above_the_threshold_for_a_flagged_line(wri
     if threshold is not None:
         # Stored truncated to the two decimals shown: Excel cannot round 49,996 % up to 50,00 %.
         assert all(round(r[rate] * 100, 2) < threshold for r in flagged)
-        assert all(round(r[rate] * 10_000) == r[rate] * 10_000 or
-                   abs(r[rate] * 10_000 - round(r[rate] * 10_000)) < 1e-6 for r in flagged)
+        assert all(
+            round(r[rate] * 10_000) == r[rate] * 10_000
+            or abs(r[rate] * 10_000 - round(r[rate] * 10_000)) < 1e-6
+            for r in flagged
+        )
 
 
 def test_per_investor_and_per_area_totals_add_up_to_the_run(written):
@@ -126,13 +128,22 @@ def test_terminal_never_says_more_after_listing_none():
 def test_register_marks_new_persisting_and_cleared_against_the_previous_round(tmp_path):
     db = tmp_path / "audit.db"
     for number, out in ((1, "r1"), (2, "r2")):
-        done = CliRunner().invoke(cli, ["review", str(SAMPLES / ROUNDS[number]), "--round",
-                                        str(number), "--audit-db", str(db),
-                                        "--out", str(tmp_path / out)])
+        done = CliRunner().invoke(
+            cli,
+            [
+                "review",
+                str(SAMPLES / ROUNDS[number]),
+                "--round",
+                str(number),
+                "--audit-db",
+                str(db),
+                "--out",
+                str(tmp_path / out),
+            ],
+        )
         assert done.exit_code == 0, done.output
     header, rows = _table(openpyxl.load_workbook(tmp_path / "r2" / "so_theo_doi.xlsx")["So theo doi"])
-    marks = Counter((r[header.index("Kết quả rà soát")], r[header.index("So với đợt trước")])
-                    for r in rows)
+    marks = Counter((r[header.index("Kết quả rà soát")], r[header.index("So với đợt trước")]) for r in rows)
     first = run_round([str(SAMPLES / ROUNDS[1])], 1)
     second = run_round([str(SAMPLES / ROUNDS[2])], 2)
     codes1 = set(zip(first.flags["project_code"], first.flags["capital_source"], strict=True))

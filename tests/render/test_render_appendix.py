@@ -106,7 +106,8 @@ def test_line_amounts_are_exact_and_plan_after_is_a_formula(formulas, values, re
         assert formulas[f"J{r}"].value == f"=E{r}-H{r}+I{r}"
         assert dong(values[f"J{r}"].value) == line.plan_after_dong
         assert formulas[f"G{r}"].value == (
-            f"=IF(E{r}=0,0,TRUNC(ROUND(F{r}*1000000,0)*10000/ROUND(E{r}*1000000,0))/100)")
+            f"=IF(E{r}=0,0,TRUNC(ROUND(F{r}*1000000,0)*10000/ROUND(E{r}*1000000,0))/100)"
+        )
         # the stored value is the truncated rate, exactly the hundredths the flags show
         assert values[f"G{r}"].value == line.disbursed_dong * 10_000 // line.plan_dong / 100
         assert formulas[f"E{r}"].number_format == "#,##0.000"

@@ -89,14 +89,21 @@ def test_recalculated_appendix_equals_the_stored_values(rendered, tmp_path):
 # (plan, disbursed) in đồng at the edges of the rate policy: 49,996 %, just under 50 % by one
 # đồng of a large plan, exactly 17,06 % where the triệu float quotient falls just below,
 # a third, and a plan not a whole triệu.
-EDGE_RATES = [(1_000_000_000, 499_960_000), (200_000_000_000, 99_999_999_999),
-              (9_548_040_000, 1_628_895_624), (3_000_000, 1_000_000),
-              (123_456_789_011, 61_728_394_505), (700_000_000_001, 350_000_000_000)]
+EDGE_RATES = [
+    (1_000_000_000, 499_960_000),
+    (200_000_000_000, 99_999_999_999),
+    (9_548_040_000, 1_628_895_624),
+    (3_000_000, 1_000_000),
+    (123_456_789_011, 61_728_394_505),
+    (700_000_000_001, 350_000_000_000),
+]
 
 
 def test_recalculated_rates_at_the_edges_are_truncated_like_the_flags(tmp_path):
-    lines = [(*line[:4], plan, disbursed, *line[6:])
-             for line, (plan, disbursed) in zip(LINES, EDGE_RATES, strict=False)]
+    lines = [
+        (*line[:4], plan, disbursed, *line[6:])
+        for line, (plan, disbursed) in zip(LINES, EDGE_RATES, strict=False)
+    ]
     written = render_outputs(_build(lines, OTHER_LINES), tmp_path / "out")
     bare = tmp_path / "bare" / "phu_luc.xlsx"
     bare.parent.mkdir()

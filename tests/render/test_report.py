@@ -165,22 +165,26 @@ def test_group_tables_are_the_register_groups(written):
     lines = register_lines(result)
     for key in (lambda x: x.investor, district):
         for g in group_totals(lines, key, "(không ghi)"):
-            assert (f"<tr><td>{html.escape(g.name, quote=False)}</td><td class=\"n\">{g.lines}</td>"
-                    f"<td class=\"n\">{format_trieu(g.plan_dong)}</td>") in text
-    total = (f"<tfoot><tr><td>TỔNG SỐ</td><td class=\"n\">150</td>"
-             f"<td class=\"n\">{format_trieu(result.summary['plan_dong'])}</td>")
+            assert (
+                f'<tr><td>{html.escape(g.name, quote=False)}</td><td class="n">{g.lines}</td>'
+                f'<td class="n">{format_trieu(g.plan_dong)}</td>'
+            ) in text
+    total = (
+        f'<tfoot><tr><td>TỔNG SỐ</td><td class="n">150</td>'
+        f'<td class="n">{format_trieu(result.summary["plan_dong"])}</td>'
+    )
     assert text.count(total) == 2
     for entry in result.summary["by_capital_source"]:
-        assert f"<tr><td>{entry['label']}</td><td class=\"n\">{entry['lines']}</td>" in text
+        assert f'<tr><td>{entry["label"]}</td><td class="n">{entry["lines"]}</td>' in text
 
 
 def test_proposal_lines_and_pools(written):
     result, _, text, _ = written
     for x in result.proposal.decreases + result.proposal.increases:
         assert html.escape(x.project_name, quote=False) in text
-        assert f"<td class=\"n\">{format_trieu(x.amount_dong)}</td>" in text
+        assert f'<td class="n">{format_trieu(x.amount_dong)}</td>' in text
     recalled = sum(p.recalled_dong for p in result.proposal.pools)
-    assert f"<td>TỔNG SỐ</td><td></td><td class=\"n\">{format_trieu(recalled)}</td>" in text
+    assert f'<td>TỔNG SỐ</td><td></td><td class="n">{format_trieu(recalled)}</td>' in text
 
 
 def test_issues_are_located_with_the_registry_text(written):
@@ -188,10 +192,12 @@ def test_issues_are_located_with_the_registry_text(written):
     assert result.issues
     for i in result.issues:
         detail = issue_detail(i, "vi")  # the engine's English message is not on the vi page
-        assert (f"<td>{i.code}</td><td>{html.escape(lookup(i.code).text('vi'), quote=False)}</td>"
-                f"<td>{html.escape(detail, quote=False)}</td><td>{Path(i.file).name}</td>"
-                f"<td>{html.escape(i.sheet or '', quote=False)}</td>"
-                f"<td class=\"n\">{'' if i.row is None else i.row}</td>") in text
+        assert (
+            f"<td>{i.code}</td><td>{html.escape(lookup(i.code).text('vi'), quote=False)}</td>"
+            f"<td>{html.escape(detail, quote=False)}</td><td>{Path(i.file).name}</td>"
+            f"<td>{html.escape(i.sheet or '', quote=False)}</td>"
+            f'<td class="n">{"" if i.row is None else i.row}</td>'
+        ) in text
 
 
 def test_the_chart_is_the_png_inline(written):
@@ -199,7 +205,7 @@ def test_the_chart_is_the_png_inline(written):
     assert len(page.images) == 1
     prefix = "data:image/png;base64,"
     assert page.images[0].startswith(prefix)
-    assert base64.b64decode(page.images[0][len(prefix):]) == (out / "bieu_do.png").read_bytes()
+    assert base64.b64decode(page.images[0][len(prefix) :]) == (out / "bieu_do.png").read_bytes()
 
 
 def test_no_url_of_any_kind(written):
@@ -209,8 +215,10 @@ def test_no_url_of_any_kind(written):
     assert all(u.startswith(("#", "data:")) for u in page.urls), page.urls
     assert not re.search(r"""(src|href)\s*=\s*["']?//""", text)
     assert not re.search(r"url\(|@import", text)  # no CSS fetch either
-    assert ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-            "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">") in text
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+    ) in text
 
 
 def test_same_input_same_bytes(written, tmp_path):
@@ -228,8 +236,7 @@ def test_a_hostile_name_is_text_not_markup(tmp_path):
     first = result.issues[0]
     result.issues[0] = dataclasses.replace(first, message=HOSTILE, params=None)  # message shown
     for lang in ("vi", "en"):  # the English page shows the issue's message too
-        text = write_report(result, tmp_path / REPORT_NAME, env=environment(),
-                            lang=lang).read_text("utf-8")
+        text = write_report(result, tmp_path / REPORT_NAME, env=environment(), lang=lang).read_text("utf-8")
         assert HOSTILE not in text
         assert "<img src=x" not in text
         assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") == (2 if lang == "en" else 1)
@@ -251,18 +258,52 @@ def test_no_proposal_no_chart_but_a_report(tmp_path):
     assert "Đợt rà soát này không có đề xuất điều chỉnh kế hoạch vốn." in text
 
 
-ENGLISH = ("Flagged", "Capital source", "Plan", "Disbursed", "lines shown", "Summary", "Register",
-           "Investor", "Search", "Proposed", "Threshold", "Passed", "Issue")
-VIETNAMESE = ("Kế hoạch", "Giải ngân", "giải ngân", "Nguồn vốn", "Bị gắn cờ", "Chủ đầu tư",
-              "Tổng", "TỔNG SỐ", "Đạt", "dòng", "Tìm kiếm", "Ngưỡng")
+ENGLISH = (
+    "Flagged",
+    "Capital source",
+    "Plan",
+    "Disbursed",
+    "lines shown",
+    "Summary",
+    "Register",
+    "Investor",
+    "Search",
+    "Proposed",
+    "Threshold",
+    "Passed",
+    "Issue",
+)
+VIETNAMESE = (
+    "Kế hoạch",
+    "Giải ngân",
+    "giải ngân",
+    "Nguồn vốn",
+    "Bị gắn cờ",
+    "Chủ đầu tư",
+    "Tổng",
+    "TỔNG SỐ",
+    "Đạt",
+    "dòng",
+    "Tìm kiếm",
+    "Ngưỡng",
+)
 
 
 def _words_only(text: str, result) -> str:
     """The page without the data it shows (names, labels, codes, messages, rule texts)."""
     data = set()
     for x in register_lines(result):
-        data |= {x.project_code, x.project_name, x.investor, x.location, x.capital_source_label,
-                 x.capital_source, district(x), Path(x.file).name, x.sheet}
+        data |= {
+            x.project_code,
+            x.project_name,
+            x.investor,
+            x.location,
+            x.capital_source_label,
+            x.capital_source,
+            district(x),
+            Path(x.file).name,
+            x.sheet,
+        }
     for e in result.summary["by_capital_source"]:
         data.add(e["label"])
     for x in result.proposal.decreases + result.proposal.increases if result.proposal else ():
@@ -319,4 +360,9 @@ def test_filters_offer_each_source_and_state_once(written):
     assert len(options) == 5
     select = re.search(r'<select id="filter-state">(.*?)</select>', text, re.S).group(1)
     assert [v for v, _ in re.findall(r'<option value="([^"]*)">([^<]*)</option>', select)] == [
-        "", "flagged", "passed", "out_of_scope", "not_applicable"]
+        "",
+        "flagged",
+        "passed",
+        "out_of_scope",
+        "not_applicable",
+    ]

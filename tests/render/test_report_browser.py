@@ -39,8 +39,14 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-gpu", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(60)
@@ -59,13 +65,17 @@ def page(browser, report):
 def _column(driver, index: int) -> list[str | None]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#register-rows tr'))"
-        ".map(r => r.cells[arguments[0]].getAttribute('data-sort'))", index)
+        ".map(r => r.cells[arguments[0]].getAttribute('data-sort'))",
+        index,
+    )
 
 
 def _visible(driver) -> list[tuple[str, str, str, str]]:
     """(source, state, code, name) of each row shown."""
-    return driver.execute_script(VISIBLE_ROWS + ".map(r => [r.dataset.source, r.dataset.state,"
-                                 " r.cells[1].textContent, r.cells[2].textContent])")
+    return driver.execute_script(
+        VISIBLE_ROWS + ".map(r => [r.dataset.source, r.dataset.state,"
+        " r.cells[1].textContent, r.cells[2].textContent])"
+    )
 
 
 def _counter(driver) -> str:
@@ -145,8 +155,11 @@ def test_search_finds_text_with_or_without_diacritics(page, report):
     lines = register_lines(report[0])
     box = page.find_element(By.ID, "filter-search")
     box.send_keys("Sông Mã")
-    expected = [x for x in lines if "sông mã" in " ".join(
-        (x.project_code, x.project_name, x.investor, x.location)).lower()]
+    expected = [
+        x
+        for x in lines
+        if "sông mã" in " ".join((x.project_code, x.project_name, x.investor, x.location)).lower()
+    ]
     assert 0 < len(expected) < 150
     WebDriverWait(page, 5).until(lambda d: len(_visible(d)) < 150)
     assert len(_visible(page)) == len(expected)
@@ -164,5 +177,4 @@ def test_search_finds_text_with_or_without_diacritics(page, report):
 def test_the_page_fetches_nothing(page):
     assert page.execute_script("return performance.getEntriesByType('resource').length") == 0
     assert page.execute_script("return document.images.length") == 1
-    assert page.execute_script("return document.images[0].complete && "
-                               "document.images[0].naturalWidth > 0")
+    assert page.execute_script("return document.images[0].complete && document.images[0].naturalWidth > 0")

@@ -42,8 +42,7 @@ def _spreadsheet_formula(disbursed: int, plan: int) -> float:
 def test_a_line_below_the_threshold_never_shows_the_threshold(plan, threshold, data):
     # Disbursed just below the fence is where rounding would betray the decision.
     fence = -(-threshold * plan // 100)  # smallest disbursed that is not below
-    disbursed = data.draw(st.one_of(st.integers(max(0, fence - 3), fence + 2),
-                                    st.integers(0, 2 * plan)))
+    disbursed = data.draw(st.one_of(st.integers(max(0, fence - 3), fence + 2), st.integers(0, 2 * plan)))
     flagged = disbursed * 100 < threshold * plan
     scaled = rate_scaled(disbursed, plan)
     texts = [format_pct(disbursed, plan), format_rates(np.array([disbursed]), np.array([plan]))[0]]
@@ -64,27 +63,40 @@ def test_a_line_below_the_threshold_never_shows_the_threshold(plan, threshold, d
 @given(plan=st.integers(min_value=1, max_value=10**12), data=st.data())
 def test_the_appendix_formula_computes_the_stored_value(plan, data):
     """Exact while 10⁴·disbursed fits a double's 53 bits (disbursed < 9·10¹¹ đồng a row)."""
-    disbursed = data.draw(st.one_of(
-        st.integers(0, min(2 * plan, 9 * 10**11)),
-        st.integers(0, 12_000).map(lambda h: h * plan // 10_000).filter(lambda d: d <= 9 * 10**11),
-    ))
+    disbursed = data.draw(
+        st.one_of(
+            st.integers(0, min(2 * plan, 9 * 10**11)),
+            st.integers(0, 12_000).map(lambda h: h * plan // 10_000).filter(lambda d: d <= 9 * 10**11),
+        )
+    )
     assert _spreadsheet_formula(disbursed, plan) == rate_cell_value(disbursed, plan)
 
 
 def test_negative_and_undefined_rates():
     assert format_pct(-1, 800) == "-0,12"  # toward zero, like TRUNC
-    assert format_rates(np.array([5, -5, 499_960]), np.array([0, 800, 1_000_000])) == [
-        "", "-0,62", "49,99"]
+    assert format_rates(np.array([5, -5, 499_960]), np.array([0, 800, 1_000_000])) == ["", "-0,62", "49,99"]
     assert rate_scaled(5, 0) is None and format_pct(5, 0) == ""
 
 
 def test_every_output_of_a_review_shows_the_truncated_rate(tmp_path):
     """A line at 49,996 % of its plan reads 49,99 in the terminal, the JSON, flags.xlsx/csv,
     the memo, the appendix and the register; the old rounding showed 50,00 in three of them."""
-    lines = [line("7900001", "Đường Chiềng Lương – Nà Sản, huyện Mai Sơn", plan="1.000",
-                  disbursed="499,96", expected_dong="700"),
-             line("7900002", "Trường THCS xã Mường Bú, huyện Mường La", plan="1.000",
-                  disbursed="900", extra_need_dong="300")]
+    lines = [
+        line(
+            "7900001",
+            "Đường Chiềng Lương – Nà Sản, huyện Mai Sơn",
+            plan="1.000",
+            disbursed="499,96",
+            expected_dong="700",
+        ),
+        line(
+            "7900002",
+            "Trường THCS xã Mường Bú, huyện Mường La",
+            plan="1.000",
+            disbursed="900",
+            extra_need_dong="300",
+        ),
+    ]
     (src,) = build_official(tmp_path, lines)
     out = tmp_path / "out"
     runner = CliRunner()
@@ -99,8 +111,12 @@ def test_every_output_of_a_review_shows_the_truncated_rate(tmp_path):
     csv_text = (out / "flags.csv").read_text(encoding="utf-8-sig")
     assert "49,99" in csv_text and "50,00" not in csv_text
     flags_sheet = openpyxl.load_workbook(out / "flags.xlsx").active
-    rates = [c.value for row in flags_sheet.iter_rows() for c in row if isinstance(c.value, float)
-             and c.number_format.endswith("%")]
+    rates = [
+        c.value
+        for row in flags_sheet.iter_rows()
+        for c in row
+        if isinstance(c.value, float) and c.number_format.endswith("%")
+    ]
     assert rates == [0.4999]
     appendix = openpyxl.load_workbook(out / "phu_luc.xlsx", data_only=True).active
     cells = {c.value for row in appendix.iter_rows(min_row=8) for c in row}
@@ -111,6 +127,11 @@ def test_every_output_of_a_review_shows_the_truncated_rate(tmp_path):
     assert "69,99%" in memo and "70,00" not in memo
     assert payload["summary"]["rate_pct"] == "69,99"
     register = openpyxl.load_workbook(out / "so_theo_doi.xlsx").worksheets
-    shown = [c.value for sheet in register for row in sheet.iter_rows() for c in row
-             if isinstance(c.value, float) and c.number_format.endswith("%") and c.value < 0.5]
+    shown = [
+        c.value
+        for sheet in register
+        for row in sheet.iter_rows()
+        for c in row
+        if isinstance(c.value, float) and c.number_format.endswith("%") and c.value < 0.5
+    ]
     assert 0.4999 in shown

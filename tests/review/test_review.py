@@ -16,11 +16,13 @@ def flagged_codes(result) -> list[tuple[str, str]]:
 
 
 def test_round1_exactly_half_is_not_flagged_and_just_under_is(make_workbook):
-    path = make_workbook([
-        line("7900001", "Đường Chiềng Lương – Nà Sản, huyện Mai Sơn", disbursed="499,999"),
-        line("7900002", "Trường THCS xã Mường Bú, huyện Mường La", disbursed="500"),
-        line("7900003", "Kè chống sạt lở suối Nậm La", plan="3.000", disbursed="1.499,999"),
-    ])
+    path = make_workbook(
+        [
+            line("7900001", "Đường Chiềng Lương – Nà Sản, huyện Mai Sơn", disbursed="499,999"),
+            line("7900002", "Trường THCS xã Mường Bú, huyện Mường La", disbursed="500"),
+            line("7900003", "Kè chống sạt lở suối Nậm La", plan="3.000", disbursed="1.499,999"),
+        ]
+    )
     result = run_round([path], 1, propose=False)
     assert flagged_codes(result) == [("7900001", "NSDP_CAN_DOI"), ("7900003", "NSDP_CAN_DOI")]
     first = result.flags.iloc[0]
@@ -30,10 +32,12 @@ def test_round1_exactly_half_is_not_flagged_and_just_under_is(make_workbook):
 
 
 def test_plan_zero_is_never_flagged_but_counted_not_applicable(make_workbook):
-    path = make_workbook([
-        line("7900011", "Nhà văn hóa bản Hụm, xã Chiềng Đen", plan="0", disbursed="0"),
-        line("7900012", "Cầu treo bản Pá Ban", disbursed="10"),
-    ])
+    path = make_workbook(
+        [
+            line("7900011", "Nhà văn hóa bản Hụm, xã Chiềng Đen", plan="0", disbursed="0"),
+            line("7900012", "Cầu treo bản Pá Ban", disbursed="10"),
+        ]
+    )
     result = run_round([path], 1, propose=False)
     assert flagged_codes(result) == [("7900012", "NSDP_CAN_DOI")]
     assert result.summary["not_applicable"] == 1
@@ -55,19 +59,29 @@ def test_new_start_is_outside_round1_but_inside_round2(make_workbook):
 
 
 def test_round2_threshold_is_sixty_percent_strict(make_workbook):
-    path = make_workbook([
-        line("7900031", "Thủy lợi bản Lếch", status="new", disbursed="599,999"),
-        line("7900032", "Thủy lợi bản Mòn", status="new", disbursed="600"),
-    ], as_of=dt.date(2022, 9, 30))
+    path = make_workbook(
+        [
+            line("7900031", "Thủy lợi bản Lếch", status="new", disbursed="599,999"),
+            line("7900032", "Thủy lợi bản Mòn", status="new", disbursed="600"),
+        ],
+        as_of=dt.date(2022, 9, 30),
+    )
     assert flagged_codes(run_round([path], 2, propose=False)) == [("7900031", "NSDP_CAN_DOI")]
 
 
 def test_project_under_two_capital_sources_is_two_lines(make_workbook):
-    path = make_workbook([
-        line("7900041", "Bệnh viện đa khoa huyện Sông Mã", disbursed="100"),
-        line("7900041", "Bệnh viện đa khoa huyện Sông Mã", source="NSTW_TRONG_NUOC",
-             plan="2.000", disbursed="1.500"),
-    ])
+    path = make_workbook(
+        [
+            line("7900041", "Bệnh viện đa khoa huyện Sông Mã", disbursed="100"),
+            line(
+                "7900041",
+                "Bệnh viện đa khoa huyện Sông Mã",
+                source="NSTW_TRONG_NUOC",
+                plan="2.000",
+                disbursed="1.500",
+            ),
+        ]
+    )
     result = run_round([path], 1, propose=False)
     assert result.summary["lines"] == 2
     assert flagged_codes(result) == [("7900041", "NSDP_CAN_DOI")]
@@ -92,9 +106,11 @@ def test_year_shift_moves_every_date_and_reads_that_years_plan(make_workbook):
 
 
 def test_flag_cites_source_cells_and_status_from_group_rows(make_workbook):
-    path = make_workbook([
-        line("7900061", "Sân vận động huyện Phù Yên", source="NSDP_XSKT", disbursed="1"),
-    ])
+    path = make_workbook(
+        [
+            line("7900061", "Sân vận động huyện Phù Yên", source="NSDP_XSKT", disbursed="1"),
+        ]
+    )
     flag = run_round([path], 1, propose=False).flags.iloc[0]
     assert flag.status == "continuing" and flag.capital_source == "NSDP_XSKT"
     assert flag.capital_source_label == "Vốn xổ số kiến thiết"

@@ -11,9 +11,11 @@ from disbursement.pipeline import run_round
 from disbursement.render import reason_text
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
-CASES = [(1, "son_la_2022_den_30-06.xlsx", None),
-         (2, "son_la_2022_den_30-09.xlsx", None),
-         (3, "son_la_2022_den_30-09.xlsx", dt.date(2022, 9, 30))]
+CASES = [
+    (1, "son_la_2022_den_30-06.xlsx", None),
+    (2, "son_la_2022_den_30-09.xlsx", None),
+    (3, "son_la_2022_den_30-09.xlsx", dt.date(2022, 9, 30)),
+]
 
 
 @pytest.mark.parametrize(("number", "name", "as_of"), CASES)
