@@ -22,6 +22,7 @@ from disbursement.files import atomic_path, normalise_zip
 from disbursement.model import RunResult
 from disbursement.money import rate_scaled
 from disbursement.render.sheets import SheetStyle, write_sheet
+from disbursement.render.words import round_values, wording
 
 REGISTER_NAME = "so_theo_doi.xlsx"
 STATES = ("flagged", "passed", "out_of_scope", "not_applicable")
@@ -230,14 +231,7 @@ def district(line: RegisterLine) -> str:
 
 
 def register_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
-    info = result.round
-    round_vars = {
-        "name": info.name,
-        "year": info.year,
-        "rule_id": info.rule_id,
-        "as_of_text": f"{info.as_of:%d/%m/%Y}",
-    }
-    return env.get_template(f"{lang}/so_theo_doi.j2").make_module(vars={"round": round_vars})
+    return wording(env, "so_theo_doi", lang, round=round_values(result.round))
 
 
 def register_rows(lines: list[RegisterLine], words: Any) -> list[list]:

@@ -29,7 +29,7 @@ from disbursement.files import atomic_path
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_trieu, rate_scaled
 from disbursement.render.register import RegisterLine, district, group_totals, register_lines
-from disbursement.render.words import in_notation, issue_detail, wording
+from disbursement.render.words import in_notation, issue_detail, round_values, wording
 
 REPORT_NAME = "report.html"
 REPORT_TEMPLATE = "report.html.j2"
@@ -254,16 +254,7 @@ def _issue_rows(result: RunResult, lang: str, words: Any, templates_dir: str | N
 
 
 def report_words(env: jinja2.Environment, result: RunResult, lang: str) -> Any:
-    info = result.round
-    round_vars = {
-        "name": info.name,
-        "number": info.number,
-        "year": info.year,
-        "rule_id": info.rule_id,
-        "as_of_text": f"{info.as_of:%d/%m/%Y}",
-        "threshold_pct": info.threshold_pct,
-    }
-    return wording(env, "report", lang, round=round_vars)
+    return wording(env, "report", lang, round=round_values(result.round))
 
 
 def _cards(result: RunResult, proposal: dict[str, Any] | None, n: Numbers) -> dict[str, str]:

@@ -27,7 +27,7 @@ from disbursement.render.env import environment, override_text, reason_text, sho
 from disbursement.render.records import flag_records
 from disbursement.render.register import rate_fraction, rate_hundredths
 from disbursement.render.sheets import SheetStyle, write_sheet
-from disbursement.render.words import in_notation, issue_text, localised, wording
+from disbursement.render.words import in_notation, issue_text, localised, round_values, wording
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Where = str | os.PathLike | None
@@ -39,14 +39,9 @@ def table_words(
     """The words of the working tables for this (already localised) result."""
     info = result.round
     resolved = settings if isinstance(settings, Settings) else load_settings(settings, year=info.year)
-    round_vars = {
-        "name": info.name,
-        "year": info.year,
-        "rule_id": info.rule_id,
-        "as_of_text": f"{info.as_of:%d/%m/%Y}",
-        "description": info.description,
-    }
-    return wording(environment(templates_dir), "bang_tinh", lang, round=round_vars, s=resolved.for_lang(lang))
+    return wording(
+        environment(templates_dir), "bang_tinh", lang, round=round_values(info), s=resolved.for_lang(lang)
+    )
 
 
 def csv_safe(value: Any) -> Any:

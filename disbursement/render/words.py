@@ -26,7 +26,7 @@ import pandas as pd
 
 from disbursement.config.issues import lookup
 from disbursement.errors import Issue
-from disbursement.model import Proposal, RunResult
+from disbursement.model import Proposal, RoundInfo, RunResult
 from disbursement.render.env import check_lang, environment, squash
 
 ISSUES_TEMPLATE = "_issues.j2"
@@ -38,6 +38,19 @@ _EN_SWAP = str.maketrans({".": ",", ",": "."})
 def in_notation(text: str, lang: str) -> str:
     """A number written the vi-VN way ("1.671,000") in the notation of `lang` ("1,671.000")."""
     return str(text).translate(_EN_SWAP) if lang == "en" else str(text)
+
+
+def round_values(info: RoundInfo) -> dict[str, Any]:
+    """What the per-output word modules may say of the round (`round.name`, `round.as_of_text`…)."""
+    return {
+        "name": info.name,
+        "number": info.number,
+        "year": info.year,
+        "rule_id": info.rule_id,
+        "as_of_text": f"{info.as_of:%d/%m/%Y}",
+        "description": info.description,
+        "threshold_pct": info.threshold_pct,
+    }
 
 
 def wording(env: jinja2.Environment, name: str, lang: str, **values: Any) -> Any:
