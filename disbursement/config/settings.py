@@ -70,6 +70,8 @@ class Settings:
     memo_days_after_as_of: int
     issuer: Issuer
     legal_bases: tuple[Text, ...]  # issuer's bases, then the plan year's
+    # Summary sheets the appendix (phu_luc.xlsx) carries besides its table: "investor", "area".
+    appendix_summaries: tuple[str, ...] = ()
 
     def for_lang(self, lang: str) -> dict:
         """Plain strings for the templates, in `lang`."""
@@ -111,7 +113,9 @@ _TOP = {
     "memo_days_after_as_of": False,
     "issuers": True,
     "plan_years": False,
+    "appendix_summaries": False,
 }
+APPENDIX_SUMMARIES = ("investor", "area")
 _ISSUER = {
     "from_year": False,
     "to_year": False,
@@ -245,6 +249,9 @@ def load_settings(path: str | os.PathLike | None = None, *, year: int) -> Settin
     if issuer is None:
         raise read.fail("issuers", f"no issuer covers plan year {year}")
     days = raw.get("memo_days_after_as_of", 5)
+    summaries = raw.get("appendix_summaries") or []
+    if not isinstance(summaries, list) or any(x not in APPENDIX_SUMMARIES for x in summaries):
+        raise read.fail("appendix_summaries", f"expected a list of: {', '.join(APPENDIX_SUMMARIES)}")
     return Settings(
         source=source,
         year=year,
@@ -257,4 +264,5 @@ def load_settings(path: str | os.PathLike | None = None, *, year: int) -> Settin
         memo_days_after_as_of=read.integer(days, "memo_days_after_as_of"),
         issuer=issuer,
         legal_bases=issuer.legal_bases + year_bases,
+        appendix_summaries=tuple(summaries),
     )

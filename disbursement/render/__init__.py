@@ -133,6 +133,7 @@ def render_outputs(
                 author=author,
                 templates_dir=templates_dir,
                 tiers=tiers,
+                summaries=resolved.appendix_summaries,
             )
         else:
             _empty_appendix(temps["xlsx"], words, day, author)

@@ -161,6 +161,7 @@ def write_appendix(
     author: str,
     templates_dir=None,
     tiers: dict[str, str] | None = None,
+    summaries: tuple[str, ...] = (),
 ) -> None:
     import xlsxwriter
 
@@ -283,4 +284,14 @@ def write_appendix(
     sheet.repeat_rows(HEADER_TOP, HEADER_TOP + 2)
     sheet.fit_to_pages(1, 0)
     sheet.set_footer("&C&P/&N")
+    if summaries:  # the settings ask for the per-investor / per-area sheets here too
+        from disbursement.render.env import environment
+        from disbursement.render.register import register_lines, register_words, write_summaries
+
+        write_summaries(
+            workbook,
+            register_lines(result),
+            register_words(environment(templates_dir), result, lang),
+            summaries,
+        )
     workbook.close()

@@ -292,14 +292,14 @@ def summary_rows(groups: list[GroupTotal], total_word: str) -> list[list]:
     return rows
 
 
-def write_register(result: RunResult, path: Path, *, env: jinja2.Environment, lang: str = "vi") -> Path:
-    """`so_theo_doi.xlsx`: the register sheet, then per-investor and per-area summaries."""
-    import xlsxwriter
+SUMMARIES = ("investor", "area")  # per investor (chủ đầu tư), per district or commune
 
-    words = register_words(env, result, lang)
-    lines = register_lines(result)
+
+def write_summaries(book: Any, lines: list[RegisterLine], words: Any, kinds: tuple[str, ...]) -> None:
+    """The summary sheets of `kinds` into an xlsxwriter `book` (the register's, or the
+    appendix's when the settings ask for them): they add up to the run's totals."""
     style = SheetStyle(unit=str(words.unit))
-    summary_headers = [
+    headers = [
         str(words.h_stt),
         "",
         str(words.h_lines),
@@ -310,6 +310,34 @@ def write_register(result: RunResult, path: Path, *, env: jinja2.Environment, la
         str(words.h_recalled),
         str(words.h_received),
     ]
+    sheets = {
+        "investor": (words.sheet_investor, words.title_investor, words.h_investor, lambda x: x.investor),
+        "area": (words.sheet_area, words.title_area, words.h_area, district),
+    }
+    for kind in kinds:
+        sheet_name, title, header, key = sheets[kind]
+        groups = group_totals(lines, key, str(words.blank))
+        write_sheet(
+            book,
+            str(sheet_name),
+            str(title),
+            str(words.subtitle),
+            [headers[0], str(header), *headers[2:]],
+            summary_rows(groups, str(words.total)),
+            style,
+            money={3, 4, 7, 8},
+            percent={5},
+            total_last=True,
+        )
+
+
+def write_register(result: RunResult, path: Path, *, env: jinja2.Environment, lang: str = "vi") -> Path:
+    """`so_theo_doi.xlsx`: the register sheet, then per-investor and per-area summaries."""
+    import xlsxwriter
+
+    words = register_words(env, result, lang)
+    lines = register_lines(result)
+    style = SheetStyle(unit=str(words.unit))
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(
             str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
@@ -344,23 +372,7 @@ def write_register(result: RunResult, path: Path, *, env: jinja2.Environment, la
             percent={9, 10},
             nowrap={14},
         )
-        for sheet_name, title, header, key in (
-            (words.sheet_investor, words.title_investor, words.h_investor, lambda x: x.investor),
-            (words.sheet_area, words.title_area, words.h_area, district),
-        ):
-            groups = group_totals(lines, key, str(words.blank))
-            write_sheet(
-                book,
-                str(sheet_name),
-                str(title),
-                str(words.subtitle),
-                [summary_headers[0], str(header), *summary_headers[2:]],
-                summary_rows(groups, str(words.total)),
-                style,
-                money={3, 4, 7, 8},
-                percent={5},
-                total_last=True,
-            )
+        write_summaries(book, lines, words, SUMMARIES)
         book.close()
         normalise_zip(tmp)
     return path

@@ -151,3 +151,30 @@ def test_register_marks_new_persisting_and_cleared_against_the_previous_round(tm
     assert marks[("Bị gắn cờ", "Tiếp tục")] == len(codes1 & codes2) > 0
     assert marks[("Bị gắn cờ", "Mới")] == len(codes2 - codes1) > 0
     assert marks[("Đạt", "Đã hết")] == len(codes1 - codes2) > 0
+
+
+def test_the_appendix_carries_the_summaries_when_the_settings_ask(tmp_path):
+    settings = tmp_path / "settings.yaml"
+    shipped = (SAMPLES.parent / "rules" / "settings" / "son-la.yaml").read_text(encoding="utf-8")
+    settings.write_text(
+        shipped.replace("appendix_summaries: []", "appendix_summaries: [investor, area]"), encoding="utf-8"
+    )
+    result = run_round([str(SAMPLES / ROUNDS[1])], 1)
+    plain, asked = tmp_path / "plain", tmp_path / "asked"
+    write_outputs(result, plain)
+    write_outputs(result, asked, settings=settings)
+    assert openpyxl.load_workbook(plain / "phu_luc.xlsx").sheetnames == ["Phu luc"]
+    book = openpyxl.load_workbook(asked / "phu_luc.xlsx")
+    assert book.sheetnames == ["Phu luc", "Theo chu dau tu", "Theo dia ban"]
+    _, rows = _table(book["Theo chu dau tu"])
+    assert rows[-1][1] == "TỔNG SỐ" and rows[-1][2] == result.summary["lines"]
+    assert round(rows[-1][3], 3) == result.summary["plan_dong"] / 1e6
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        shipped.replace("appendix_summaries: []", "appendix_summaries: [sector]"), encoding="utf-8"
+    )
+    from disbursement.config.settings import load_settings
+    from disbursement.errors import SettingsInvalid
+
+    with pytest.raises(SettingsInvalid, match="appendix_summaries"):
+        load_settings(bad, year=2022)
