@@ -96,7 +96,7 @@ def localised(result: RunResult, lang: str) -> RunResult:
     labels = dict(info.source_labels_en)
     round_en = dataclasses.replace(
         info,
-        name=info.name_en or f"Round {info.number}",
+        name=info.name_en or squash(wording(environment(), "round", "en").name(info.number)),
         description=info.description_en or info.description,
         legal_basis=info.legal_basis_en or info.legal_basis,
     )
