@@ -141,6 +141,7 @@ class RoundInfo:
     description_en: str | None = None
     legal_basis_en: str | None = None
     source_labels_en: tuple[tuple[str, str], ...] = ()  # (capital source id, English label)
+    source_labels: tuple[tuple[str, str], ...] = ()  # (capital source id, the rules' official label)
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,9 @@ def whatif(
     rows = whatif_table(
         result.plan, list(thresholds), recall, as_of=result.round.as_of, year=result.round.year
     )
+    labels_en = dict(result.round.source_labels_en)
+    for row in rows:  # for `whatif --lang en`; the rules file's label_en where it has one
+        row["capital_source_label_en"] = labels_en.get(row["capital_source"])
     return {
         "round": round_number,
         "rule_id": rnd.id,

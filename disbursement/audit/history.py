@@ -140,6 +140,9 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
                     f"{key_text(k)}: approved by {decision} with plan after "
                     f"adjustment {format_trieu(plan_after)} triệu đồng, but the line "
                     "is not in this export",
+                    line=key_text(k),
+                    approved=format_trieu(plan_after),
+                    decision=decision,
                 )
             )
             continue
@@ -156,6 +159,10 @@ def compare_with_history(db: Db, result: RunResult, *, upto: int | None = None) 
                     f"{key_text(k)}: plan {format_trieu(int(line['plan_dong']))} triệu đồng in this "
                     f"export differs from {format_trieu(plan_after)} triệu đồng approved after "
                     f"adjustment by {decision}; update the plan column or check the decision",
+                    line=key_text(k),
+                    plan=format_trieu(int(line["plan_dong"])),
+                    approved=format_trieu(plan_after),
+                    decision=decision,
                 )
             )
     block = {

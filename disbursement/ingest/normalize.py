@@ -63,7 +63,20 @@ def normalise_sheet(
 
     def report(code, row, canonical, message):
         letter = column_letter(layout.columns[canonical]) if canonical in layout.columns else None
-        issues.append(issue(code, sheet.file, sheet.sheet, row, letter, message))
+        cells = column(canonical)
+        raw = cells[row - first_row] if cells is not None and 0 <= row - first_row < len(cells) else None
+        issues.append(
+            issue(
+                code,
+                sheet.file,
+                sheet.sheet,
+                row,
+                letter,
+                message,
+                figure=canonical,
+                value="" if raw is None else str(raw),
+            )
+        )
 
     n = len(rows)
     empty = [""] * n

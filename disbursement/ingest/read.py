@@ -348,6 +348,8 @@ def read_small_table(path: str | Path, what: str) -> tuple[str | None, list[list
     its delimiter sniffed). `what` names the file in errors ("the overrides file")."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".csv") and not path.is_file():
+        raise InputUnreadable(f"{path}: no such file ({what})")
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
 

@@ -31,7 +31,7 @@ from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column
 from disbursement.files import atomic_path, normalise_zip
 from disbursement.money import format_pct, format_trieu
 from disbursement.render.env import environment
-from disbursement.render.words import issue_text, wording
+from disbursement.render.words import in_notation, issue_text, wording
 
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FLAG_FILL = "FFFFE699"  # amber: a flagged project row
@@ -185,7 +185,11 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
     words = notes.words
     title = str(words.title(rule, info.name if info is not None else ""))
     date = str(words.as_of(info.as_of.strftime("%d/%m/%Y"))) if info is not None else ""
-    money = str(words.money(format_trieu(plan), date, format_trieu(done)))
+    money = str(
+        words.money(
+            in_notation(format_trieu(plan), notes.lang), date, in_notation(format_trieu(done), notes.lang)
+        )
+    )
     if threshold is not None or expected is None:
         rate = format_pct(done, plan)  # truncated: never reads as the threshold
         if notes.lang == "en":
@@ -194,7 +198,10 @@ def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None
         wanted: tuple[str, ...] = ("disbursed_dong", "plan_dong", "project_name")
     else:
         said = words.expected_flag(
-            title, bool(_value(flag, "forecast")), format_trieu(int(expected)), format_trieu(plan)
+            title,
+            bool(_value(flag, "forecast")),
+            in_notation(format_trieu(int(expected)), notes.lang),
+            in_notation(format_trieu(plan), notes.lang),
         )
         text = f"{said}\n{money}"
         wanted = ("expected_dong", "disbursed_dong", "plan_dong", "project_name")

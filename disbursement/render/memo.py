@@ -29,6 +29,7 @@ from disbursement.config.settings import Settings
 from disbursement.errors import OutputError
 from disbursement.model import Proposal, RunResult
 from disbursement.render.env import number_filters, short_date, squash
+from disbursement.text import fold
 
 ALIGNS = ("justify", "center", "left", "right")
 
@@ -194,10 +195,14 @@ def priority_context(policy: dict, lang: str) -> dict | None:
             }
             for tier in priority.get("tiers") or ()
         ]
+        title = priority.get(f"title_{lang}") or priority["title"]
+        basis = priority.get(f"legal_basis_{lang}") or priority["legal_basis"]
         return {
             "id": priority.get("id", ""),
-            "title": priority.get(f"title_{lang}") or priority["title"],
-            "legal_basis": priority.get(f"legal_basis_{lang}") or priority["legal_basis"],
+            "title": title,
+            "legal_basis": basis,
+            # the title already names the basis's law ("… theo Điều 51 Luật … số 39/2019/QH14")
+            "basis_in_title": fold(str(basis).split(",")[0]) in fold(str(title)),
             "tiers": tiers,
         }
     except (KeyError, TypeError, AttributeError) as exc:
@@ -259,7 +264,23 @@ def build_context(result: RunResult, settings: Settings, lang: str, date: dt.dat
         "decisions": list((result.summary.get("lifecycle") or {}).get("decision_texts") or ()),
         "lifecycle": lifecycle_context(result.summary),
         "unrecalled": unrecalled_context(result),
+        "excluded": len(_rows_of(result, EXCLUDING_CODES)),
+        "approved_differs": len(_rows_of(result, ("PLAN-DIFFERS-FROM-APPROVED",))),
     }
+
+
+# Data issues that keep a line out of the review (the line is not in the totals).
+EXCLUDING_CODES = (
+    "AMOUNT-UNREADABLE",
+    "CHECK-NAME-PRESENT",
+    "CHECK-PLAN-NOT-NEGATIVE",
+    "CHECK-DISBURSED-NOT-NEGATIVE",
+)
+
+
+def _rows_of(result: RunResult, codes: tuple[str, ...]) -> set[tuple[str, str, int]]:
+    """The distinct located rows that issues of `codes` name."""
+    return {(x.file, x.sheet or "", x.row) for x in result.issues if x.code in codes and x.row is not None}
 
 
 # Flagged lines the proposal recalls nothing from: the notes that say why (reallocate.proposal).

@@ -29,7 +29,7 @@ from disbursement.files import atomic_path
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_trieu, rate_scaled
 from disbursement.render.register import RegisterLine, district, group_totals, register_lines
-from disbursement.render.words import in_notation, issue_detail, round_values, wording
+from disbursement.render.words import in_notation, issue_detail, pool_text, round_values, wording
 
 REPORT_NAME = "report.html"
 REPORT_TEMPLATE = "report.html.j2"
@@ -206,7 +206,7 @@ def _proposal(
     tiers = _tier_labels(result, n.lang)
     pools = [
         [
-            p.pool,
+            pool_text(p.pool, p.capital_source_label),
             p.capital_source_label,
             n.money(p.recalled_dong),
             n.money(p.allocated_dong),

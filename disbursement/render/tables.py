@@ -27,7 +27,7 @@ from disbursement.render.env import environment, override_text, reason_text, sho
 from disbursement.render.records import flag_records
 from disbursement.render.register import rate_fraction, rate_hundredths
 from disbursement.render.sheets import SheetStyle, write_sheet
-from disbursement.render.words import in_notation, issue_text, localised, round_values, wording
+from disbursement.render.words import in_notation, issue_text, localised, pool_text, round_values, wording
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Where = str | os.PathLike | None
@@ -242,12 +242,6 @@ def write_issues_xlsx(
     )
 
 
-def _pool_text(pool: str, label: str) -> str:
-    """A pool in words: its capital source's label and any finer part (e.g. budget level)."""
-    rest = [part for part in pool.split("|")[1:] if part and part != "-"]
-    return " / ".join([label, *rest])
-
-
 def write_proposal_xlsx(
     result: RunResult,
     path: Path,
@@ -279,7 +273,7 @@ def write_proposal_xlsx(
                 "",
                 "",
                 pool.capital_source_label,
-                _pool_text(pool.pool, pool.capital_source_label),
+                pool_text(pool.pool, pool.capital_source_label),
                 "",
                 "",
                 pool.recalled_dong,
@@ -302,7 +296,7 @@ def write_proposal_xlsx(
                 x.project_code or "",
                 x.project_name,
                 x.capital_source_label,
-                _pool_text(x.pool, x.capital_source_label),
+                pool_text(x.pool, x.capital_source_label),
                 x.plan_dong,
                 x.disbursed_dong,
                 sign * x.amount_dong,

@@ -9,6 +9,7 @@ and meaning, then its first few located examples (never "… N more" after listi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -258,11 +259,15 @@ def _candidate_lines(candidates: dict) -> list[str]:
 def whatif_report(data: dict, lang: str = "vi") -> str:
     """Per threshold and capital source: lines flagged and money recallable."""
     words = terminal_words(lang)
-    lines = [str(words.whatif_title(data["rule_id"], data["as_of"], data["recall_policy"])), ""]
+    as_of = dt.date.fromisoformat(data["as_of"]).strftime("%d/%m/%Y")
+    policy = dict(words.recall_policies).get(data["recall_policy"], data["recall_policy"])
+    lines = [str(words.whatif_title(data["rule_id"], as_of, policy)), ""]
     rows = [
         [
             f"{r['threshold_pct']}%",
-            r["capital_source_label"] or r["capital_source"],
+            (lang == "en" and r.get("capital_source_label_en"))
+            or r["capital_source_label"]
+            or r["capital_source"],
             f"{r['lines_flagged']}/{r['lines_in_scope']}",
             format_trieu(r["plan_dong"]),
             format_trieu(r["recallable_dong"]),

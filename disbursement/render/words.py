@@ -1,7 +1,8 @@
 """Language is a property of the run: every word an officer reads comes from one place per job.
 
-- `localised(result, lang)`: the result as the outputs of `lang` name it (without a life-cycle
-  mark when the store knows no earlier round: "new" would then say nothing). For English, the
+- `localised(result, lang)`: the result as the outputs of `lang` name it — each capital source by
+  the rules' official label (the sheets write them in many ways), without a life-cycle
+  mark when the store knows no earlier round ("new" would then say nothing). For English, the
   round's name, criterion and legal basis and every capital-source label come from the rules
   file's `name_en` / `description_en` / `legal_basis_en` / `label_en` keys (falling back to the
   Vietnamese text where the file gives none). The JSON contract and the audit record keep the
@@ -53,6 +54,12 @@ def round_values(info: RoundInfo) -> dict[str, Any]:
     }
 
 
+def pool_text(pool: str, label: str) -> str:
+    """A pool in words: its capital source's label and any finer part (e.g. budget level)."""
+    rest = [part for part in pool.split("|")[1:] if part and part != "-"]
+    return " / ".join([label, *rest])
+
+
 def wording(env: jinja2.Environment, name: str, lang: str, **values: Any) -> Any:
     """The `{% set %}` words of `templates/<lang>/<name>.j2`, rendered with `values`."""
     return env.get_template(f"{check_lang(lang)}/{name}.j2").make_module(vars=values)
@@ -90,10 +97,16 @@ def localised(result: RunResult, lang: str) -> RunResult:
     if "lifecycle" in result.flags and not block.get("previous_run"):
         # No earlier round in the store: every flag would read "new", which says nothing.
         result = dataclasses.replace(result, flags=result.flags.drop(columns="lifecycle"))
-    if lang == "vi":
-        return result
     info = result.round
-    labels = dict(info.source_labels_en)
+    if lang == "vi":  # one label per capital source everywhere: the rules' official one
+        official = dict(info.source_labels)
+        return dataclasses.replace(
+            result,
+            plan=_label_frame(result.plan, official),
+            flags=_label_frame(result.flags, official),
+            proposal=_label_proposal(result.proposal, official),
+        )
+    labels = {**dict(info.source_labels), **dict(info.source_labels_en)}
     round_en = dataclasses.replace(
         info,
         name=info.name_en or squash(wording(environment(), "round", "en").name(info.number)),

@@ -38,6 +38,7 @@ def round_info(rules: Rules, rnd: Round, year: int, as_of: dt.date | None = None
         description_en=rnd.description_en,
         legal_basis_en=rules.legal_basis_en,
         source_labels_en=tuple((x.id, x.label_en) for x in rules.capital_sources if x.label_en),
+        source_labels=tuple((x.id, x.label) for x in rules.capital_sources),
     )
 
 

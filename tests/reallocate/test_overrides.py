@@ -321,6 +321,8 @@ def test_unreadable_overrides_files(tmp_path):
         read_overrides(bad)
     with pytest.raises(InputUnreadable, match=r"\.xlsx or \.csv"):
         read_overrides(tmp_path / "o.ods")
+    with pytest.raises(InputUnreadable, match="no such file"):
+        read_overrides(tmp_path / "khong_co.csv")
 
 
 def test_two_columns_naming_one_field_are_refused_not_chosen_between(tmp_path):

@@ -88,6 +88,11 @@ def test_next_round_cites_the_recorded_decision_and_the_life_cycle(two_rounds):
     assert DECISION not in first
     assert f"*Căn cứ {DECISION} về việc điều chỉnh kế hoạch vốn đầu tư công năm 2022.*" in memo
     assert "So với kết quả rà soát đợt 1:" in memo and "không còn trong danh sách" in memo
+    # the sample's 30/9 workbook still holds the plans before the decision: the memo says so
+    assert (
+        "dòng dự án trong biểu tổng hợp có kế hoạch vốn khác kế hoạch sau điều chỉnh đã được "
+        f"phê duyệt tại {DECISION}" in memo
+    )
     english = _memo(folder, "r2en")
     assert f"Pursuant to {DECISION} on adjusting the 2022 public investment plan." in english
     assert "Against the review of round 1:" in english
