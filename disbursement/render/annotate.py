@@ -30,8 +30,8 @@ from pathlib import Path
 from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column, column_letter
 from disbursement.files import atomic_path, normalise_zip
 from disbursement.money import format_pct, format_trieu
-from disbursement.render.env import environment
-from disbursement.render.words import in_notation, issue_text, wording
+from disbursement.render.env import environment, in_notation
+from disbursement.render.words import issue_text, wording
 
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FLAG_FILL = "FFFFE699"  # amber: a flagged project row

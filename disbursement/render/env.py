@@ -68,12 +68,17 @@ def short_date(day: dt.date) -> str:
     return f"{parts['day']}/{parts['month']}/{parts['year']}"
 
 
+def in_notation(text: str, lang: str) -> str:
+    """A number written the vi-VN way ("1.671,000") in the notation of `lang` ("1,671.000")."""
+    return str(text).translate(_EN_SWAP) if lang == "en" else str(text)
+
+
 def number_filters(lang: str) -> dict:
     """`trieu` (đồng → triệu đồng text), `pct` (ratio text) and `dong`, in `lang` notation."""
     from disbursement.money import format_dong, format_pct, format_trieu
 
     def localise(text: str) -> str:
-        return text.translate(_EN_SWAP) if lang == "en" else text
+        return in_notation(text, lang)
 
     return {
         "trieu": lambda dong, decimals=3: localise(format_trieu(int(dong), decimals)),

@@ -28,8 +28,9 @@ from disbursement.errors import OutputError
 from disbursement.files import atomic_path
 from disbursement.model import ProposalLine, RunResult
 from disbursement.money import format_trieu, rate_scaled
+from disbursement.render.env import in_notation
 from disbursement.render.register import RegisterLine, district, group_totals, register_lines
-from disbursement.render.words import in_notation, issue_detail, pool_text, round_values, wording
+from disbursement.render.words import issue_detail, pool_text, round_values, wording
 
 REPORT_NAME = "report.html"
 REPORT_TEMPLATE = "report.html.j2"

@@ -23,11 +23,11 @@ from disbursement.config.settings import Settings, load_settings
 from disbursement.files import atomic_path, atomic_write_bytes, normalise_zip
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
-from disbursement.render.env import environment, override_text, reason_text, short_date
+from disbursement.render.env import environment, in_notation, override_text, reason_text, short_date
 from disbursement.render.records import flag_records
 from disbursement.render.register import rate_fraction, rate_hundredths
 from disbursement.render.sheets import SheetStyle, write_sheet
-from disbursement.render.words import in_notation, issue_text, localised, pool_text, round_values, wording
+from disbursement.render.words import issue_text, localised, pool_text, round_values, wording
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Where = str | os.PathLike | None

@@ -20,8 +20,8 @@ from disbursement.config.issues import lookup
 from disbursement.errors import Issue
 from disbursement.model import RunResult
 from disbursement.money import format_trieu
-from disbursement.render.env import environment
-from disbursement.render.words import in_notation, issue_detail, localised, wording
+from disbursement.render.env import environment, in_notation
+from disbursement.render.words import issue_detail, localised, wording
 
 EXAMPLES_PER_CODE = 3
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -33,14 +33,6 @@ from disbursement.render.env import check_lang, environment, squash
 ISSUES_TEMPLATE = "_issues.j2"
 
 
-_EN_SWAP = str.maketrans({".": ",", ",": "."})
-
-
-def in_notation(text: str, lang: str) -> str:
-    """A number written the vi-VN way ("1.671,000") in the notation of `lang` ("1,671.000")."""
-    return str(text).translate(_EN_SWAP) if lang == "en" else str(text)
-
-
 def round_values(info: RoundInfo) -> dict[str, Any]:
     """What the per-output word modules may say of the round (`round.name`, `round.as_of_text`…)."""
     return {
