@@ -273,6 +273,12 @@ def _cards(result: RunResult, proposal: dict[str, Any] | None, n: Numbers) -> di
     if proposal is not None:
         cards["recalled"] = n.money(proposal["recalled_dong"])
         cards["allocated"] = n.money(proposal["allocated_dong"])
+    block = s.get("lifecycle") or {}
+    if block.get("previous_run"):  # against the previous round of the year
+        cards["persisting"] = str(block.get("persisting", 0))
+        cards["new"] = str(block.get("new", 0))
+        cards["cleared"] = str(len(block.get("cleared") or ()))
+        cards["previous_round"] = str(block.get("previous_round"))
     return cards
 
 
@@ -297,6 +303,8 @@ def report_context(
             "description": info.description,
             "legal_basis": info.legal_basis,
             "threshold_pct": info.threshold_pct,
+            # the decisions recorded (`decide`) on earlier rounds of the year
+            "decisions": list((result.summary.get("lifecycle") or {}).get("decision_texts") or ()),
         },
         "cards": _cards(result, proposal, n),
         "by_source": _source_rows(result.summary, n),

@@ -93,6 +93,10 @@ def test_next_round_cites_the_recorded_decision_and_the_life_cycle(two_rounds):
         "dòng dự án trong biểu tổng hợp có kế hoạch vốn khác kế hoạch sau điều chỉnh đã được "
         f"phê duyệt tại {DECISION}" in memo
     )
+    page = (folder / "r2" / "report.html").read_text(encoding="utf-8")
+    assert 'id="card-persisting">17<' in page and "Tiếp tục bị gắn cờ từ đợt 1" in page
+    assert 'id="card-cleared">20<' in page and DECISION in page
+    assert 'id="card-persisting"' not in (folder / "r1" / "report.html").read_text(encoding="utf-8")
     english = _memo(folder, "r2en")
     assert f"Pursuant to {DECISION} on adjusting the 2022 public investment plan." in english
     assert "Against the review of round 1:" in english
