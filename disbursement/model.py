@@ -203,3 +203,4 @@ class RunResult:
     rules_path: str = ""
     replies: list | None = None  # the investors' answered figures that changed a line (JSON)
     reply_files: list = field(default_factory=list)  # investors.replies.Reply, as read
+    named_in: str | None = None  # the language `render.words.localised` named it in

@@ -66,6 +66,11 @@ def rate_scaled(num: int, den: int, decimals: int = 2) -> int | None:
     return -scaled if num < 0 else scaled
 
 
+def format_scaled(scaled: int, decimals: int = 2) -> str:
+    """vi-VN text of a rate already scaled by :func:`rate_scaled`: 4999 → "49,99"."""
+    return _decimal_text(scaled, decimals)
+
+
 def format_pct(num: int, den: int, decimals: int = 2) -> str:
     """``num / den`` as a vi-VN percentage without the sign: (4_999, 10_000) → "49,99";
     (499_960, 1_000_000) → "49,99" (truncated by :func:`rate_scaled`, never rounded up).

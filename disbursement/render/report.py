@@ -27,7 +27,7 @@ from disbursement.config.issues import lookup
 from disbursement.errors import OutputError
 from disbursement.files import atomic_path
 from disbursement.model import ProposalLine, RunResult
-from disbursement.money import format_trieu, rate_scaled
+from disbursement.money import format_scaled, format_trieu, rate_scaled
 from disbursement.render.env import in_notation
 from disbursement.render.register import RegisterLine, district, group_totals, register_lines
 from disbursement.render.words import issue_detail, pool_text, round_values, wording
@@ -39,11 +39,7 @@ REPORT_TEMPLATE = "report.html.j2"
 def rate_text(hundredths: int | None, lang: str = "vi") -> str:
     """4999 → "49,99 %" ("49.99 %" in English): the register's truncated rate, never rounded
     up; "" when undefined (plan 0)."""
-    if hundredths is None:
-        return ""
-    whole, frac = divmod(abs(hundredths), 100)
-    sign = "-" if hundredths < 0 else ""
-    return in_notation(f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d} %", lang)
+    return "" if hundredths is None else in_notation(format_scaled(hundredths), lang) + " %"
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,11 +67,11 @@ def _reply_where(words: Any, reply: dict | None) -> str:
     )
 
 
-def flag_rows(result: RunResult, words: Any) -> list[list]:
-    """One row per flagged line, in the order of `flag_headers` (money as đồng ints)."""
+def flag_rows(records: list[dict], words: Any) -> list[list]:
+    """One row per flag record (`records.flag_records`), in the order of `flag_headers`."""
     statuses = dict(words.statuses)
     rows = []
-    for i, rec in enumerate(flag_records(result), start=1):
+    for i, rec in enumerate(records, start=1):
         src = rec["source"]
         rows.append(
             [
@@ -104,7 +104,7 @@ def write_flags_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*words.flag_headers, "plan_dong", "disbursed_dong"])
-    for row in flag_rows(result, words):
+    for row in flag_rows(flag_records(result), words):
         shown = [*row[:6], format_trieu(row[6]), format_trieu(row[7]), *row[8:]]
         writer.writerow([csv_safe(v) for v in shown] + [row[6], row[7]])
     atomic_write_bytes(path, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
@@ -168,10 +168,11 @@ def write_flags_xlsx(
     info = result.round
     words = table_words(result, lang, templates_dir, settings)
     headers = list(words.flag_headers)
-    rows = flag_rows(result, words)
+    records = flag_records(result)
+    rows = flag_rows(records, words)
     threshold = info.threshold_pct
     as_of = short_date(info.as_of)
-    for row, rec in zip(rows, flag_records(result), strict=True):
+    for row, rec in zip(rows, records, strict=True):
         rate = rec["rate_pct"] if lang == "vi" else str(rec["rate_pct"]).replace(",", ".")
         details: dict[str, Any] = {"rate": rate, "as_of": as_of}
         if threshold is not None:

@@ -85,6 +85,9 @@ def _label_proposal(proposal: Proposal | None, labels: dict[str, str]) -> Propos
 def localised(result: RunResult, lang: str) -> RunResult:
     """`result` as the outputs of `lang` name it (see the module docstring); never mutated."""
     check_lang(lang)
+    if result.named_in == lang:  # already as the outputs of `lang` name it
+        return result
+    result = dataclasses.replace(result, named_in=lang)
     block = (result.summary or {}).get("lifecycle") or {}
     if "lifecycle" in result.flags and not block.get("previous_run"):
         # No earlier round in the store: every flag would read "new", which says nothing.
@@ -127,13 +130,19 @@ def _issue_macros(templates_dir: str | None) -> Any:
 
 def issue_detail(x: Issue, lang: str, templates_dir: str | os.PathLike | None = None) -> str:
     """This occurrence's details in `lang`, from the code's macro in `_issues.j2` ('' if none)."""
-    params = x.params or {}
-    macro = getattr(
-        _issue_macros(None if templates_dir is None else str(templates_dir)), x.code.replace("-", "_"), None
-    )
-    if not isinstance(macro, jinja2.runtime.Macro) or not params:
+    if not x.params:
         return ""
-    return squash(macro(lang, params))
+    facts = tuple(sorted((k, v if isinstance(v, str | int) else str(v)) for k, v in x.params.items()))
+    return _detail(x.code, facts, lang, None if templates_dir is None else str(templates_dir))
+
+
+@functools.lru_cache(maxsize=4096)
+def _detail(code: str, facts: tuple[tuple[str, Any], ...], lang: str, templates_dir: str | None) -> str:
+    """One macro call per distinct (code, facts): a national run has ~10^4 alike notes."""
+    macro = getattr(_issue_macros(templates_dir), code.replace("-", "_"), None)
+    if not isinstance(macro, jinja2.runtime.Macro):
+        return ""
+    return squash(macro(lang, dict(facts)))
 
 
 def issue_text(x: Issue, lang: str = "vi", templates_dir: str | os.PathLike | None = None) -> str:

@@ -121,5 +121,17 @@ def test_the_scan_finds_the_other_language():
     """The word lists catch what they are meant to catch (a scan that cannot fail is no test)."""
     assert ENGLISH.search("nothing recalled (nothing_to_recall; basis expected)")
     assert ENGLISH.search("Project lines read: 150")
-    assert VIETNAMESE.search("Nhóm (pool)") is None and VIETNAMESE.search("Kế hoạch vốn")
+    assert VIETNAMESE.search("Kế hoạch vốn") and VIETNAMESE.search("chưa phân bổ")
+    assert not VIETNAMESE.search("Local budget balance capital: plan VND 838,160.000 million")
     assert not ENGLISH.search(_without_data("RECALL-DROPPED son_la_2022_den_30-06.xlsx", []))
+
+
+def test_a_result_is_named_in_a_language_once():
+    """The writers each ask for the localised result; the second ask costs nothing."""
+    from disbursement.render.words import localised
+
+    result = run_round([str(SAMPLES / ROUNDS[1])], 1)
+    english = localised(result, "en")
+    assert localised(english, "en") is english and english.named_in == "en"
+    assert result.named_in is None  # the reviewed result itself is never changed
+    assert localised(english, "vi").named_in == "vi"
