@@ -96,7 +96,10 @@ def read_yaml(path: str | os.PathLike, what: str, error: type[Exception]):
 
     source = str(path)
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        # libyaml's parser when the wheel has it (the same safe constructor, ~6× faster: the
+        # rules, vocabularies and settings are ~0.3 s of every run in pure Python)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
     except FileNotFoundError:
         raise error(f"{what} not found: {source}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -200,6 +200,10 @@ def _opt(value: Any) -> Any:
     return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
+def _ints(values: list[Any]) -> list[int]:
+    return [v if type(v) is int else int(v) for v in values]
+
+
 def _texts(values: list[Any]) -> list[str | None]:
     return [
         None if v is None or v is pd.NA or (type(v) is float and v != v) else v if type(v) is str else str(v)
@@ -224,47 +228,33 @@ def _run_rows(
 
     sheet_no: dict[tuple[str, str], int] = {}
     letter_maps: dict[int, dict[str, str] | None] = {}
-    lines = []
     names = _texts(column("project_name"))
     cells = column("cells")
-    for i, (code, source, status, name, p, d, e, scope, flag, file, sheet, row) in enumerate(
+    rows = _ints(column("row", 0))
+    numbers = []
+    for i, key in enumerate(zip(_texts(column("file", "")), _texts(column("sheet", "")), strict=True)):
+        number = sheet_no.setdefault((key[0] or "", key[1] or ""), len(sheet_no))
+        if letter_maps.get(number) is None:  # the sheet's map: its first line on its own row
+            letter_maps[number] = lean_rows.letters(cells[i], rows[i])
+        numbers.append(number)
+    # Column by column, then one zip: the same int / str / None values as a loop per line.
+    lines = list(
         zip(
+            range(n),
             _texts(column("project_code")),
-            _texts(column("capital_source")),
+            [s or "UNKNOWN" for s in _texts(column("capital_source"))],
             _texts(column("status")),
             names,
-            column("plan_dong", 0),
-            column("disbursed_dong", 0),
-            column("expected_dong"),
-            column("in_scope", False),
-            column("flagged", False),
-            _texts(column("file", "")),
-            _texts(column("sheet", "")),
-            column("row", 0),
+            _ints(column("plan_dong", 0)),
+            _ints(column("disbursed_dong", 0)),
+            [None if e is None else int(e) for e in map(_opt, column("expected_dong"))],
+            [int(bool(x)) for x in column("in_scope", False)],
+            [int(bool(x)) for x in column("flagged", False)],
+            numbers,
+            rows,
             strict=True,
         )
-    ):
-        number = sheet_no.setdefault((file or "", sheet or ""), len(sheet_no))
-        row = int(row)
-        if letter_maps.get(number) is None:  # the sheet's map: its first line on its own row
-            letter_maps[number] = lean_rows.letters(cells[i], row)
-        expected = _opt(e)
-        lines.append(
-            (
-                i,
-                code,
-                source or "UNKNOWN",
-                status,
-                name,
-                int(p),
-                int(d),
-                None if expected is None else int(expected),
-                int(bool(scope)),
-                int(bool(flag)),
-                number,
-                row,
-            )
-        )
+    )
     records = flag_list if flag_list is not None else flag_records(result)
 
     def letter_map(file: Any, sheet: Any) -> dict[str, str] | None:

@@ -102,7 +102,7 @@ def connect(db: Db, *, create: bool = False, migrate: bool = True) -> Iterator[C
     conn = _open_postgres(location) if location.is_postgres else _open_sqlite(location, create)
     try:
         if migrate:
-            schema.migrate(conn)
+            _migrate(conn)
         else:
             schema.applied(conn)
         if not location.is_postgres:
@@ -122,6 +122,24 @@ def connect(db: Db, *, create: bool = False, migrate: bool = True) -> Iterator[C
         raise
     finally:
         conn.close()
+
+
+def _migrate(conn: Connection, attempts: int = 50) -> None:
+    """`schema.migrate`, tried again while a new SQLite store is being created by another
+    process: switching a fresh file to WAL while another connection reads it fails at once
+    with "database is locked" (the busy timeout does not apply to it). Migrating is idempotent
+    and writes nothing of a run, so trying again is safe."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            schema.migrate(conn)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if conn.is_postgres or not busy or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)
 
 
 def _open_sqlite(location: Location, create: bool) -> Connection:

@@ -13,6 +13,7 @@ import html
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -74,44 +75,32 @@ def uncached_formulas(path: str | Path) -> dict[str, dict[tuple[int, int], str]]
 
 
 def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, SheetScan]:
-    """{sheet name: SheetScan} of an .xlsx/.xlsm; {} when the parts cannot be found.
+    """{sheet name: SheetScan} of an .xlsx/.xlsm; {} when the parts cannot be found."""
+    return dict(iter_scans(path, max_cells))
+
+
+def iter_scans(path: str | Path, max_cells: int | None = None) -> Iterator[tuple[str, SheetScan]]:
+    """(sheet name, SheetScan) of each sheet of an .xlsx/.xlsm in the workbook's order, each
+    part inflated only when it is asked for (so the scan of one sheet can run beside the
+    parse of the one before); it ends early at a damaged part (python-calamine reports it).
 
     With `max_cells`, a sheet whose cheap upper bound of rows × columns stays within it is
     not walked cell by cell (its extent is then that bound).
     """
-    found: dict[str, SheetScan] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "xl/workbook.xml" not in names:
-                return found
+                return
             rels_xml = archive.read("xl/_rels/workbook.xml.rels")
             targets = {i: t for i, t in REL_RE.findall(rels_xml)}
             targets.update({i: t for t, i in REL_RE2.findall(rels_xml)})
             for name, rid in SHEET_RE.findall(archive.read("xl/workbook.xml")):
                 target = targets.get(rid, b"").decode()
                 member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                if member not in names:
-                    continue
-                data = archive.read(member)
-                scan = SheetScan()
-                bound = _extent_bound(data) if max_cells else None
-                if bound is not None and max_cells and bound[0] * bound[1] <= max_cells:
-                    scan.rows, scan.cols = bound
-                else:
-                    scan.rows, scan.cols = _extent(data)
-                if b"</f></c>" in data or b"/></c>" in data:
-                    scan.uncached = {
-                        (int(row) - 1, column_index(col.decode())): _unescape(formula or b"")
-                        for col, row, formula in UNCACHED_CELL.findall(data)
-                    }
-                if b't="e"' in data:
-                    for attrs, body in ERROR_CELL.findall(data):
-                        ref, value = CELL_R.search(attrs), ERROR_VALUE.search(body)
-                        if ref and value:
-                            key = (int(ref.group(2)) - 1, column_index(ref.group(1).decode()))
-                            scan.errors[key] = _unescape(value.group(1))
-                found[html.unescape(name.decode("utf-8", "replace"))] = scan
+                if member in names:
+                    scan = _scan(archive.read(member), max_cells)
+                    yield html.unescape(name.decode("utf-8", "replace")), scan
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -122,8 +111,28 @@ def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, She
         NotImplementedError,
         EOFError,
     ):
-        return {}  # damaged parts: python-calamine reports them
-    return found
+        return  # damaged parts: python-calamine reports them
+
+
+def _scan(data: bytes, max_cells: int | None) -> SheetScan:
+    scan = SheetScan()
+    bound = _extent_bound(data) if max_cells else None
+    if bound is not None and max_cells and bound[0] * bound[1] <= max_cells:
+        scan.rows, scan.cols = bound
+    else:
+        scan.rows, scan.cols = _extent(data)
+    if b"</f></c>" in data or b"/></c>" in data:
+        scan.uncached = {
+            (int(row) - 1, column_index(col.decode())): _unescape(formula or b"")
+            for col, row, formula in UNCACHED_CELL.findall(data)
+        }
+    if b't="e"' in data:
+        for attrs, body in ERROR_CELL.findall(data):
+            ref, value = CELL_R.search(attrs), ERROR_VALUE.search(body)
+            if ref and value:
+                key = (int(ref.group(2)) - 1, column_index(ref.group(1).decode()))
+                scan.errors[key] = _unescape(value.group(1))
+    return scan
 
 
 UNPLACED_CELL = re.compile(rb'<c (?!r=")')

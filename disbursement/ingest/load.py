@@ -17,10 +17,11 @@ import pandas as pd
 
 from disbursement.config.issues import issue
 from disbursement.errors import Issue, column_letter
+from disbursement.ingest.fingerprint import SeenTables
 from disbursement.ingest.header import find_layout, load_vocabulary
 from disbursement.ingest.join import is_treasury_export, join_treasury
 from disbursement.ingest.normalize import normalise_sheet
-from disbursement.ingest.read import read_file
+from disbursement.ingest.read import iter_file
 from disbursement.ingest.required import WORDS, Requirement, refusal_reason
 from disbursement.ingest.rows import SourceMatcher
 from disbursement.model import empty_plan
@@ -74,19 +75,21 @@ def load_plan(
     no_plan: dict[tuple[str, str], str] = {}
     vocabulary = load_vocabulary(year)
     sources = SourceMatcher(rules.capital_sources)
-    seen: dict[str, str] = {}  # cell fingerprint → the sheet first read with it
+    seen = SeenTables()  # the sheets read so far: the same table twice is refused
     for path in paths:
-        for sheet in read_file(path, issues):
-            if (print_ := _fingerprint(sheet)) in seen:
+        # The read's own issues (hidden sheets …) come before the file's other issues, as when
+        # the whole file was read first; the sheets are given while the next are parsed.
+        read_issues: list[Issue] = []
+        first_of_file = len(issues)
+        for sheet in iter_file(path, read_issues):
+            if (twin := seen.first_with(sheet.cells, sheet.file, sheet.sheet)) is not None:
                 why = (
-                    f"same cells as {seen[print_]}: the same table given twice is refused, "
+                    f"same cells as {twin}: the same table given twice is refused, "
                     "never summed — give each workbook once"
                 )
                 issues.append(issue("INPUT-DUPLICATE", sheet.file, sheet.sheet, None, None, why))
                 reports.append(SheetReport(sheet.file, sheet.sheet, "refused", why))
                 continue
-            if print_:
-                seen[print_] = f"{Path(sheet.file).name} / sheet '{sheet.sheet}'"
             layout, reason = find_layout(sheet, vocabulary, requirement.as_of_in(year))
             if layout is not None and "plan_dong" not in layout.columns:
                 hint = _year_hint(sheet, year)
@@ -182,6 +185,7 @@ def load_plan(
             frames.append(result.lines)
             report.unit, report.unit_source = sheet_unit, unit_source
             report.row_classes, report.lines = result.row_classes, len(result.lines)
+        issues[first_of_file:first_of_file] = read_issues
     has_treasury = any(not f.attrs.get("has_plan", True) and len(f) for f in frames)
     if not has_treasury:  # nothing supplies the disbursement those sheets lack: refuse them
         for report, _none, why in waiting:
@@ -242,29 +246,6 @@ def _note_choices(sheet, layout, issues: list[Issue]) -> None:
                 f"{passed}",
             )
         )
-
-
-def _fingerprint(sheet) -> str:
-    """A hash of a sheet's non-empty cells as text ("" for an empty sheet): the same table
-    saved as .xlsx and .xls, or the same file given twice, has the same fingerprint.
-
-    One text per row (its cells joined, a whole number written without ".0", text stripped)
-    and one hash update per filled row: the cells' positions and texts decide, as before, at
-    a fraction of a per-cell update's cost.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    filled = False
-    for r, row in enumerate(sheet.cells):
-        line = "\x1f".join(
-            "" if v is None else str(int(v)) if v.__class__ is float and v.is_integer() else str(v).strip()
-            for v in row
-        ).rstrip("\x1f")
-        if line.strip("\x1f"):
-            filled = True
-            digest.update(f"{r}\x1e{line}\x1d".encode("utf-8", "surrogatepass"))
-    return digest.hexdigest() if filled else ""
 
 
 def _foreign_unit(sheet, layout) -> tuple[str, int] | None:

@@ -4,50 +4,47 @@ Cells come back row-major from A1 (python-calamine, cached formula values), so l
 `i` is Excel row `i + 1` everywhere downstream. Nothing here interprets the table; that is
 `layout.py`. Hidden sheets are reported and skipped. Input files are only ever opened for
 reading.
+
+`iter_file` gives the sheets one by one while a thread reads the next ones: python-calamine
+parses without holding the GIL, so a 63-sheet workbook is parsed beside the normalisation of
+the sheets already read instead of before it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import struct
-import unicodedata
-import zipfile
-import zlib
-from dataclasses import dataclass, field
+import queue
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from disbursement.config.issues import issue
 from disbursement.errors import InputUnreadable, Issue
 from disbursement.ingest.bounded import run_bounded
+from disbursement.ingest.csv_text import read_csv
+from disbursement.ingest.sheet import RawSheet, ReadLimits
+from disbursement.ingest.zip_guard import check_zip
+
+__all__ = ["RawSheet", "ReadLimits", "iter_file", "read_file", "read_small_table"]
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
-
-
-@dataclass(frozen=True)
-class ReadLimits:
-    """Guards against hostile files: checked on the zip directory before any parsing."""
-
-    max_uncompressed_bytes: int = 1_000_000_000
-    max_ratio: int = 200  # uncompressed/compressed of any one member above 1 MB
-    max_members: int = 10_000
-    # rows × columns from A1 to a sheet's farthest cell: python-calamine builds that grid
-    # densely (32 bytes a cell), so one stray cell at XFD1048576 would ask for 550 GB.
-    max_cells: int = 10_000_000
-
-
-@dataclass
-class RawSheet:
-    file: str
-    sheet: str
-    cells: list[list]  # row-major from A1; '' for empty cells
-    merged: list = field(default_factory=list)  # [((r0, c0), (r1, c1)), ...] 0-based inclusive
-    uncached: dict = field(default_factory=dict)  # {(row0, col0): formula} saved without a result
+READ_AHEAD = 2  # sheets parsed ahead of the one being normalised (bounds the memory held)
 
 
 def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None = None) -> list[RawSheet]:
     """Every visible sheet of `path`; raises InputUnreadable when the file cannot be read."""
+    return list(iter_file(path, issues, limits))
+
+
+def iter_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None = None) -> Iterator[RawSheet]:
+    """The visible sheets of `path` one by one, the next ones parsed on a thread meanwhile.
+
+    Everything that can refuse the whole file (missing, empty, not a workbook, a zip bomb,
+    password, unreadable) is decided before the first sheet is given, so InputUnreadable is
+    raised by the first `next()`, as `read_file` raises it. Issues of the read (hidden or
+    unreadable sheets) are appended in sheet order as the sheets are given."""
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -58,7 +55,8 @@ def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
         raise InputUnreadable(f"{name}: the file is empty (0 bytes); export it again from Excel")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [_read_csv(path)]
+        yield read_csv(path)
+        return
     if suffix not in WORKBOOK_SUFFIXES:
         raise InputUnreadable(
             f"{name}: unsupported file type {suffix or '(none)'!r}; use .xlsx, .xlsm, .xls, .ods or .csv"
@@ -72,100 +70,72 @@ def read_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
             "workbook; open it in Excel and save it as .xlsx (or rename a CSV file to .csv)"
         )
     if suffix in ZIP_SUFFIXES:
-        _check_zip(path, limits)
-        return _read_workbook(path, issues, limits)
+        check_zip(path, limits)
+        for sheet, found in _read_ahead(_iter_workbook(path, _open_workbook(path), limits)):
+            issues.extend(found)
+            if sheet is not None:
+                yield sheet
+        return
     # Legacy BIFF (.xls): no zip directory to bound it beforehand, so the parse runs in a
     # child with a memory cap and a timeout (ingest/bounded.py).
     sheets, found = run_bounded(name, _read_workbook_alone, path, limits)
     issues.extend(found)
-    return sheets
+    yield from sheets
 
 
 def _read_workbook_alone(path: Path, limits: ReadLimits) -> tuple[list[RawSheet], list[Issue]]:
+    sheets: list[RawSheet] = []
     issues: list[Issue] = []
-    return _read_workbook(path, issues, limits), issues
+    for sheet, found in _iter_workbook(path, _open_workbook(path), limits):
+        issues.extend(found)
+        if sheet is not None:
+            sheets.append(sheet)
+    return sheets, issues
 
 
-def _check_zip(path: Path, limits: ReadLimits) -> None:
-    name = str(path)
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputUnreadable(
-            f"{name}: the workbook is password-protected or an old-format file renamed to "
-            f"{path.suffix}; save an unprotected copy as .xlsx"
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputUnreadable(
-            f"{name}: not a valid {path.suffix} workbook (damaged or truncated: {exc}); "
-            "open it in Excel and save it again"
-        ) from None
-    if len(members) > limits.max_members:
-        raise InputUnreadable(
-            f"{name}: too many parts in the workbook ({len(members):,}, above the limit of "
-            f"{limits.max_members:,}); refusing to open it — open it in Excel and save it again"
-        )
-    total = sum(m.file_size for m in members)
-    if total > limits.max_uncompressed_bytes:
-        raise InputUnreadable(
-            f"{name}: the workbook would unpack to {total:,} bytes, above the limit of "
-            f"{limits.max_uncompressed_bytes:,}; refusing to open it (possible zip bomb) — "
-            "ask the sender for the workbook as Excel saved it"
-        )
-    for member in members:
-        if member.file_size > 1_000_000 and member.file_size > limits.max_ratio * max(
-            member.compress_size, 1
-        ):
-            raise InputUnreadable(
-                f"{name}: part {member.filename} is compressed "
-                f"{member.file_size // max(member.compress_size, 1)}:1, "
-                "which no real workbook is; refusing to open it (possible zip bomb) — "
-                "ask the sender for the workbook as Excel saved it"
-            )
-    with open(path, "rb") as handle:  # the sizes above are only what the directory claims
-        for member in members:
-            if _inflates_beyond(handle, member):
-                raise InputUnreadable(
-                    f"{name}: part {member.filename} unpacks to more than the "
-                    f"{member.file_size:,} bytes the workbook's directory states; refusing to "
-                    "open it (damaged or crafted) — ask the sender for the workbook as Excel "
-                    "saved it"
-                )
+_DONE = object()
 
 
-def _inflates_beyond(handle, member: zipfile.ZipInfo) -> bool:
-    """Inflate one deflated part in bounded steps; True if it yields more than it declares.
+def _read_ahead(
+    items: Iterator[tuple[RawSheet | None, list[Issue]]],
+) -> Iterator[tuple[RawSheet | None, list[Issue]]]:
+    """`items`, produced on a thread up to READ_AHEAD ahead; an exception raised there is
+    raised here, at the same item. Leaving early stops the thread at its next sheet."""
+    ahead: queue.Queue = queue.Queue(READ_AHEAD)
+    stop = threading.Event()
 
-    Parsers stop at the end of the compressed data, not at the declared size, so a part whose
-    directory entry lies about its size would otherwise slip past the limits above.
-    """
-    if member.compress_type != zipfile.ZIP_DEFLATED or member.flag_bits & 0x1:
+    def offer(item) -> bool:
+        """Put `item` unless the reader has left; False when it has."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
         return False
-    handle.seek(member.header_offset)
-    local = handle.read(30)
-    if len(local) < 30 or local[:4] != b"PK\x03\x04":
-        return False  # damaged: the parser reports it
-    name_len, extra_len = struct.unpack("<HH", local[26:30])
-    handle.seek(member.header_offset + 30 + name_len + extra_len)
-    inflater = zlib.decompressobj(-15)
-    left, produced = member.compress_size, 0
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer((_DONE, None))
+        except BaseException as exc:  # given to the reader: it decides what is fatal
+            offer((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="disbursement-read-ahead", daemon=True)
+    thread.start()
     try:
-        while left > 0 and not inflater.eof:
-            chunk = handle.read(min(1 << 20, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            while chunk and not inflater.eof:
-                produced += len(inflater.decompress(chunk, 1 << 22))
-                if produced > member.file_size:
-                    return True
-                chunk = inflater.unconsumed_tail
-    except zlib.error:
-        return False  # damaged: the parser reports it
-    return False
+        while True:
+            item = ahead.get()
+            if item[0] is _DONE:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -179,12 +149,13 @@ def _parser_failed(exc: BaseException) -> bool:
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
-def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[RawSheet]:
+def _open_workbook(path: Path):
+    """The python-calamine workbook, or InputUnreadable saying why it cannot be opened."""
     import python_calamine as calamine
 
     name = str(path)
     try:
-        workbook = calamine.load_workbook(str(path))
+        return calamine.load_workbook(str(path))
     except calamine.PasswordError:
         raise InputUnreadable(
             f"{name}: the workbook is password-protected; save an unprotected copy and retry"
@@ -196,35 +167,34 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
             f"{name}: cannot read the workbook ({type(exc).__name__}: {_short(exc)}); "
             "open it in Excel and save it again as .xlsx"
         ) from None
-    scans: dict = {}
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from disbursement.ingest.formulas import scan_sheets
 
-        scans = scan_sheets(path, limits.max_cells)
-    sheets = []
+
+def _iter_workbook(path: Path, workbook, limits: ReadLimits) -> Iterator[tuple[RawSheet | None, list[Issue]]]:
+    """(sheet or None, its issues) per sheet in the workbook's order; each sheet's XML is
+    scanned (extent, errors, formulas without results) just before it is parsed."""
+    from disbursement.ingest.formulas import SheetScan, iter_scans
+
+    name = str(path)
+    scanned = iter_scans(path, limits.max_cells) if path.suffix.lower() in {".xlsx", ".xlsm"} else iter(())
+    scans: dict[str, SheetScan] = {}
+
+    def scan_of(sheet_name: str) -> SheetScan | None:
+        while sheet_name not in scans:
+            found = next(scanned, None)
+            if found is None:
+                return None
+            scans[found[0]] = found[1]
+        return scans.pop(sheet_name)
+
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
-            issues.append(issue("SHEET-HIDDEN", name, meta.name, None, None, "hidden sheet skipped"))
+            yield None, [issue("SHEET-HIDDEN", name, meta.name, None, None, "hidden sheet skipped")]
             continue
         if str(meta.typ).split(".")[-1] != "WorkSheet":
             continue
-        scan = scans.get(meta.name)
+        scan = scan_of(meta.name)
         if scan is not None and scan.rows * scan.cols > limits.max_cells:
-            from disbursement.errors import column_letter
-
-            issues.append(
-                issue(
-                    "SHEET-UNREADABLE",
-                    name,
-                    meta.name,
-                    scan.rows,
-                    column_letter(scan.cols - 1),
-                    f"the sheet's cells reach row {scan.rows:,} and column {column_letter(scan.cols - 1)} "
-                    f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
-                    "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
-                    "and save again",
-                )
-            )
+            yield None, [_too_large(name, meta.name, scan, limits)]
             continue
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
@@ -233,108 +203,31 @@ def _read_workbook(path: Path, issues: list[Issue], limits: ReadLimits) -> list[
         except BaseException as exc:
             if not _parser_failed(exc):
                 raise
-            issues.append(
-                issue(
-                    "SHEET-UNREADABLE",
-                    name,
-                    meta.name,
-                    None,
-                    None,
-                    f"sheet cannot be read ({_short(exc)}); it was skipped",
-                )
-            )
+            why = f"sheet cannot be read ({_short(exc)}); it was skipped"
+            yield None, [issue("SHEET-UNREADABLE", name, meta.name, None, None, why)]
             continue
         if scan is not None:
             for (row, col), error in scan.errors.items():  # calamine reads #REF! as empty
                 if row < len(cells) and col < len(cells[row]) and cells[row][col] == "":
                     cells[row][col] = error
-        sheets.append(RawSheet(name, meta.name, cells, merged, scan.uncached if scan else {}))
-    return sheets
+        yield RawSheet(name, meta.name, cells, merged, scan.uncached if scan else {}), []
 
 
-# cp1258 (Vietnamese Windows) writes most tones as a combining byte after the vowel:
-# grave 0xCC, hook 0xD2, tilde 0xDE, acute 0xEC, dot below 0xF2.
-_CP1258_TONES = frozenset(b"\xcc\xd2\xde\xec\xf2")
-_CP1258_VOWELS = frozenset(b"aeiouyAEIOUY\xe2\xea\xf4\xf5\xfd\xe3\xc2\xca\xd4\xd5\xdd\xc3")
+def _too_large(name: str, sheet: str, scan, limits: ReadLimits) -> Issue:
+    from disbursement.errors import column_letter
 
-
-def _cp1258_tones(raw: bytes) -> bool:
-    """Combining tone bytes, nearly all right after a vowel: cp1258 text, not TCVN3/VNI
-    (whose tone-bearing letters are single bytes that replace the vowel)."""
-    after_vowel = total = 0
-    for i, byte in enumerate(raw[:200_000]):
-        if byte in _CP1258_TONES:
-            total += 1
-            after_vowel += i > 0 and raw[i - 1] in _CP1258_VOWELS
-    return total >= 3 and after_vowel >= 0.9 * total
-
-
-def _utf16(raw: bytes) -> str | None:
-    """UTF-16 with a byte-order mark, or without one when every other byte of ASCII text is 0."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    sample = raw[:4000]
-    if len(sample) >= 4 and len(sample) % 2 == 0:
-        odd, even = sample[1::2].count(0), sample[0::2].count(0)
-        if odd >= 0.3 * len(sample) // 2 and even == 0:
-            return raw.decode("utf-16-le")
-        if even >= 0.3 * len(sample) // 2 and odd == 0:
-            return raw.decode("utf-16-be")
-    return None
-
-
-def _decode_csv(raw: bytes, name: str = "") -> str:
-    """UTF-8 (with or without BOM) or UTF-16 (either byte order) first; else ANSI bytes:
-    cp1258 when its combining tone bytes follow vowels, kept as cp1252 when they are TCVN3/VNI
-    text typed in a legacy font (repaired later, per sheet), otherwise cp1258. NFC always."""
-    from disbursement.text import detect_legacy
-
-    try:
-        text = _utf16(raw)
-    except UnicodeDecodeError:
-        raise InputUnreadable(
-            f"{name}: looks like UTF-16 text but does not decode as UTF-16; save it again as CSV UTF-8"
-        ) from None
-    if text is None:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = None
-    if text is None and _cp1258_tones(raw):
-        text = raw.decode("cp1258", errors="replace")
-    if text is None:
-        try:
-            ansi = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            ansi = raw.decode("latin-1")
-        if detect_legacy(ansi.splitlines()[:200]):
-            return ansi
-        try:
-            text = raw.decode("cp1258")
-        except UnicodeDecodeError:
-            return ansi
-    return unicodedata.normalize("NFC", text)
-
-
-def _read_csv(path: Path) -> RawSheet:
-    text = _decode_csv(path.read_bytes(), str(path))
-    if "\x00" in text:
-        raise InputUnreadable(
-            f"{path}: holds NUL characters, so it is not a text CSV; save it again as CSV UTF-8"
-        )
-    sample = text[:20_000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as exc:
-        raise InputUnreadable(f"{path}: not a readable CSV ({exc})") from None
-    width = max((len(r) for r in rows), default=0)
-    cells = [r + [""] * (width - len(r)) for r in rows]
-    return RawSheet(str(path), path.stem, cells, [])
+    last = column_letter(scan.cols - 1)
+    return issue(
+        "SHEET-UNREADABLE",
+        name,
+        sheet,
+        scan.rows,
+        last,
+        f"the sheet's cells reach row {scan.rows:,} and column {last} "
+        f"({scan.rows * scan.cols:,} cells, above the limit of {limits.max_cells:,}); it was "
+        "skipped — delete the stray cells beyond the table (Ctrl+End finds the last one) "
+        "and save again",
+    )
 
 
 def _short(exc: BaseException) -> str:

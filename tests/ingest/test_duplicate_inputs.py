@@ -33,3 +33,22 @@ def test_different_tables_are_both_read(tmp_path) -> None:
     result = run_round([first, second], 1, propose=False)
     assert len(result.plan) == 3
     assert not [i for i in result.issues if i.code == "INPUT-DUPLICATE"]
+
+
+def test_cheap_key_meets_only_to_be_confirmed_by_the_full_fingerprint() -> None:
+    """Sheets alike in their first rows and last row but differing below are two tables; the
+    same cells padded differently (an .xls export) are one."""
+    from disbursement.ingest.fingerprint import HEAD_ROWS, SeenTables, cheap_key, fingerprint
+
+    head = [["STT", "Tên dự án", "Kế hoạch"]] + [[str(i), f"Dự án {i}", 100.0] for i in range(HEAD_ROWS)]
+    first = [*head, ["99", "Dự án A", 5.0], ["", "Tổng", 1.0]]
+    second = [*head, ["99", "Dự án B", 5.0], ["", "Tổng", 1.0]]
+    padded = [[*row, ""] for row in first] + [["", "", ""]] * 3
+    assert cheap_key(first) == cheap_key(second) and fingerprint(first) != fingerprint(second)
+    assert fingerprint(first) == fingerprint(padded) and cheap_key(first) == cheap_key(padded)
+    seen = SeenTables()
+    assert seen.first_with(first, "a.xlsx", "Biểu 01") is None
+    assert seen.first_with(second, "b.xlsx", "Biểu 01") is None
+    assert seen.first_with(padded, "a.xls", "Biểu 01") == "a.xlsx / sheet 'Biểu 01'"
+    assert seen.first_with([["", ""]], "c.xlsx", "Trống") is None  # empty sheets never match
+    assert seen.first_with([["", ""]], "d.xlsx", "Trống") is None

@@ -1,0 +1,94 @@
+"""The zip directory of a workbook checked before any parser opens it: a zip bomb, a part that
+lies about its size, or a password-protected file is refused with the reason."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from disbursement.errors import InputUnreadable
+from disbursement.ingest.sheet import ReadLimits
+
+
+def check_zip(path: Path, limits: ReadLimits) -> None:
+    name = str(path)
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputUnreadable(
+            f"{name}: the workbook is password-protected or an old-format file renamed to "
+            f"{path.suffix}; save an unprotected copy as .xlsx"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputUnreadable(
+            f"{name}: not a valid {path.suffix} workbook (damaged or truncated: {exc}); "
+            "open it in Excel and save it again"
+        ) from None
+    if len(members) > limits.max_members:
+        raise InputUnreadable(
+            f"{name}: too many parts in the workbook ({len(members):,}, above the limit of "
+            f"{limits.max_members:,}); refusing to open it — open it in Excel and save it again"
+        )
+    total = sum(m.file_size for m in members)
+    if total > limits.max_uncompressed_bytes:
+        raise InputUnreadable(
+            f"{name}: the workbook would unpack to {total:,} bytes, above the limit of "
+            f"{limits.max_uncompressed_bytes:,}; refusing to open it (possible zip bomb) — "
+            "ask the sender for the workbook as Excel saved it"
+        )
+    for member in members:
+        if member.file_size > 1_000_000 and member.file_size > limits.max_ratio * max(
+            member.compress_size, 1
+        ):
+            raise InputUnreadable(
+                f"{name}: part {member.filename} is compressed "
+                f"{member.file_size // max(member.compress_size, 1)}:1, "
+                "which no real workbook is; refusing to open it (possible zip bomb) — "
+                "ask the sender for the workbook as Excel saved it"
+            )
+    with open(path, "rb") as handle:  # the sizes above are only what the directory claims
+        for member in members:
+            if _inflates_beyond(handle, member):
+                raise InputUnreadable(
+                    f"{name}: part {member.filename} unpacks to more than the "
+                    f"{member.file_size:,} bytes the workbook's directory states; refusing to "
+                    "open it (damaged or crafted) — ask the sender for the workbook as Excel "
+                    "saved it"
+                )
+
+
+def _inflates_beyond(handle, member: zipfile.ZipInfo) -> bool:
+    """Inflate one deflated part in bounded steps; True if it yields more than it declares.
+
+    Parsers stop at the end of the compressed data, not at the declared size, so a part whose
+    directory entry lies about its size would otherwise slip past the limits above.
+    """
+    if member.compress_type != zipfile.ZIP_DEFLATED or member.flag_bits & 0x1:
+        return False
+    handle.seek(member.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        return False  # damaged: the parser reports it
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    handle.seek(member.header_offset + 30 + name_len + extra_len)
+    inflater = zlib.decompressobj(-15)
+    left, produced = member.compress_size, 0
+    try:
+        while left > 0 and not inflater.eof:
+            chunk = handle.read(min(1 << 20, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            while chunk and not inflater.eof:
+                produced += len(inflater.decompress(chunk, 1 << 22))
+                if produced > member.file_size:
+                    return True
+                chunk = inflater.unconsumed_tail
+    except zlib.error:
+        return False  # damaged: the parser reports it
+    return False
