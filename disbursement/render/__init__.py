@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ def render_outputs(
     lang: str = "vi",
     templates_dir: str | os.PathLike | None = None,
     date: dt.date | None = None,
+    chart: Callable[[], bytes] | None = None,
 ) -> dict[str, Path]:
     """Write the memo (.docx, .html, .md), the appendix (.xlsx) and the chart (.png).
 
@@ -77,7 +79,8 @@ def render_outputs(
     `rules/settings/son-la.yaml` (resolved for the round's plan year). `templates_dir`: a folder
     searched before the built-in `templates/`. Returns {"docx": path, "html": …, "md": …,
     "xlsx": …, "png": …}. Raises `OutputError` / `SettingsInvalid`; on any error no output
-    file is created or changed.
+    file is created or changed. `chart` gives the chart's PNG when another process drew it
+    (`render.outputs`); by default it is drawn here.
     """
     from disbursement.render.appendix import write_appendix
     from disbursement.render.chart import render_chart
@@ -102,11 +105,11 @@ def render_outputs(
     targets = {key: confined(out, name) for key, name in OUTPUT_NAMES.items()}
 
     context = build_context(result, resolved, lang, day)
-    png = render_chart(result, env, lang)
     blocks, meta = render_blocks(env, context)
     author = context["s"]["issuer"]["name"]
     words = env.get_template(f"{lang}/phu_luc.j2").make_module(vars={**context, "year": result.round.year})
     tiers = {t["id"]: t["label"] for t in (context["priority"] or {}).get("tiers", ())}
+    png = chart() if chart is not None else render_chart(result, env, lang)
 
     with contextlib.ExitStack() as stack:
         temps = {key: stack.enter_context(atomic_path(path)) for key, path in targets.items()}

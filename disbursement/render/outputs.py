@@ -6,14 +6,13 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from disbursement.config.issues import issue
 from disbursement.errors import OutputError
 from disbursement.files import confined
 from disbursement.model import RunResult
+from disbursement.render.forked import Job
 from disbursement.render.words import localised
 
 
@@ -50,14 +49,20 @@ def write_outputs(
     skipped = _too_large_to_annotate(result)
     staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
     shown = localised(result, lang)  # the result as the outputs of `lang` name it
-    annotations = _start(_annotated_copies, shown, staging, skipped, lang)
+    split = len(result.plan) >= SECOND_WRITER_MIN_LINES  # the register and flags.xlsx in the child
+    work = split or any(source not in skipped for source in result.inputs)
+    second = Job(
+        _second_writer,
+        *(shown, staging, skipped, lang, split, templates_dir, settings),
+        fork=work,
+        what="the annotated copies" + (", flags.xlsx and so_theo_doi.xlsx" if split else ""),
+    )
+    drawing = Job(_chart_png, shown, templates_dir, lang, fork=result.proposal is not None, what="the chart")
     try:
-        staged: dict[str, Path] = {}
-        writers = [
-            ("flags.xlsx", write_flags_xlsx),
-            ("flags.csv", write_flags_csv),
-            ("issues.xlsx", write_issues_xlsx),
-        ]
+        # The order of the set is the same whoever writes a file: the child's take their place.
+        staged: dict[str, Path | None] = {"flags.xlsx": None}
+        writers = [] if split else [("flags.xlsx", write_flags_xlsx)]
+        writers += [("flags.csv", write_flags_csv), ("issues.xlsx", write_issues_xlsx)]
         if result.proposal is not None:
             writers.append(("proposal.xlsx", write_proposal_xlsx))
         for name, writer in writers:
@@ -68,7 +73,13 @@ def write_outputs(
             from disbursement.render import render_outputs
 
             rendered = render_outputs(
-                shown, staging, settings=settings, lang=lang, templates_dir=templates_dir, date=date
+                shown,
+                staging,
+                settings=settings,
+                lang=lang,
+                templates_dir=templates_dir,
+                date=date,
+                chart=drawing.result,
             )
             staged.update({path.name: path for path in rendered.values()})
         from disbursement.render.env import environment
@@ -76,7 +87,8 @@ def write_outputs(
         from disbursement.render.report import REPORT_NAME, write_report
 
         env = environment(templates_dir)
-        staged[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME), env=env, lang=lang)
+        register = confined(staging, REGISTER_NAME)
+        staged[REGISTER_NAME] = None if split else write_register(shown, register, env=env, lang=lang)
         chart = staged.get("bieu_do.png")
         staged[REPORT_NAME] = write_report(
             shown,
@@ -86,8 +98,9 @@ def write_outputs(
             chart=chart.read_bytes() if chart is not None else None,
             templates_dir=None if templates_dir is None else str(templates_dir),
         )
-        staged.update(annotations.result())
-        targets = {name: confined(out, path.name) for name, path in staged.items()}
+        staged.update(second.result())
+        done = {name: path for name, path in staged.items() if path is not None}
+        targets = {name: confined(out, path.name) for name, path in done.items()}
         for name, target in targets.items():
             if target in inputs:
                 raise OutputError(
@@ -95,47 +108,51 @@ def write_outputs(
                     f"{target}; choose another --out folder"
                 )
         for name, target in targets.items():
-            os.replace(staged[name], target)
+            os.replace(done[name], target)
         return targets
     finally:
-        annotations.cancel()
+        drawing.cancel()
+        second.cancel()
         shutil.rmtree(staging, ignore_errors=True)
 
 
-class _Job:
-    """A call run in a forked child while this process renders the other outputs.
-
-    The annotated copies are an openpyxl round trip (pure Python, ~1.2 s for a province's
-    workbook); on a second core they overlap the memo, chart and tables instead of following
-    them. Without fork (or with one core) the call simply runs here, when its result is asked.
-    """
-
-    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
-        self.call, self.args, self.future, self.executor = call, args, None, None
-        import multiprocessing
-
-        if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self.future = self.executor.submit(call, *args)
-
-    def result(self) -> Any:
-        if self.future is None:
-            return self.call(*self.args)
-        try:
-            return self.future.result()
-        finally:
-            self.cancel()
-
-    def cancel(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+# From this many lines the register and flags.xlsx (at 100k lines ~10 s and ~6 s) are written
+# by the second process too, beside the memo, tables and report written here.
+SECOND_WRITER_MIN_LINES = 10_000
 
 
-def _start(call: Callable[..., Any], *args: Any) -> _Job:
-    return _Job(call, *args)
+def _chart_png(shown: RunResult, templates_dir: str | Path | None, lang: str) -> bytes:
+    """The memo's chart, drawn in a child beside the tables (matplotlib's import and drawing
+    are ~0.4 s of a province's round)."""
+    from disbursement.render.chart import render_chart
+    from disbursement.render.env import environment
+
+    return render_chart(shown, environment(templates_dir), lang)
+
+
+def _second_writer(
+    shown: RunResult,
+    staging: Path,
+    skipped: set[str],
+    lang: str,
+    split: bool,
+    templates_dir: str | Path | None,
+    settings: str | Path | None,
+) -> dict[str, Path]:
+    """What the forked child writes: the annotated copies, and for a large result the
+    register and flags.xlsx."""
+    written = _annotated_copies(shown, staging, skipped, lang)
+    if split:
+        from disbursement.render.env import environment
+        from disbursement.render.register import REGISTER_NAME, write_register
+        from disbursement.render.tables import write_flags_xlsx
+
+        path = confined(staging, "flags.xlsx")
+        write_flags_xlsx(shown, path, lang=lang, templates_dir=templates_dir, settings=settings)
+        written["flags.xlsx"] = path
+        env = environment(templates_dir)
+        written[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME), env=env, lang=lang)
+    return written
 
 
 # An annotated copy is an openpyxl round trip of the whole input (about 0.6 ms and 25 kB of

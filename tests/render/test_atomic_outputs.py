@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import disbursement.render.annotate
 import disbursement.render.appendix
 import disbursement.render.docx
+import disbursement.render.register
 import disbursement.render.tables
 from devtools.samples import write_official_workbook
 from disbursement.cli import cli
@@ -186,3 +187,56 @@ def test_large_inputs_get_no_annotated_copy_and_say_so(make_workbook, tmp_path, 
 
     sheet = openpyxl.load_workbook(written["issues.xlsx"]).active
     assert "ANNOTATION-SKIPPED" in [c.value for c in sheet["C"]]
+
+
+# A large result has its register and flags.xlsx written by the second (forked) process.
+SPLIT_STAGES = {
+    "flags.xlsx": (disbursement.render.tables, "write_flags_xlsx", 1),
+    "so_theo_doi.xlsx": (disbursement.render.register, "write_register", 1),
+}
+FORKS = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+def test_the_second_process_writes_the_same_set_in_the_same_order(tmp_path, monkeypatch):
+    from disbursement.render import outputs
+
+    result = run_round([_workbook(tmp_path / "ke_hoach.xlsx", disbursed="400")], 1)
+    monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 10**9)
+    alone = outputs.write_outputs(result, tmp_path / "alone")
+    monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 0)
+    split = outputs.write_outputs(result, tmp_path / "split")
+    assert list(split) == list(alone) and set(split) == EXPECTED
+    assert snapshot(tmp_path / "split") == snapshot(tmp_path / "alone")
+
+
+@pytest.mark.parametrize("stage", SPLIT_STAGES)
+def test_a_failure_in_the_second_process_leaves_the_older_set_untouched(
+    stage, older_set, tmp_path, monkeypatch
+):
+    from disbursement.render import outputs
+
+    _old_out, before = older_set
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, data in before.items():
+        (out / name).write_bytes(data)
+    monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 0)
+    module, attribute, target = SPLIT_STAGES[stage]
+    monkeypatch.setattr(module, attribute, _partial_then_fail(target))
+    result = review(_workbook(tmp_path / "ke_hoach.xlsx", disbursed="400"), out)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: internal error (OSError: [Errno 28] No space left")
+    assert snapshot(out) == before
+
+
+@pytest.mark.skipif(not FORKS, reason="needs fork and two cores (the writers run here otherwise)")
+def test_a_second_process_that_dies_is_an_error_not_a_half_set(tmp_path, monkeypatch):
+    from disbursement.render import outputs
+
+    monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 0)
+    monkeypatch.setattr(disbursement.render.register, "write_register", lambda *a, **k: os._exit(9))
+    out = tmp_path / "out"
+    result = review(_workbook(tmp_path / "ke_hoach.xlsx", disbursed="400"), out)
+    assert result.exit_code == 1
+    assert "ended without finishing" in result.output and "Traceback" not in result.output
+    assert not out.exists() or snapshot(out) == {}

@@ -1,0 +1,84 @@
+"""A call run in a forked child while this process writes the other outputs.
+
+The writers are pure Python (xlsxwriter, openpyxl, Jinja): a second core only helps from a
+second process. A forked child inherits the finished result as it is in memory — nothing is
+pickled on the way in (a national result is hundreds of MB of frames) — and sends back only
+what the call returns (file paths) or the exception it raised. Without fork, or with one
+core, the call simply runs here when its result is asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from disbursement.errors import OutputError
+
+
+class Job:
+    """`call(*args)`, started now in a child when this machine can, its value by `result()`."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any, fork: bool = True, what: str = "") -> None:
+        self.call, self.args = call, args
+        self.what = what or getattr(call, "__name__", "an output").strip("_").replace("_", " ")
+        self.pid: int | None = None
+        self.reader: int | None = None
+        if fork and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
+            reader, writer = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: run, report, leave without this process's exit handlers
+                os.close(reader)
+                _run_child(writer, call, args)
+            os.close(writer)
+            self.pid, self.reader = pid, reader
+
+    def result(self) -> Any:
+        if self.pid is None:
+            return self.call(*self.args)
+        assert self.reader is not None
+        with os.fdopen(self.reader, "rb") as pipe:
+            self.reader = None
+            payload = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if not payload:
+            raise OutputError(
+                f"the process writing {self.what} ended without finishing "
+                f"(exit status {status}); nothing was written — run again"
+            )
+        kind, value = pickle.loads(payload)
+        if kind == "error":
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (the parent failed first); idempotent."""
+        if self.reader is not None:
+            os.close(self.reader)
+            self.reader = None
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def _run_child(writer: int, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    code = 0
+    try:
+        try:
+            payload = pickle.dumps(("ok", call(*args)))
+        except BaseException as exc:  # sent to the parent, which raises it
+            code = 1
+            try:
+                payload = pickle.dumps(("error", exc))
+            except Exception:
+                payload = pickle.dumps(("error", OutputError(f"{type(exc).__name__}: {exc}")))
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(payload)
+    finally:
+        os._exit(code)

@@ -1,0 +1,49 @@
+"""Compiled templates are kept between runs (render.env's bytecode cache): an edited template
+is compiled again, and a cache folder that cannot be written only makes a run slower."""
+
+from __future__ import annotations
+
+import pytest
+
+from disbursement.render import env as render_env
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    def environment(cache_dir):
+        monkeypatch.setenv(render_env.CACHE_ENV, str(cache_dir))
+        render_env._environment.cache_clear()
+        return render_env._environment
+
+    yield environment
+    render_env._environment.cache_clear()
+
+
+def test_a_template_is_compiled_once_and_again_when_edited(fresh, tmp_path):
+    templates, cache = tmp_path / "templates", tmp_path / "cache"
+    templates.mkdir()
+    (templates / "greeting.j2").write_text("Xin chào {{ name }}", encoding="utf-8")
+    make = fresh(cache)
+    assert make(str(templates)).get_template("greeting.j2").render(name="Sơn La") == "Xin chào Sơn La"
+    kept = list(cache.rglob("*.cache"))
+    assert len(kept) == 1
+    (templates / "greeting.j2").write_text("Kính gửi {{ name }}", encoding="utf-8")
+    make.cache_clear()
+    assert make(str(templates)).get_template("greeting.j2").render(name="UBND") == "Kính gửi UBND"
+
+
+def test_an_unwritable_or_disabled_cache_changes_nothing(fresh, tmp_path, monkeypatch):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("", encoding="utf-8")
+    template = render_env.REASONS_TEMPLATE
+    assert fresh(blocked)(None).bytecode_cache is None
+    assert fresh(blocked)(None).get_template(template).module is not None
+    assert fresh("off")(None).bytecode_cache is None
+    unreadable = tmp_path / "cache"
+    environment = fresh(unreadable)(None)
+    assert environment.bytecode_cache is not None
+    unreadable.chmod(0o500)  # the folder exists but nothing can be written in it
+    try:
+        assert environment.get_template(template).module is not None
+    finally:
+        unreadable.chmod(0o700)
