@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from disbursement.config.issues import issue
 from disbursement.errors import InputUnreadable, Issue
@@ -93,12 +94,10 @@ def _read_workbook_alone(path: Path, limits: ReadLimits) -> tuple[list[RawSheet]
     return sheets, issues
 
 
-_DONE = object()
+_ITEM, _END, _FAILED = range(3)  # what the thread puts: (kind, value)
 
 
-def _read_ahead(
-    items: Iterator[tuple[RawSheet | None, list[Issue]]],
-) -> Iterator[tuple[RawSheet | None, list[Issue]]]:
+def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
     """`items`, produced on a thread up to READ_AHEAD ahead; an exception raised there is
     raised here, at the same item. Leaving early stops the thread at its next sheet."""
     ahead: queue.Queue = queue.Queue(READ_AHEAD)
@@ -117,22 +116,22 @@ def _read_ahead(
     def produce() -> None:
         try:
             for item in items:
-                if not offer(item):
+                if not offer((_ITEM, item)):
                     return
-            offer((_DONE, None))
+            offer((_END, None))
         except BaseException as exc:  # given to the reader: it decides what is fatal
-            offer((_DONE, exc))
+            offer((_FAILED, exc))
 
     thread = threading.Thread(target=produce, name="disbursement-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
-            item = ahead.get()
-            if item[0] is _DONE:
-                if item[1] is not None:
-                    raise item[1]
+            kind, value = ahead.get()
+            if kind == _FAILED:
+                raise value
+            if kind == _END:
                 return
-            yield item
+            yield value
     finally:
         stop.set()
         thread.join()
@@ -175,7 +174,9 @@ def _iter_workbook(path: Path, workbook, limits: ReadLimits) -> Iterator[tuple[R
     from disbursement.ingest.formulas import SheetScan, iter_scans
 
     name = str(path)
-    scanned = iter_scans(path, limits.max_cells) if path.suffix.lower() in {".xlsx", ".xlsm"} else iter(())
+    # The scans run on their own thread too: inflating the XML does not hold the GIL either.
+    xml = path.suffix.lower() in {".xlsx", ".xlsm"}
+    scanned = _read_ahead(iter_scans(path, limits.max_cells)) if xml else iter(())
     scans: dict[str, SheetScan] = {}
 
     def scan_of(sheet_name: str) -> SheetScan | None:
