@@ -180,11 +180,20 @@ def record_hash(prev_hash: str, content: dict[str, Any], version: int | None = N
     (default: the one its record says)."""
     if version is None:
         version = int(content["run"]["hash_version"]) if "run" in content else 0
+    digest = hashlib.sha256(prev_hash.encode("utf-8"))
     if version >= RUN_HASH_VERSION:  # rows of int / str / None (record.py makes them so)
-        text = prev_hash.encode("utf-8") + canonical_bytes(content, floats=False)
+        # The canonical bytes of `content`, part by part: compact JSON of a dict with sorted
+        # keys is "{", each '"key":value' joined by ",", "}" — the same bytes, never held whole
+        # (a national run's are ~80 MB).
+        digest.update(b"{")
+        for n, key in enumerate(sorted(content)):
+            digest.update(b"," if n else b"")
+            digest.update(canonical_bytes(str(key), floats=False) + b":")
+            digest.update(canonical_bytes(content[key], floats=False))
+        digest.update(b"}")
     else:
-        text = (prev_hash + canonical_json(content)).encode("utf-8")
-    return hashlib.sha256(text).hexdigest()
+        digest.update(canonical_json(content).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def seal(conn: Connection, kind: str, seq: int, prev_hash: str, content: dict[str, Any] | None = None) -> str:

@@ -10,6 +10,7 @@ for sheets whose cheap keys meet.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 HEAD_ROWS = 40  # rows that enter the cheap key
@@ -51,26 +52,38 @@ def cheap_key(cells: list[list]) -> str:
 
 class SeenTables:
     """The sheets read so far, by cheap key; `first_with(...)` names the earlier sheet holding
-    the same cells, or returns None (and remembers this one)."""
+    the same cells, or returns None (and remembers this one).
 
-    def __init__(self) -> None:
-        self._by_key: dict[str, list[list]] = {}  # cheap key → [[cells, fingerprint or None, name]]
+    No sheet's cells are kept (they were ~80 MB of a national file): when two cheap keys
+    meet — rare, except for a file given twice — the earlier file is read again, once, and
+    its sheets are fingerprinted. Inputs are only ever read, so it reads back the same cells.
+    """
+
+    def __init__(self, read: Callable[[str], list] | None = None) -> None:
+        self._by_key: dict[str, list[tuple[str, str]]] = {}  # cheap key → [(file, sheet)]
+        self._prints: dict[str, dict[str, str]] = {}  # file → {sheet: fingerprint}
+        self._read = read or _read_again
 
     def first_with(self, cells: list[list], file: str, sheet: str) -> str | None:
         key = cheap_key(cells)
         if not key:
             return None
-        name = f"{Path(file).name} / sheet '{sheet}'"
         earlier = self._by_key.setdefault(key, [])
         if earlier:
             mine = fingerprint(cells)
-            for entry in earlier:
-                if entry[1] is None:
-                    entry[1] = fingerprint(entry[0])
-                    entry[0] = []  # its fingerprint is known: the cells need not be kept
-                if entry[1] == mine:
-                    return entry[2]
-            earlier.append([[], mine, name])
-        else:
-            earlier.append([cells, None, name])
+            for other_file, other_sheet in earlier:
+                if self._fingerprint(other_file, other_sheet) == mine:
+                    return f"{Path(other_file).name} / sheet '{other_sheet}'"
+        earlier.append((file, sheet))
         return None
+
+    def _fingerprint(self, file: str, sheet: str) -> str | None:
+        if file not in self._prints:
+            self._prints[file] = {s.sheet: fingerprint(s.cells) for s in self._read(file)}
+        return self._prints[file].get(sheet)
+
+
+def _read_again(file: str) -> list:
+    from disbursement.ingest.read import read_file
+
+    return read_file(file, [])

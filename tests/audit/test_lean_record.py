@@ -50,6 +50,21 @@ def test_canonical_bytes_are_the_stdlib_canonical_text(value):
     assert chain.canonical_bytes(value) == chain.canonical_json(value).encode("utf-8")
 
 
+def test_the_record_hash_fed_part_by_part_is_the_hash_of_the_whole_text():
+    """Hash version 3 feeds the canonical text of a record to sha256 part by part (never the
+    whole ~80 MB of a national run at once): the digest is that of the whole text."""
+    content = {
+        "run": {"hash_version": chain.RUN_HASH_VERSION, "round": 1, "name": "Đợt 1"},
+        "lines": [[0, "7912345", "NSDP", None, 9_231_901_000], [1, None, "XSKT", "Đường", -(2**63)]],
+        "flags": [],
+        "rules_text": "plan_year: 2022\n",
+        "big": [2**64],  # orjson refuses it: this part alone goes through the stdlib
+        "keys": {"Z": 1, "a": 2, "Đ": 3, "😀": 4},
+    }
+    whole = b"f" * 64 + chain.canonical_json(content).encode("utf-8")
+    assert chain.record_hash("f" * 64, content) == hashlib.sha256(whole).hexdigest()
+
+
 def _recorded(tmp_path: Path, monkeypatch, name: str = "v3.sqlite") -> tuple[Path, list, list]:
     """The fixture's two runs and decision recorded again by this engine."""
     monkeypatch.chdir(ROOT)

@@ -39,6 +39,7 @@ def test_cheap_key_meets_only_to_be_confirmed_by_the_full_fingerprint() -> None:
     """Sheets alike in their first rows and last row but differing below are two tables; the
     same cells padded differently (an .xls export) are one."""
     from disbursement.ingest.fingerprint import HEAD_ROWS, SeenTables, cheap_key, fingerprint
+    from disbursement.ingest.sheet import RawSheet
 
     head = [["STT", "Tên dự án", "Kế hoạch"]] + [[str(i), f"Dự án {i}", 100.0] for i in range(HEAD_ROWS)]
     first = [*head, ["99", "Dự án A", 5.0], ["", "Tổng", 1.0]]
@@ -46,9 +47,20 @@ def test_cheap_key_meets_only_to_be_confirmed_by_the_full_fingerprint() -> None:
     padded = [[*row, ""] for row in first] + [["", "", ""]] * 3
     assert cheap_key(first) == cheap_key(second) and fingerprint(first) != fingerprint(second)
     assert fingerprint(first) == fingerprint(padded) and cheap_key(first) == cheap_key(padded)
-    seen = SeenTables()
+    files = {"a.xlsx": first, "b.xlsx": second}
+    read_again = []
+
+    def read(file):  # what SeenTables reads back: the earlier file's sheets
+        read_again.append(file)
+        return [RawSheet(file, "Biểu 01", files[file])]
+
+    seen = SeenTables(read)
     assert seen.first_with(first, "a.xlsx", "Biểu 01") is None
     assert seen.first_with(second, "b.xlsx", "Biểu 01") is None
     assert seen.first_with(padded, "a.xls", "Biểu 01") == "a.xlsx / sheet 'Biểu 01'"
+    assert read_again == ["a.xlsx"]  # read back only when cheap keys meet
+    third = [*head, ["99", "Dự án C", 5.0], ["", "Tổng", 1.0]]
+    assert seen.first_with(third, "c.xlsx", "Biểu 01") is None
+    assert read_again == ["a.xlsx", "b.xlsx"]  # each earlier file read once
     assert seen.first_with([["", ""]], "c.xlsx", "Trống") is None  # empty sheets never match
     assert seen.first_with([["", ""]], "d.xlsx", "Trống") is None
