@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from disbursement.errors import OutputError
@@ -115,3 +116,25 @@ def confined(out_dir: str | os.PathLike, name: str) -> Path:
     if candidate != base and base not in candidate.parents:
         raise OutputError(f"output name {name!r} would be written outside {out_dir}")
     return candidate
+
+
+def save_workbook(workbook, target: Path) -> None:
+    """openpyxl's writer without its clock stamp, zip entries in a canonical order."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    buffer = io.BytesIO()
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(workbook, archive).save()  # closes the archive; keeps our fixed properties
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as built:
+        entries = {info.filename: built.read(info.filename) for info in built.infolist()}
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in _entry_order(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, entries[name])
+    normalise_zip(target)
+
+
+def _entry_order(names: Iterable[str]) -> list[str]:
+    first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in names]
+    return first + sorted(n for n in names if n not in first)

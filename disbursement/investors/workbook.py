@@ -93,7 +93,7 @@ def write_request(request: Request, spec: Spec, path: str | Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
-    from disbursement.render.annotate import save_workbook
+    from disbursement.files import save_workbook
 
     values = texts_for(request, spec)
     book = Workbook()

@@ -109,23 +109,10 @@ def render_outputs(
     author = context["s"]["issuer"]["name"]
     words = env.get_template(f"{lang}/phu_luc.j2").make_module(vars={**context, "year": result.round.year})
     tiers = {t["id"]: t["label"] for t in (context["priority"] or {}).get("tiers", ())}
-    png = chart() if chart is not None else render_chart(result, env, lang)
 
     with contextlib.ExitStack() as stack:
         temps = {key: stack.enter_context(atomic_path(path)) for key, path in targets.items()}
-        temps["png"].write_bytes(png)
-        write_docx(
-            blocks,
-            temps["docx"],
-            title=meta["title"],
-            author=author,
-            date=day,
-            lang=lang,
-            images={"bieu_do": png},
-        )
-        normalise_zip(temps["docx"])
-        temps["html"].write_text(render_html(env, blocks, meta, context, png), encoding="utf-8")
-        temps["md"].write_text(render_md(env, blocks, meta, context, OUTPUT_NAMES["png"]), encoding="utf-8")
+        # The appendix first: it needs no chart, which another process may still be drawing.
         if result.proposal is not None:
             write_appendix(
                 result,
@@ -141,6 +128,20 @@ def render_outputs(
         else:
             _empty_appendix(temps["xlsx"], words, day, author)
         normalise_zip(temps["xlsx"])
+        png = chart() if chart is not None else render_chart(result, env, lang)
+        temps["png"].write_bytes(png)
+        write_docx(
+            blocks,
+            temps["docx"],
+            title=meta["title"],
+            author=author,
+            date=day,
+            lang=lang,
+            images={"bieu_do": png},
+        )
+        normalise_zip(temps["docx"])
+        temps["html"].write_text(render_html(env, blocks, meta, context, png), encoding="utf-8")
+        temps["md"].write_text(render_md(env, blocks, meta, context, OUTPUT_NAMES["png"]), encoding="utf-8")
     return targets
 
 

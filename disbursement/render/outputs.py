@@ -69,6 +69,14 @@ def write_outputs(
             path = confined(staging, name)
             writer(shown, path, lang=lang, templates_dir=templates_dir, settings=settings)
             staged[name] = path
+        from disbursement.render.env import environment
+        from disbursement.render.register import REGISTER_NAME, write_register
+        from disbursement.render.report import REPORT_NAME, write_report
+
+        # The register before the memo set: the chart it waits for is drawn meanwhile.
+        env = environment(templates_dir)
+        register = confined(staging, REGISTER_NAME)
+        registered = None if split else write_register(shown, register, env=env, lang=lang)
         if result.proposal is not None:
             from disbursement.render import render_outputs
 
@@ -82,13 +90,7 @@ def write_outputs(
                 chart=drawing.result,
             )
             staged.update({path.name: path for path in rendered.values()})
-        from disbursement.render.env import environment
-        from disbursement.render.register import REGISTER_NAME, write_register
-        from disbursement.render.report import REPORT_NAME, write_report
-
-        env = environment(templates_dir)
-        register = confined(staging, REGISTER_NAME)
-        staged[REGISTER_NAME] = None if split else write_register(shown, register, env=env, lang=lang)
+        staged[REGISTER_NAME] = registered  # its place in the set: after the memo set
         chart = staged.get("bieu_do.png")
         staged[REPORT_NAME] = write_report(
             shown,
