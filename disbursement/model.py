@@ -111,12 +111,15 @@ class SourceRef:
     file: str
     sheet: str
     row: int
-    cells: dict[str, str] = field(default_factory=dict)  # canonical column → "H12"
+    # canonical column → "H12". The plan line's own dict, shared by its flag and proposal
+    # records and their JSON (never written to after ingest): a copy per record was ~150 MB
+    # of a national run.
+    cells: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {"file": self.file, "sheet": self.sheet, "row": self.row}
         if self.cells:
-            out["cells"] = dict(self.cells)
+            out["cells"] = self.cells
         return out
 
 

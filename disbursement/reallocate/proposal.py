@@ -114,7 +114,7 @@ def _line(row: dict, kind: str, amount: int, reason: str, pool: str, tier: str |
             _text(row.get("file")),
             _text(row.get("sheet")),
             int(row["row"]),
-            dict(row["cells"]) if isinstance(row.get("cells"), dict) else {},
+            row["cells"] if isinstance(row.get("cells"), dict) else {},
         ),
         tier=tier,
     )

@@ -115,7 +115,7 @@ def flag_records(result: RunResult) -> list[dict]:
             "status": status,
             "investor": investor,
             "forecast": bool(forecast),
-            "source": {"file": file, "sheet": sheet, "row": row, "cells": dict(cells)},
+            "source": {"file": file, "sheet": sheet, "row": row, "cells": cells},
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
             record["lifecycle"] = lifecycle[i]
