@@ -21,6 +21,7 @@ from typing import Any
 from disbursement.audit.location import AuditStoreError, Location
 
 BUSY_TIMEOUT_MS = 60_000
+SQLITE_CACHE_KIB = 32 * 1024
 CONNECT_TIMEOUT_S = 10
 # pg_advisory_xact_lock key: "DISB" + "AUDT" as one signed 64-bit number
 ADVISORY_LOCK_KEY = int.from_bytes(b"DISBAUDT", "big", signed=True)
@@ -126,6 +127,11 @@ def open_sqlite(location: Location) -> Connection:
     except sqlite3.Error as exc:
         raise AuditStoreError(f"cannot open audit store {location} ({exc})") from None
     raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # 32 MiB of page cache (SQLite's default is 2 MiB): a national run inserts 10^5 lines into
+    # indexes that already hold every earlier run's; with the default most inserts missed the
+    # cache (lines 0.97 → 0.64 s, flags 0.55 → 0.35 s into a store of 15 such runs).
+    with contextlib.suppress(sqlite3.DatabaseError):  # a damaged file: the store check says so
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     return Connection(raw, location)
 
 
