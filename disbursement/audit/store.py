@@ -132,12 +132,16 @@ def _migrate(conn: Connection, attempts: int = 50) -> None:
     import time
 
     for attempt in range(attempts):
+        started = time.monotonic()
         try:
             schema.migrate(conn)
             return
         except sqlite3.OperationalError as exc:
             busy = "locked" in str(exc) or "busy" in str(exc)
-            if conn.is_postgres or not busy or attempt == attempts - 1:
+            # Only the immediate failure is tried again: one that waited out the busy timeout
+            # (a writer holding the store) is reported as it is.
+            waited = time.monotonic() - started > 1.0
+            if conn.is_postgres or not busy or waited or attempt == attempts - 1:
                 raise
             time.sleep(0.05 + 0.01 * attempt)
 

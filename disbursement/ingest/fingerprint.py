@@ -14,6 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 HEAD_ROWS = 40  # rows that enter the cheap key
+# Files read in a forked, bounded child (legacy .xls: ingest/bounded.py). Reading one again
+# while the read-ahead threads of a later file run would fork a process with live threads, so
+# their sheets are fingerprinted when read (they are small, and not streamed anyway).
+READ_IN_A_CHILD = frozenset({".xls"})
 
 
 def _line(row: list) -> str:
@@ -75,12 +79,15 @@ class SeenTables:
                 if self._fingerprint(other_file, other_sheet) == mine:
                     return f"{Path(other_file).name} / sheet '{other_sheet}'"
         earlier.append((file, sheet))
+        if Path(file).suffix.lower() in READ_IN_A_CHILD:  # fingerprinted now (see below)
+            self._prints.setdefault(file, {})[sheet] = fingerprint(cells)
         return None
 
     def _fingerprint(self, file: str, sheet: str) -> str | None:
-        if file not in self._prints:
-            self._prints[file] = {s.sheet: fingerprint(s.cells) for s in self._read(file)}
-        return self._prints[file].get(sheet)
+        known = self._prints.get(file)
+        if known is None or sheet not in known:
+            self._prints[file] = known = {s.sheet: fingerprint(s.cells) for s in self._read(file)}
+        return known.get(sheet)
 
 
 def _read_again(file: str) -> list:

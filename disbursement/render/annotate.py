@@ -336,7 +336,7 @@ def _apply(workbook, notes: _Notes, names: dict[str, str]) -> None:
 
     flag_fill = PatternFill(fill_type="solid", start_color=FLAG_FILL, end_color=FLAG_FILL)
     error_fill = PatternFill(fill_type="solid", start_color=ERROR_FILL, end_color=ERROR_FILL)
-    flag_id = workbook._fills.add(flag_fill)  # looked up once, not once per cell (see _fill)
+    flag_id = None  # the flag fill's number, added at the first cell it fills (see _fill)
     by_name = {names.get(ws.title, ws.title): ws for ws in workbook.worksheets}
     single = workbook.worksheets[0] if len(workbook.worksheets) == 1 else None
 
@@ -352,6 +352,8 @@ def _apply(workbook, notes: _Notes, names: dict[str, str]) -> None:
             for col in range(1, width + 1):
                 cell = ws.cell(row=row, column=col)
                 if not isinstance(cell, MergedCell):  # its range's top-left cell carries the fill
+                    if flag_id is None:
+                        flag_id = workbook._fills.add(flag_fill)
                     _fill(cell, flag_id)
     for name, cells in notes.error_cells.items():
         ws = sheet_of(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -101,23 +102,39 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
     compiled again); a cache that cannot be read or written only makes the run slower."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
+        try:
             super().load_bytecode(bucket)
+        except Exception:  # unreadable or damaged (pickle, marshal): compiled again
+            bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
 
 
+# What the compiled code depends on besides a template's source: the entries of another
+# engine or other options are never reused.
+_OPTIONS = dict(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+_CACHE_KEY = hashlib.sha256(
+    repr((jinja2.__version__, sorted(_OPTIONS.items()), "autoescape: html.j2")).encode()
+).hexdigest()[:12]
+
+
 def _template_cache() -> jinja2.BytecodeCache | None:
+    """The cache folder, or None (no cache) when it is switched off, cannot be made, or is not
+    this user's alone: loading an entry runs its code, so a folder others can write to is
+    never used (as Jinja's own default cache checks)."""
     chosen = os.environ.get(CACHE_ENV, "")
     if chosen == "off":
         return None
     root = Path(chosen or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = root / "disbursement" / f"templates-{jinja2.__version__}"
+    folder = root / "disbursement" / f"templates-{_CACHE_KEY}"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        mode = folder.stat()
     except OSError:
+        return None
+    if mode.st_uid != os.getuid() or mode.st_mode & 0o077:
         return None
     return _TemplateCache(str(folder))
 
@@ -132,9 +149,9 @@ def _environment(user_dir: str | None) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2",), default_for_string=False, default=False
         ),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        keep_trailing_newline=_OPTIONS["keep_trailing_newline"],
+        trim_blocks=_OPTIONS["trim_blocks"],
+        lstrip_blocks=_OPTIONS["lstrip_blocks"],
         bytecode_cache=_template_cache(),
     )
     env.filters.update(

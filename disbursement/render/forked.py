@@ -29,7 +29,12 @@ class Job:
         self.reader: int | None = None
         if fork and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
             reader, writer = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no memory or processes left for a child: run it here instead
+                os.close(reader)
+                os.close(writer)
+                return
             if pid == 0:  # the child: run, report, leave without this process's exit handlers
                 os.close(reader)
                 _run_child(writer, call, args)

@@ -47,18 +47,21 @@ def write_outputs(
     inputs = {Path(p).resolve() for p in result.inputs}
     note_skipped_annotations(result)
     skipped = _too_large_to_annotate(result)
-    staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
     shown = localised(result, lang)  # the result as the outputs of `lang` name it
+    staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
     split = len(result.plan) >= SECOND_WRITER_MIN_LINES  # the register and flags.xlsx in the child
-    work = split or any(source not in skipped for source in result.inputs)
-    second = Job(
-        _second_writer,
-        *(shown, staging, skipped, lang, split, templates_dir, settings),
-        fork=work,
-        what="the annotated copies" + (", flags.xlsx and so_theo_doi.xlsx" if split else ""),
-    )
-    drawing = Job(_chart_png, shown, templates_dir, lang, fork=result.proposal is not None, what="the chart")
+    second = drawing = None
     try:
+        work = split or any(source not in skipped for source in result.inputs)
+        second = Job(
+            _second_writer,
+            *(shown, staging, skipped, lang, split, templates_dir, settings),
+            fork=work,
+            what="the annotated copies" + (", flags.xlsx and so_theo_doi.xlsx" if split else ""),
+        )
+        drawing = Job(
+            _chart_png, shown, templates_dir, lang, fork=result.proposal is not None, what="the chart"
+        )
         # The order of the set is the same whoever writes a file: the child's take their place.
         staged: dict[str, Path | None] = {"flags.xlsx": None}
         writers = [] if split else [("flags.xlsx", write_flags_xlsx)]
@@ -113,8 +116,9 @@ def write_outputs(
             os.replace(done[name], target)
         return targets
     finally:
-        drawing.cancel()
-        second.cancel()
+        for job in (drawing, second):
+            if job is not None:
+                job.cancel()
         shutil.rmtree(staging, ignore_errors=True)
 
 

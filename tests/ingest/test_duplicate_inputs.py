@@ -64,3 +64,21 @@ def test_cheap_key_meets_only_to_be_confirmed_by_the_full_fingerprint() -> None:
     assert read_again == ["a.xlsx", "b.xlsx"]  # each earlier file read once
     assert seen.first_with([["", ""]], "c.xlsx", "Trống") is None  # empty sheets never match
     assert seen.first_with([["", ""]], "d.xlsx", "Trống") is None
+
+
+def test_a_legacy_xls_is_fingerprinted_when_read_not_read_again() -> None:
+    """An .xls is read in a forked child; reading it again while a later workbook's threads run
+    would fork a process with live threads: its sheets are fingerprinted as they are read."""
+    from disbursement.ingest.fingerprint import SeenTables
+
+    cells = [["STT", "Tên dự án"], ["1", "Đường Nà Ớt"]]
+
+    def read(file):
+        raise AssertionError(f"{file} was read again")
+
+    seen = SeenTables(read)
+    assert seen.first_with(cells, "ke_hoach.xls", "Biểu 01") is None
+    assert (
+        seen.first_with([row[:] for row in cells], "ke_hoach.xlsx", "Biểu 01")
+        == "ke_hoach.xls / sheet 'Biểu 01'"
+    )

@@ -240,3 +240,21 @@ def test_a_second_process_that_dies_is_an_error_not_a_half_set(tmp_path, monkeyp
     assert result.exit_code == 1
     assert "ended without finishing" in result.output and "Traceback" not in result.output
     assert not out.exists() or snapshot(out) == {}
+
+
+def test_no_process_to_fork_writes_the_same_set_here(tmp_path, monkeypatch):
+    """os.fork failing (no memory or processes left) is no error: the child's share is
+    written by this process, and the set is the same."""
+    from disbursement.render import outputs
+
+    result = run_round([_workbook(tmp_path / "ke_hoach.xlsx", disbursed="400")], 1)
+    monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 0)
+    forked = outputs.write_outputs(result, tmp_path / "forked")
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    here = outputs.write_outputs(result, tmp_path / "here")
+    assert list(here) == list(forked)
+    assert snapshot(tmp_path / "here") == snapshot(tmp_path / "forked")

@@ -3,6 +3,7 @@ is compiled again, and a cache folder that cannot be written only makes a run sl
 
 from __future__ import annotations
 
+import jinja2
 import pytest
 
 from disbursement.render import env as render_env
@@ -47,3 +48,21 @@ def test_an_unwritable_or_disabled_cache_changes_nothing(fresh, tmp_path, monkey
         assert environment.get_template(template).module is not None
     finally:
         unreadable.chmod(0o700)
+
+
+def test_a_damaged_entry_is_compiled_again(fresh, tmp_path):
+    cache = tmp_path / "cache"
+    environment = fresh(cache)(None)
+    assert environment.get_template(render_env.REASONS_TEMPLATE).module is not None
+    for entry in cache.rglob("*.cache"):  # Jinja's valid header, then a truncated pickle
+        entry.write_bytes(jinja2.bccache.bc_magic + b"\x80\x04\x95garbage")
+    again = fresh(cache)(None)
+    assert again.get_template(render_env.REASONS_TEMPLATE).module is not None
+
+
+def test_a_folder_others_can_write_to_is_never_used(fresh, tmp_path):
+    cache = tmp_path / "cache"
+    assert fresh(cache)(None).bytecode_cache is not None
+    (folder,) = (cache / "disbursement").iterdir()
+    folder.chmod(0o777)
+    assert fresh(cache)(None).bytecode_cache is None
