@@ -13,11 +13,9 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from disbursement.ingest.read import BOUNDED_SUFFIXES, read_file
+
 HEAD_ROWS = 40  # rows that enter the cheap key
-# Files read in a forked, bounded child (legacy .xls: ingest/bounded.py). Reading one again
-# while the read-ahead threads of a later file run would fork a process with live threads, so
-# their sheets are fingerprinted when read (they are small, and not streamed anyway).
-READ_IN_A_CHILD = frozenset({".xls"})
 
 
 def _line(row: list) -> str:
@@ -79,7 +77,10 @@ class SeenTables:
                 if self._fingerprint(other_file, other_sheet) == mine:
                     return f"{Path(other_file).name} / sheet '{other_sheet}'"
         earlier.append((file, sheet))
-        if Path(file).suffix.lower() in READ_IN_A_CHILD:  # fingerprinted now (see below)
+        # A file read in a forked child (legacy .xls) is fingerprinted now: reading it again
+        # while a later workbook's read-ahead threads run would fork a process with live
+        # threads (such files are small, and not streamed anyway).
+        if Path(file).suffix.lower() in BOUNDED_SUFFIXES:
             self._prints.setdefault(file, {})[sheet] = fingerprint(cells)
         return None
 
@@ -91,6 +92,4 @@ class SeenTables:
 
 
 def _read_again(file: str) -> list:
-    from disbursement.ingest.read import read_file
-
     return read_file(file, [])

@@ -31,6 +31,8 @@ __all__ = ["RawSheet", "ReadLimits", "iter_file", "read_file", "read_small_table
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
+# Legacy BIFF (.xls): parsed in a forked child with a memory cap and a timeout (bounded.py).
+BOUNDED_SUFFIXES = WORKBOOK_SUFFIXES - ZIP_SUFFIXES
 READ_AHEAD = 2  # sheets parsed ahead of the one being normalised (bounds the memory held)
 
 

@@ -57,9 +57,9 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
     # directory's order is the one named.
     halves = (members[0::2], members[1::2])
     with ThreadPoolExecutor(2) as pool:
-        lying = [set(found) for found in pool.map(lambda part: _lying_parts(path, part), halves)]
+        lying = set().union(*pool.map(lambda part: _lying_parts(path, part), halves))
     for member in members:
-        if member.filename in lying[0] | lying[1]:
+        if member.filename in lying:
             raise InputUnreadable(
                 f"{name}: part {member.filename} unpacks to more than the "
                 f"{member.file_size:,} bytes the workbook's directory states; refusing to "

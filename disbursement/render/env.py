@@ -112,11 +112,12 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-# What the compiled code depends on besides a template's source: the entries of another
-# engine or other options are never reused.
-_OPTIONS = dict(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+# The environment's options. The compiled code depends on them besides a template's source,
+# so they key the cache folder with Jinja's version: other options never reuse an entry.
+_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
+_ESCAPED = ("html.j2",)  # autoescaped template suffixes
 _CACHE_KEY = hashlib.sha256(
-    repr((jinja2.__version__, sorted(_OPTIONS.items()), "autoescape: html.j2")).encode()
+    repr((jinja2.__version__, sorted(_OPTIONS.items()), _ESCAPED)).encode()
 ).hexdigest()[:12]
 
 
@@ -127,12 +128,12 @@ def _template_cache() -> jinja2.BytecodeCache | None:
     chosen = os.environ.get(CACHE_ENV, "")
     if chosen == "off":
         return None
-    root = Path(chosen or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = root / "disbursement" / f"templates-{_CACHE_KEY}"
-    try:
+    try:  # Path.home() raises RuntimeError for a user without a home (a bare container)
+        root = Path(chosen or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = root / "disbursement" / f"templates-{_CACHE_KEY}"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         mode = folder.stat()
-    except OSError:
+    except (OSError, RuntimeError):
         return None
     if mode.st_uid != os.getuid() or mode.st_mode & 0o077:
         return None
@@ -147,7 +148,7 @@ def _environment(user_dir: str | None) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html.j2",), default_for_string=False, default=False
+            enabled_extensions=_ESCAPED, default_for_string=False, default=False
         ),
         keep_trailing_newline=_OPTIONS["keep_trailing_newline"],
         trim_blocks=_OPTIONS["trim_blocks"],

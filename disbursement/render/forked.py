@@ -22,9 +22,8 @@ from disbursement.errors import OutputError
 class Job:
     """`call(*args)`, started now in a child when this machine can, its value by `result()`."""
 
-    def __init__(self, call: Callable[..., Any], *args: Any, fork: bool = True, what: str = "") -> None:
-        self.call, self.args = call, args
-        self.what = what or getattr(call, "__name__", "an output").strip("_").replace("_", " ")
+    def __init__(self, call: Callable[..., Any], *args: Any, what: str, fork: bool = True) -> None:
+        self.call, self.args, self.what = call, args, what  # `what` names it in an error
         self.pid: int | None = None
         self.reader: int | None = None
         if fork and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):

@@ -40,14 +40,27 @@ def test_an_unwritable_or_disabled_cache_changes_nothing(fresh, tmp_path, monkey
     assert fresh(blocked)(None).bytecode_cache is None
     assert fresh(blocked)(None).get_template(template).module is not None
     assert fresh("off")(None).bytecode_cache is None
-    unreadable = tmp_path / "cache"
-    environment = fresh(unreadable)(None)
+    environment = fresh(tmp_path / "cache")(None)
     assert environment.bytecode_cache is not None
-    unreadable.chmod(0o500)  # the folder exists but nothing can be written in it
-    try:
-        assert environment.get_template(template).module is not None
-    finally:
-        unreadable.chmod(0o700)
+
+    def full_disk(self, bucket):  # what writing an entry meets on a full or read-only disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "dump_bytecode", full_disk)
+    assert environment.get_template(template).module is not None
+    assert not list((tmp_path / "cache").rglob("*.cache"))
+
+
+def test_a_user_without_a_home_gets_no_cache(fresh, tmp_path, monkeypatch):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(render_env.Path, "home", no_home)
+    environment = fresh("")(None)  # no folder chosen: the home's .cache would be used
+    assert environment.bytecode_cache is None
+    assert environment.get_template(render_env.REASONS_TEMPLATE).module is not None
 
 
 def test_a_damaged_entry_is_compiled_again(fresh, tmp_path):
