@@ -11,8 +11,8 @@ from pathlib import Path
 from disbursement.config.issues import issue
 from disbursement.errors import OutputError
 from disbursement.files import confined
+from disbursement.forked import Job
 from disbursement.model import RunResult
-from disbursement.render.forked import Job
 from disbursement.render.words import localised
 
 

@@ -1,10 +1,12 @@
-"""A call run in a forked child while this process writes the other outputs.
+"""A call run in a forked child while this process does the rest of the work.
 
-The writers are pure Python (xlsxwriter, openpyxl, Jinja): a second core only helps from a
-second process. A forked child inherits the finished result as it is in memory — nothing is
-pickled on the way in (a national result is hundreds of MB of frames) — and sends back only
-what the call returns (file paths) or the exception it raised. Without fork, or with one
-core, the call simply runs here when its result is asked for.
+The output writers (xlsxwriter, openpyxl, Jinja) and the audit record are pure Python: a
+second core only helps from a second process. A forked child inherits the finished result as
+it is in memory — nothing is pickled on the way in (a national result is hundreds of MB of
+frames) — and sends back only what the call returns (file paths, a run id) or the exception it
+raised. Without fork, or with one core, the call simply runs here when its result is asked
+for. A child never outlives this process: on Linux it is killed when its parent dies (a writer
+killed mid-record must not leave its child holding the store's lock).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +31,7 @@ class Job:
         self.reader: int | None = None
         if fork and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
             reader, writer = os.pipe()
+            parent = os.getpid()
             try:
                 pid = os.fork()
             except OSError:  # no memory or processes left for a child: run it here instead
@@ -36,7 +40,7 @@ class Job:
                 return
             if pid == 0:  # the child: run, report, leave without this process's exit handlers
                 os.close(reader)
-                _run_child(writer, call, args)
+                _run_child(writer, call, args, parent)
             os.close(writer)
             self.pid, self.reader = pid, reader
 
@@ -71,9 +75,25 @@ class Job:
             self.pid = None
 
 
-def _run_child(writer: int, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this child when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _run_child(writer: int, call: Callable[..., Any], args: tuple[Any, ...], parent: int) -> None:
     code = 0
     try:
+        _die_with_parent()
+        if os.getppid() != parent:  # the parent died before the signal was asked for
+            os._exit(1)
         try:
             payload = pickle.dumps(("ok", call(*args)))
         except BaseException as exc:  # sent to the parent, which raises it
