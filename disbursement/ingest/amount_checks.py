@@ -87,9 +87,9 @@ def unparseable_required(problems, first_row) -> set[int]:
     return bad
 
 
-def check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues) -> None:
-    """Compare each group row with the sum of the project rows under it (R-CALC-5)."""
-    classes = frame["cls"].tolist()
+def check_subtotals(classes, money, blank, is_line, first_row, layout, sheet, issues) -> None:
+    """Compare each group row with the sum of the project rows under it (R-CALC-5); `classes`
+    are the row classes of `rows.classify`."""
     rank: dict[str, int] = {}
     for c in classes:
         if c in GROUP_CLASSES and c not in rank:

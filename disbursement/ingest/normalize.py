@@ -117,15 +117,10 @@ def normalise_sheet(
         has_amount.tolist(),
         sources,
     )
-    frame = pd.DataFrame({"cls": classes, "value": values})
-    frame["row"] = np.arange(first_row, first_row + n)
-    # Group context flows down: a source group resets status and sector under it.
-    src = frame["value"].where(frame["cls"] == "source_group")
-    src = src.ffill()
-    frame["source_id"] = src.where(src != UNKNOWN_SOURCE)
-    for pos in map(
-        int, np.flatnonzero((frame["cls"] == "source_group") & (frame["value"] == UNKNOWN_SOURCE))
-    ):
+    context = _GroupContext(classes)
+    for pos in np.flatnonzero(context.kind == "source_group").tolist():
+        if values[pos] != UNKNOWN_SOURCE:
+            continue
         label = texts.get("project_name", empty)[pos] or texts.get("stt", empty)[pos]
         report(
             "SOURCE-GROUP-UNKNOWN",
@@ -134,18 +129,7 @@ def normalise_sheet(
             f"group row {label!r} reads as a capital-source group but names no source of the "
             "rules; its lines are reviewed with source UNKNOWN and kept out of reallocation",
         )
-    block = (frame["cls"] == "source_group").cumsum()
-    frame["source_label"] = pd.Series(
-        [
-            t if c == "source_group" else None
-            for t, c in zip(texts.get("project_name", empty), classes, strict=True)
-        ],
-        dtype=object,
-    ).ffill()
-    for key, cls in (("status", "status_group"), ("sector", "sector_group")):
-        frame[key] = frame["value"].where(frame["cls"] == cls).groupby(block).ffill()
-
-    is_line = frame["cls"].eq("project").to_numpy()
+    is_line = context.kind == "project"
     if sheet.uncached:
         issues.append(
             issue(
@@ -177,66 +161,70 @@ def normalise_sheet(
         )
     if merged:
         report_merged_money(merged, layout, is_line, first_row, report)
-    check_subtotals(frame, money, blank, is_line, first_row, layout, sheet, issues)
-    counts = frame["cls"].value_counts().to_dict()
+    check_subtotals(classes, money, blank, is_line, first_row, layout, sheet, issues)
+    counts = pd.Series(classes, dtype=object).value_counts().to_dict()
 
-    lines = pd.DataFrame(index=np.flatnonzero(is_line))
-    positions = lines.index.tolist()
-    for c, col in texts.items():
-        lines[c] = pd.array([col[i] or None for i in positions], dtype="string")
-    for c in TEXT_COLUMNS:
-        if c not in lines:
-            lines[c] = pd.array([None] * len(lines), dtype="string")
+    positions = np.flatnonzero(is_line)
+    picked = positions.tolist()
+    # The columns in the order a column-by-column assignment gave them (a dict keeps the
+    # place of a key given again), made into one frame at the end.
+    columns: dict[str, object] = {}
+    shown: dict[str, list] = {c: [col[i] or None for i in picked] for c, col in texts.items()}
+    for c in [*shown, *(c for c in TEXT_COLUMNS if c not in shown)]:
+        columns[c] = pd.array(shown.get(c, [None] * len(picked)), dtype="string")
     if "capital_source_label" in texts:  # a "Nguồn vốn" column wins over group rows
-        labels = lines["capital_source_label"].fillna("")
-        ids = [sources.match(t) if t else None for t in labels]
-        lines["capital_source"] = pd.array(ids, dtype="string")
+        ids = [sources.match(t) if t else None for t in shown["capital_source_label"]]
+        columns["capital_source"] = pd.array(ids, dtype="string")
     else:
-        ids = frame["source_id"].iloc[lines.index]
-        labels = frame["source_label"].iloc[lines.index]
+        ids = [None if v == UNKNOWN_SOURCE else v for v in context.take(context.source_row, picked, values)]
+        labels = context.take(context.source_row, picked, texts.get("project_name", empty))
         hint = _source_from_hints(layout.source_hints, sources)
         if hint is not None:  # lines above any source group: the sheet's title or name says it
-            labels = labels.where(ids.notna(), hint[1])
-            ids = ids.fillna(hint[0])
-        lines["capital_source"] = pd.array(ids.tolist(), dtype="string")
-        lines["capital_source_label"] = pd.array(labels.tolist(), dtype="string")
-    group_status = frame["status"].iloc[lines.index].tolist()
+            labels = [label if i is not None else hint[1] for i, label in zip(ids, labels, strict=True)]
+            ids = [hint[0] if i is None else i for i in ids]
+        columns["capital_source"] = pd.array(ids, dtype="string")
+        columns["capital_source_label"] = pd.array(labels, dtype="string")
+    group_status = context.take(context.status_row, picked, values)
     if "status" in texts:
-        named = {t: status_from_text(t) for t in set(lines["status"].dropna()) if t}
-        cell_status = [named.get(t) for t in lines["status"].fillna("")]
+        cell_texts = shown["status"]
+        named = {t: status_from_text(t) for t in set(cell_texts) if t}
+        cell_status = [named.get(t) if t else None for t in cell_texts]
         group_status = [c or g for c, g in zip(cell_status, group_status, strict=True)]
-    if "note" in texts and len(lines):
-        group_status = _status_from_notes(lines, group_status, sheet, first_row, issues)
-    lines["status"] = pd.array(
+    if "note" in texts and picked:
+        group_status = _status_from_notes(shown["note"], positions, group_status, sheet, first_row, issues)
+    columns["status"] = pd.array(
         [s if isinstance(s, str) and s else STATUS_OTHER for s in group_status], dtype="string"
     )
     if "sector" not in texts:
-        lines["sector"] = pd.array(frame["sector"].iloc[lines.index].tolist(), dtype="string")
+        columns["sector"] = pd.array(context.take(context.sector_row, picked, values), dtype="string")
+    n_lines = len(picked)
     for c in MONEY_COLUMNS:
         if c in money:
-            data = money[c][lines.index]
+            data = money[c][positions]
             if c in OPTIONAL_MONEY:
-                mask = blank[c][lines.index]
-                lines[c] = pd.arrays.IntegerArray(np.where(mask, 0, data).astype(np.int64), mask.copy())
+                mask = blank[c][positions]
+                columns[c] = pd.arrays.IntegerArray(np.where(mask, 0, data).astype(np.int64), mask.copy())
             else:
-                lines[c] = data.astype(np.int64)
+                columns[c] = data.astype(np.int64)
         elif c in OPTIONAL_MONEY:
-            lines[c] = pd.array([pd.NA] * len(lines), dtype="Int64")
+            columns[c] = pd.array([pd.NA] * n_lines, dtype="Int64")
         else:
-            lines[c] = np.zeros(len(lines), dtype=np.int64)
+            columns[c] = np.zeros(n_lines, dtype=np.int64)
+    lines = pd.DataFrame(columns, index=pd.RangeIndex(n_lines))
     lines["file"] = sheet.file
     lines["sheet"] = sheet.sheet
-    lines["row"] = (lines.index + first_row).astype(np.int64)
-    cells = {c: column_letter(i) for c, i in layout.columns.items()}
-    keys, letters = list(cells), list(cells.values())
-    lines["cells"] = [
-        dict(zip(keys, [letter + r for letter in letters], strict=True))
-        for r in map(str, lines["row"].tolist())
+    rows = (positions + first_row).astype(np.int64)
+    letters = {c: column_letter(i) for c, i in layout.columns.items()}
+    keys, refs = list(letters), list(letters.values())
+    line_cells = [
+        dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, rows.tolist())
     ]
+    lines["row"] = rows
+    lines["cells"] = line_cells
     lines["unit"] = unit
     bad_rows = unparseable_required(problems, first_row)
-    lines["trusted"] = ~lines["row"].isin(bad_rows)
-    return SheetResult(lines.reset_index(drop=True), counts, unit)
+    lines["trusted"] = ~np.isin(rows, list(bad_rows))
+    return SheetResult(lines, counts, unit)
 
 
 INVISIBLE = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\u00a0]+")
@@ -260,11 +248,10 @@ def _clear_invisible_codes(texts: dict[str, list[str]], raw) -> list[int]:
 
 
 def _status_from_notes(
-    lines: pd.DataFrame, status: list, sheet: RawSheet, first_row: int, issues: list[Issue]
+    notes: list, positions: np.ndarray, status: list, sheet: RawSheet, first_row: int, issues: list[Issue]
 ) -> list:
     """Lines that neither a group row nor a status column placed: their note ("Ghi chú: dự
     án chuyển tiếp", "DA KCM năm 2022") may say it. Reported once per sheet."""
-    notes = lines["note"].fillna("").tolist()
     found = [
         s if isinstance(s, str) and s else (status_in_note(n) if n else None)
         for s, n in zip(status, notes, strict=True)
@@ -275,7 +262,7 @@ def _status_from_notes(
         if new and not (isinstance(old, str) and old)
     ]
     if taken:
-        row = first_row + int(lines.index[taken[0]])
+        row = first_row + int(positions[taken[0]])
         issues.append(
             issue(
                 "STATUS-FROM-NOTE",
@@ -288,6 +275,34 @@ def _status_from_notes(
             )
         )
     return found
+
+
+class _GroupContext:
+    """Which group row above each row sets its context: the last capital-source group, and the
+    last status / sector group since that source group (-1: none). One numpy pass over the
+    row classes instead of pandas' forward fills per group."""
+
+    def __init__(self, classes: list[str]) -> None:
+        self.kind = np.array(classes, dtype=object)
+        where = np.arange(len(classes))
+        is_source = self.kind == "source_group"
+        self.source_row = _last_at_or_above(is_source, where)
+        self.status_row = self._since_source(self.kind == "status_group", where)
+        self.sector_row = self._since_source(self.kind == "sector_group", where)
+
+    def _since_source(self, is_group: np.ndarray, where: np.ndarray) -> np.ndarray:
+        last = _last_at_or_above(is_group, where)
+        return np.where(last > self.source_row, last, -1)
+
+    @staticmethod
+    def take(rows: np.ndarray, picked: list[int], values: list) -> list:
+        """`values` at the group row each of the rows `picked` inherits from (None: none)."""
+        found = rows[picked].tolist() if picked else []
+        return [values[j] if j >= 0 else None for j in found]
+
+
+def _last_at_or_above(flags: np.ndarray, where: np.ndarray) -> np.ndarray:
+    return np.maximum.accumulate(np.where(flags, where, -1)) if len(where) else where
 
 
 # Text that a cell merged over several lines gives to each of them (one investor for three
