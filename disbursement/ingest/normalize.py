@@ -213,17 +213,17 @@ def normalise_sheet(
     lines = pd.DataFrame(columns, index=pd.RangeIndex(n_lines))
     lines["file"] = sheet.file
     lines["sheet"] = sheet.sheet
-    rows = (positions + first_row).astype(np.int64)
+    excel_rows = (positions + first_row).astype(np.int64)
     letters = {c: column_letter(i) for c, i in layout.columns.items()}
     keys, refs = list(letters), list(letters.values())
     line_cells = [
-        dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, rows.tolist())
+        dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, excel_rows.tolist())
     ]
-    lines["row"] = rows
+    lines["row"] = excel_rows
     lines["cells"] = line_cells
     lines["unit"] = unit
     bad_rows = unparseable_required(problems, first_row)
-    lines["trusted"] = ~np.isin(rows, list(bad_rows))
+    lines["trusted"] = ~np.isin(excel_rows, list(bad_rows))
     return SheetResult(lines, counts, unit)
 
 
