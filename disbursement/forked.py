@@ -75,14 +75,16 @@ class Job:
             self.pid = None
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this child when its parent dies (prctl PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+def die_with_parent(parent: int) -> None:
+    """In a forked child: ask Linux to SIGKILL it when its parent dies (prctl
+    PR_SET_PDEATHSIG); leave at once if `parent` died before the signal was asked for."""
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 _PR_SET_PDEATHSIG = 1
@@ -91,9 +93,7 @@ _PR_SET_PDEATHSIG = 1
 def _run_child(writer: int, call: Callable[..., Any], args: tuple[Any, ...], parent: int) -> None:
     code = 0
     try:
-        _die_with_parent()
-        if os.getppid() != parent:  # the parent died before the signal was asked for
-            os._exit(1)
+        die_with_parent(parent)
         try:
             payload = pickle.dumps(("ok", call(*args)))
         except BaseException as exc:  # sent to the parent, which raises it

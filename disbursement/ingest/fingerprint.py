@@ -84,6 +84,20 @@ class SeenTables:
             self._prints.setdefault(file, {})[sheet] = fingerprint(cells)
         return None
 
+    def first_with_key(self, key: str, file: str, sheet: str) -> str | None:
+        """`first_with` for a sheet known by its cheap key only (read by a second process):
+        on a meeting its own fingerprint comes from reading its file again."""
+        if not key:
+            return None
+        earlier = self._by_key.setdefault(key, [])
+        if earlier:
+            mine = self._fingerprint(file, sheet)
+            for other_file, other_sheet in earlier:
+                if self._fingerprint(other_file, other_sheet) == mine:
+                    return f"{Path(other_file).name} / sheet '{other_sheet}'"
+        earlier.append((file, sheet))
+        return None
+
     def _fingerprint(self, file: str, sheet: str) -> str | None:
         known = self._prints.get(file)
         if known is None or sheet not in known:

@@ -79,13 +79,16 @@ def scan_sheets(path: str | Path, max_cells: int | None = None) -> dict[str, She
     return dict(iter_scans(path, max_cells))
 
 
-def iter_scans(path: str | Path, max_cells: int | None = None) -> Iterator[tuple[str, SheetScan]]:
+def iter_scans(
+    path: str | Path, max_cells: int | None = None, wanted: set[str] | None = None
+) -> Iterator[tuple[str, SheetScan]]:
     """(sheet name, SheetScan) of each sheet of an .xlsx/.xlsm in the workbook's order, each
     part inflated only when it is asked for (so the scan of one sheet can run beside the
     parse of the one before); it ends early at a damaged part (python-calamine reports it).
 
     With `max_cells`, a sheet whose cheap upper bound of rows × columns stays within it is
-    not walked cell by cell (its extent is then that bound).
+    not walked cell by cell (its extent is then that bound). With `wanted`, only the sheets
+    of those names are inflated and scanned.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -96,11 +99,13 @@ def iter_scans(path: str | Path, max_cells: int | None = None) -> Iterator[tuple
             targets = {i: t for i, t in REL_RE.findall(rels_xml)}
             targets.update({i: t for t, i in REL_RE2.findall(rels_xml)})
             for name, rid in SHEET_RE.findall(archive.read("xl/workbook.xml")):
+                sheet_name = html.unescape(name.decode("utf-8", "replace"))
+                if wanted is not None and sheet_name not in wanted:
+                    continue
                 target = targets.get(rid, b"").decode()
                 member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if member in names:
-                    scan = _scan(archive.read(member), max_cells)
-                    yield html.unescape(name.decode("utf-8", "replace")), scan
+                    yield sheet_name, _scan(archive.read(member), max_cells)
     except (
         zipfile.BadZipFile,
         zlib.error,

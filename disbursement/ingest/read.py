@@ -16,7 +16,8 @@ import csv
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,16 @@ from disbursement.ingest.csv_text import read_csv
 from disbursement.ingest.sheet import RawSheet, ReadLimits
 from disbursement.ingest.zip_guard import check_zip
 
-__all__ = ["RawSheet", "ReadLimits", "iter_file", "read_file", "read_small_table"]
+__all__ = [
+    "RawSheet",
+    "ReadLimits",
+    "SheetItem",
+    "check_file",
+    "iter_checked",
+    "iter_file",
+    "read_file",
+    "read_small_table",
+]
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
@@ -49,6 +59,30 @@ def iter_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
     raised by the first `next()`, as `read_file` raises it. Issues of the read (hidden or
     unreadable sheets) are appended in sheet order as the sheets are given."""
     path = Path(path)
+    limits = limits or ReadLimits()
+    kind = check_file(path, limits)
+    for item in iter_checked(path, kind, limits):
+        issues.extend(item.issues)
+        if item.sheet is not None:
+            yield item.sheet
+
+
+@dataclass
+class SheetItem:
+    """One step of a checked file's read: a hidden sheet (its issue), or the worksheet at
+    `position` among the visible ones — read (`sheet`, or None with the issue saying why it
+    could not be), or left to another process (`theirs`)."""
+
+    name: str
+    position: int | None = None
+    sheet: RawSheet | None = None
+    issues: list[Issue] = field(default_factory=list)
+    theirs: bool = False
+
+
+def check_file(path: Path, limits: ReadLimits) -> str:
+    """What refuses the whole file, before any parser runs (InputUnreadable); its kind:
+    "csv", "zip" (a zip workbook, guards passed) or "bounded" (legacy BIFF)."""
     name = str(path)
     if not path.exists():
         raise InputUnreadable(f"{name}: no such file")
@@ -58,13 +92,11 @@ def iter_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
         raise InputUnreadable(f"{name}: the file is empty (0 bytes); export it again from Excel")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield read_csv(path)
-        return
+        return "csv"
     if suffix not in WORKBOOK_SUFFIXES:
         raise InputUnreadable(
             f"{name}: unsupported file type {suffix or '(none)'!r}; use .xlsx, .xlsm, .xls, .ods or .csv"
         )
-    limits = limits or ReadLimits()
     with open(path, "rb") as handle:
         head = handle.read(512)
     if not head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) and _looks_like_text(head):
@@ -74,25 +106,36 @@ def iter_file(path: str | Path, issues: list[Issue], limits: ReadLimits | None =
         )
     if suffix in ZIP_SUFFIXES:
         check_zip(path, limits)
-        for sheet, found in _read_ahead(_iter_workbook(path, _open_workbook(path), limits)):
-            issues.extend(found)
-            if sheet is not None:
-                yield sheet
+        return "zip"
+    return "bounded"
+
+
+def iter_checked(
+    path: Path, kind: str, limits: ReadLimits, mine: Callable[[int], bool] | None = None
+) -> Iterator[SheetItem]:
+    """The read of a file `check_file` passed, step by step; with `mine`, only the visible
+    worksheets at the positions it accepts are parsed (the others are `theirs`)."""
+    if kind == "csv":
+        yield SheetItem("", 0, read_csv(path))
+        return
+    if kind == "zip":
+        yield from _read_ahead(_iter_workbook(path, _open_workbook(path), limits, mine))
         return
     # Legacy BIFF (.xls): no zip directory to bound it beforehand, so the parse runs in a
     # child with a memory cap and a timeout (ingest/bounded.py).
-    sheets, found = run_bounded(name, _read_workbook_alone, path, limits)
-    issues.extend(found)
-    yield from sheets
+    sheets, found = run_bounded(str(path), _read_workbook_alone, path, limits)
+    yield SheetItem("", None, None, found)
+    for position, sheet in enumerate(sheets):
+        yield SheetItem(sheet.sheet, position, sheet)
 
 
 def _read_workbook_alone(path: Path, limits: ReadLimits) -> tuple[list[RawSheet], list[Issue]]:
     sheets: list[RawSheet] = []
     issues: list[Issue] = []
-    for sheet, found in _iter_workbook(path, _open_workbook(path), limits):
-        issues.extend(found)
-        if sheet is not None:
-            sheets.append(sheet)
+    for item in _iter_workbook(path, _open_workbook(path), limits):
+        issues.extend(item.issues)
+        if item.sheet is not None:
+            sheets.append(item.sheet)
     return sheets, issues
 
 
@@ -170,15 +213,25 @@ def _open_workbook(path: Path):
         ) from None
 
 
-def _iter_workbook(path: Path, workbook, limits: ReadLimits) -> Iterator[tuple[RawSheet | None, list[Issue]]]:
-    """(sheet or None, its issues) per sheet in the workbook's order; each sheet's XML is
-    scanned (extent, errors, formulas without results) just before it is parsed."""
+def _iter_workbook(
+    path: Path, workbook, limits: ReadLimits, mine: Callable[[int], bool] | None = None
+) -> Iterator[SheetItem]:
+    """The read of each sheet in the workbook's order; each sheet's XML is scanned (extent,
+    errors, formulas without results) just before it is parsed — only the sheets `mine`
+    accepts (by position among the visible worksheets) are scanned and parsed."""
     from disbursement.ingest.formulas import SheetScan, iter_scans
 
     name = str(path)
+    steps: list[tuple[Any, int | None]] = []  # (metadata, position among visible worksheets)
+    for meta in workbook.sheets_metadata:
+        if str(meta.visible).split(".")[-1] != "Visible":
+            steps.append((meta, None))
+        elif str(meta.typ).split(".")[-1] == "WorkSheet":
+            steps.append((meta, sum(p is not None for _, p in steps)))
+    wanted = {m.name for m, p in steps if p is not None and (mine is None or mine(p))}
     # The scans run on their own thread too: inflating the XML does not hold the GIL either.
     xml = path.suffix.lower() in {".xlsx", ".xlsm"}
-    scanned = _read_ahead(iter_scans(path, limits.max_cells)) if xml else iter(())
+    scanned = _read_ahead(iter_scans(path, limits.max_cells, wanted)) if xml else iter(())
     scans: dict[str, SheetScan] = {}
 
     def scan_of(sheet_name: str) -> SheetScan | None:
@@ -189,31 +242,41 @@ def _iter_workbook(path: Path, workbook, limits: ReadLimits) -> Iterator[tuple[R
             scans[found[0]] = found[1]
         return scans.pop(sheet_name)
 
-    for meta in workbook.sheets_metadata:
-        if str(meta.visible).split(".")[-1] != "Visible":
-            yield None, [issue("SHEET-HIDDEN", name, meta.name, None, None, "hidden sheet skipped")]
+    for meta, position in steps:
+        sheet_name = str(meta.name)
+        if position is None:
+            yield SheetItem(
+                sheet_name,
+                None,
+                None,
+                [issue("SHEET-HIDDEN", name, sheet_name, None, None, "hidden sheet skipped")],
+            )
             continue
-        if str(meta.typ).split(".")[-1] != "WorkSheet":
+        if sheet_name not in wanted:
+            yield SheetItem(sheet_name, position, theirs=True)
             continue
-        scan = scan_of(meta.name)
+        scan = scan_of(sheet_name)
         if scan is not None and scan.rows * scan.cols > limits.max_cells:
-            yield None, [_too_large(name, meta.name, scan, limits)]
+            yield SheetItem(sheet_name, position, None, [_too_large(name, sheet_name, scan, limits)])
             continue
         try:
-            sheet = workbook.get_sheet_by_name(meta.name)
+            sheet = workbook.get_sheet_by_name(sheet_name)
             cells = sheet.to_python(skip_empty_area=False)
             merged = list(sheet.merged_cell_ranges or [])
         except BaseException as exc:
             if not _parser_failed(exc):
                 raise
             why = f"sheet cannot be read ({_short(exc)}); it was skipped"
-            yield None, [issue("SHEET-UNREADABLE", name, meta.name, None, None, why)]
+            yield SheetItem(
+                sheet_name, position, None, [issue("SHEET-UNREADABLE", name, sheet_name, None, None, why)]
+            )
             continue
         if scan is not None:
             for (row, col), error in scan.errors.items():  # calamine reads #REF! as empty
                 if row < len(cells) and col < len(cells[row]) and cells[row][col] == "":
                     cells[row][col] = error
-        yield RawSheet(name, meta.name, cells, merged, scan.uncached if scan else {}), []
+        raw = RawSheet(name, sheet_name, cells, merged, scan.uncached if scan else {})
+        yield SheetItem(sheet_name, position, raw)
 
 
 def _too_large(name: str, sheet: str, scan, limits: ReadLimits) -> Issue:

@@ -1,0 +1,209 @@
+"""A large workbook's sheets read on two processes: this one and a forked second one.
+
+Reading a sheet (python-calamine's cells) and understanding it (`ingest.understand`) are
+Python work that holds the GIL, so threads cannot spread it over two cores. For a workbook
+of SPLIT_MIN_BYTES or more, a child forked once the whole-file checks have passed (the zip
+guards ran, no parser has) reads and understands every second visible worksheet and sends
+back what each gave (`SheetOutcome`: a report, issues and lines, pickled); this process
+reads the others. The sheets are given back in the workbook's order, so the load, its
+issues and its reports are the same as from one process (tests/ingest/test_split.py).
+
+The child is forked while the heap is still small (before the first sheet), never with a
+read-ahead thread running, and dies with this process (`forked.die_with_parent`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from disbursement.errors import DisbursementError, Issue
+from disbursement.forked import die_with_parent
+from disbursement.ingest.fingerprint import cheap_key
+from disbursement.ingest.read import RawSheet, ReadLimits, SheetItem, check_file, iter_checked
+
+# A workbook this large (~20k lines) is read on two processes; a smaller one gains less than
+# the fork costs.
+SPLIT_MIN_BYTES = 3_000_000
+_LENGTH = struct.Struct("<Q")
+
+
+@dataclass
+class Understood:
+    """A sheet the second process read and understood: its outcome and its cheap key (the
+    duplicate check's; `SeenTables.first_with_key`)."""
+
+    file: str
+    sheet: str
+    key: str
+    outcome: Any
+
+
+def understood_sheets(
+    path: str | Path,
+    read_issues: list[Issue],
+    understand: Callable[[RawSheet], Any],
+    limits: ReadLimits | None = None,
+) -> Iterator[RawSheet | Understood]:
+    """The visible sheets of `path` in order: read here (RawSheet, for the caller to
+    understand) or read and understood by the second process (Understood). The read's own
+    issues are appended to `read_issues` in sheet order, as `read.iter_file` appends them."""
+    path = Path(path)
+    limits = limits or ReadLimits()
+    kind = check_file(path, limits)  # InputUnreadable before any parser, as iter_file
+    child = _Child.start(path, limits, understand) if _worth_splitting(path, kind) else None
+    try:
+        for item in iter_checked(path, kind, limits, None if child is None else _even):
+            if not item.theirs:
+                read_issues.extend(item.issues)
+                if item.sheet is not None:
+                    yield item.sheet
+                continue
+            assert child is not None
+            name, key, outcome, found = child.next(item)
+            read_issues.extend(found)
+            if outcome is not None:
+                yield Understood(str(path), name, key, outcome)
+        if child is not None:
+            child.finish()
+    finally:
+        if child is not None:
+            child.stop()
+
+
+def _even(position: int) -> bool:
+    return position % 2 == 0
+
+
+def _odd(position: int) -> bool:
+    return position % 2 == 1
+
+
+def _worth_splitting(path: Path, kind: str) -> bool:
+    return (
+        kind == "zip"
+        and path.stat().st_size >= SPLIT_MIN_BYTES
+        and (os.cpu_count() or 1) > 1
+        and hasattr(os, "fork")
+        and threading.active_count() == 1  # never fork with another thread running
+    )
+
+
+class _Child:
+    """The forked second reader and the thread that drains its pipe (so it never waits on a
+    full pipe while this process reads its own sheets)."""
+
+    def __init__(self, pid: int, reader: int) -> None:
+        self.pid: int | None = pid
+        self.messages: queue.Queue[bytes | None] = queue.Queue()
+        self.pipe = os.fdopen(reader, "rb")
+        self.drain = threading.Thread(target=self._drain, name="disbursement-second-reader", daemon=True)
+        self.drain.start()
+
+    @classmethod
+    def start(cls, path: Path, limits: ReadLimits, understand: Callable[[RawSheet], Any]) -> _Child | None:
+        reader, writer = os.pipe()
+        parent = os.getpid()
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or processes left for a child: one process reads all
+            os.close(reader)
+            os.close(writer)
+            return None
+        if pid == 0:
+            os.close(reader)
+            _child_main(path, limits, understand, writer, parent)
+        os.close(writer)
+        return cls(pid, reader)
+
+    def _drain(self) -> None:
+        try:
+            while head := self.pipe.read(_LENGTH.size):
+                (size,) = _LENGTH.unpack(head)
+                self.messages.put(self.pipe.read(size))
+        finally:
+            self.messages.put(None)
+
+    def next(self, item: SheetItem) -> tuple[str, str, Any, list[Issue]]:
+        """(sheet, cheap key, outcome or None, read issues) of the child's next sheet."""
+        payload = self.messages.get()
+        if payload is None:
+            raise self._died(f"before sheet '{item.name}'")
+        kind, value = pickle.loads(payload)
+        if kind == "error":
+            raise value
+        if value[0] != item.name:  # both walk the same workbook: never happens
+            raise DisbursementError(f"the second reader gave sheet '{value[0]}' for '{item.name}'")
+        return value
+
+    def finish(self) -> None:
+        if self.messages.get() is not None:
+            raise DisbursementError("the second reader sent more sheets than it was given")
+        self._reap(check=True)
+
+    def stop(self) -> None:
+        """Kill the child if it still runs (this process failed first); idempotent."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap(check=False)
+        self.pipe.close()
+        self.drain.join()
+
+    def _reap(self, *, check: bool) -> None:
+        assert self.pid is not None
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if check and status != 0:
+            raise self._died(f"with status {status}")
+
+    def _died(self, when: str) -> DisbursementError:
+        return DisbursementError(
+            f"the process reading every second sheet ended {when} without finishing; "
+            "nothing was reviewed — run again"
+        )
+
+
+def _child_main(
+    path: Path, limits: ReadLimits, understand: Callable[[RawSheet], Any], writer: int, parent: int
+) -> None:
+    code = 0
+    try:
+        die_with_parent(parent)
+        with os.fdopen(writer, "wb") as pipe:
+            try:
+                for item in iter_checked(path, "zip", limits, _odd):
+                    if item.theirs or item.position is None:
+                        continue  # the first process's sheet, or a hidden one it reports
+                    sheet = item.sheet
+                    if sheet is None:
+                        message: tuple[str, Any] = ("sheet", (item.name, "", None, item.issues))
+                    else:
+                        message = (
+                            "sheet",
+                            (item.name, cheap_key(sheet.cells), understand(sheet), item.issues),
+                        )
+                    _send(pipe, message)
+            except BaseException as exc:  # sent to the first process, which raises it there
+                code = 1
+                try:
+                    _send(pipe, ("error", exc))
+                except Exception:
+                    _send(pipe, ("error", DisbursementError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        os._exit(code)
+
+
+def _send(pipe, message: tuple[str, Any]) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(_LENGTH.pack(len(payload)) + payload)
+    pipe.flush()

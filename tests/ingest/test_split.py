@@ -1,0 +1,160 @@
+"""A large workbook is read on two processes (ingest/split.py): the load — lines, issues in
+their order, sheet reports — is the same as from one process, whatever each sheet is; a
+failure of either process ends the read with an error and leaves no process behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+
+import pandas as pd
+import pytest
+
+from disbursement.config.rules import load_rules
+from disbursement.errors import DisbursementError
+from disbursement.ingest import split
+from disbursement.ingest.load import load_plan
+from disbursement.ingest.understand import Understanding
+from tests.conftest import line
+from tests.fixtures_builder import GridSheet, table_sheets, write_grid
+
+AS_OF = dt.date(2022, 6, 30)
+TWO_CORES = (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+
+
+def _lines(prefix: str, n: int, disbursed: str = "100") -> list[dict]:
+    return [line(f"{prefix}{i:03d}", f"Dự án {prefix} số {i}", disbursed=disbursed) for i in range(n)]
+
+
+def _workbook(tmp_path):
+    """Visible worksheets, by position: 0 A · 1 notes · (hidden) · 2 B · 3 A again · 4 C ·
+    5 D · 6 D again · 7 a stray far cell (too large) · 8 no disbursement column."""
+    a, b, c, d = _lines("79A", 5), _lines("79B", 4, "900"), _lines("79C", 3), _lines("79D", 6)
+
+    def table(name, lines, **options):
+        return table_sheets(lines, year=2022, as_of=AS_OF, sheet_name=name, **options)
+
+    far = GridSheet("Xa", [["Bảng tạm"]])
+    far.rows += [[] for _ in range(600_000)] + [[None] * 20 + ["x"]]
+    grids = [
+        *table("Biểu 01", a),
+        GridSheet("Ghi chú", [["Hướng dẫn điền biểu"], ["Số liệu đến 30/6/2022"]]),
+        GridSheet("Ẩn", [["bản nháp"]], hidden=True),
+        *table("Biểu 02", b),
+        *table("Biểu 03", a),
+        *table("Biểu 04", c, unit="dong"),
+        *table("Biểu 05", d),
+        *table("Biểu 06", d),
+        far,
+        *table("Biểu 07", c, columns="plan_only"),
+    ]
+    return write_grid(tmp_path / "toan_quoc.xlsx", grids, created=AS_OF)
+
+
+def _load(path, monkeypatch, *, apart: bool):
+    started = []
+    real = split._Child.start
+
+    def start(*args):
+        child = real(*args)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(split._Child, "start", start)
+    monkeypatch.setattr(split, "_worth_splitting", lambda p, kind: apart and kind == "zip")
+    rules = load_rules(None)
+    loaded = load_plan([path], year=2022, rules=rules)
+    return loaded, len(started)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_two_processes_load_what_one_loads(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    one, forks_one = _load(path, monkeypatch, apart=False)
+    two, forks_two = _load(path, monkeypatch, apart=True)
+    assert (forks_one, forks_two) == (0, 1)
+    pd.testing.assert_frame_equal(one.plan, two.plan, check_exact=True)
+    assert [i.to_dict() for i in two.issues] == [i.to_dict() for i in one.issues]
+    assert [vars(s) for s in two.sheets] == [vars(s) for s in one.sheets]
+    assert two.no_plan == one.no_plan
+    codes = {(i.code, i.sheet) for i in two.issues}
+    # what each kind of sheet gave, wherever it was read
+    assert {("INPUT-DUPLICATE", "Biểu 03"), ("INPUT-DUPLICATE", "Biểu 06")} <= codes
+    assert {("SHEET-HIDDEN", "Ẩn"), ("SHEET-UNREADABLE", "Xa"), ("SHEET-SKIPPED", "Ghi chú")} <= codes
+    assert sorted(set(two.plan["sheet"])) == ["Biểu 01", "Biểu 02", "Biểu 04", "Biểu 05"]
+    assert not any(t.name == "disbursement-second-reader" for t in threading.enumerate())
+    with pytest.raises(ChildProcessError):  # the second process was reaped
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_an_exception_in_the_second_process_is_raised_here(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    real = Understanding.__call__
+
+    def failing(self, sheet):
+        if sheet.sheet == "Biểu 05":  # position 5: read by the second process
+            raise ValueError("sheet 5 is broken")
+        return real(self, sheet)
+
+    monkeypatch.setattr(Understanding, "__call__", failing)
+    with pytest.raises(ValueError, match="sheet 5 is broken"):
+        _load(path, monkeypatch, apart=True)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_a_second_process_that_dies_ends_the_read_with_an_error(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    real = Understanding.__call__
+    here = os.getpid()
+
+    def dying(self, sheet):
+        if os.getpid() != here:
+            os._exit(9)  # killed, as by the out-of-memory killer
+        return real(self, sheet)
+
+    monkeypatch.setattr(Understanding, "__call__", dying)
+    with pytest.raises(DisbursementError, match="every second sheet ended before sheet 'Ghi chú'"):
+        _load(path, monkeypatch, apart=True)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_a_failure_here_stops_the_second_process(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    real = Understanding.__call__
+    here = os.getpid()
+
+    def failing_here(self, sheet):
+        if os.getpid() == here and sheet.sheet == "Biểu 04":
+            raise KeyboardInterrupt
+        return real(self, sheet)
+
+    monkeypatch.setattr(Understanding, "__call__", failing_here)
+    with pytest.raises(KeyboardInterrupt):
+        _load(path, monkeypatch, apart=True)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+    assert not any(t.name == "disbursement-second-reader" for t in threading.enumerate())
+
+
+def test_only_a_large_zip_workbook_with_no_other_thread_is_split(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "lon.xlsx"
+    path.write_bytes(b"PK" + b"\0" * 100)
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 50)
+    assert split._worth_splitting(path, "zip") is TWO_CORES
+    assert not split._worth_splitting(path, "bounded")
+    assert not split._worth_splitting(path, "csv")
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 10_000)
+    assert not split._worth_splitting(path, "zip")
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 50)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not split._worth_splitting(path, "zip")  # never fork beside a running thread
+    finally:
+        stop.set()
+        other.join()
