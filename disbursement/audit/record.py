@@ -263,8 +263,8 @@ def _run_rows(
 
     flags: list[tuple[Any, ...]] = []
     values: tuple[Any, ...]
-    floats = not float_free(records)
-    for i, r in enumerate(records):
+    rests: list[dict[str, Any]] = []
+    for r in records:
         src = r["source"]
         values = (
             _str(r["project_code"]),
@@ -274,18 +274,24 @@ def _run_rows(
             _int(r["disbursed_dong"]),
         )
         where = {"file": _str(src["file"]), "sheet": _str(src["sheet"]), "row": _int(src["row"])}
-        rest = lean_rows.lean(
-            r,
-            dict(zip(lean_rows.FLAG_KEYS, values, strict=True)),
-            where,
-            letter_map(src["file"], src["sheet"]),
+        rests.append(
+            lean_rows.lean(
+                r,
+                dict(zip(lean_rows.FLAG_KEYS, values, strict=True)),
+                where,
+                letter_map(src["file"], src["sheet"]),
+            )
         )
-        flags.append((i, *values, where["file"], where["sheet"], where["row"], _text(rest, floats=floats)))
-    proposal, marked = [], []
+        flags.append((len(flags), *values, where["file"], where["sheet"], where["row"]))
+    # What is written as JSON is the lean rest (the columns hold only int / str / None).
+    floats = not float_free(rests)
+    flags = [(*row, _text(rest, floats=floats)) for row, rest in zip(flags, rests, strict=True)]
+    proposal: list[tuple[Any, ...]] = []
+    marked: list[dict[str, Any]] = []
     if result.proposal is not None:
         data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
         kinds = [("decrease", x) for x in data["decreases"]] + [("increase", x) for x in data["increases"]]
-        floats = not float_free(x for _, x in kinds)
+        rests = []
         for i, (kind, x) in enumerate(kinds):
             values = (
                 _str(x["project_code"]),
@@ -298,8 +304,8 @@ def _run_rows(
             )
             src = x.get("source")
             lm = letter_map(src.get("file"), src.get("sheet")) if type(src) is dict else None
-            rest = lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)), {}, lm)
-            proposal.append((i, kind, *values, _text(rest, floats=floats)))
+            rests.append(lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)), {}, lm))
+            proposal.append((i, kind, *values))
             if x.get("override"):
                 marked.append(
                     {
@@ -310,6 +316,8 @@ def _run_rows(
                         **x["override"],
                     }
                 )
+        floats = not float_free(rests)
+        proposal = [(*row, _text(rest, floats=floats)) for row, rest in zip(proposal, rests, strict=True)]
     given = (
         marked
         if overrides is None

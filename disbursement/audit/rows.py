@@ -57,6 +57,15 @@ def expand(letter_map: Mapping[str, str], row: int) -> dict[str, str]:
     return {key: letter + suffix for key, letter in letter_map.items()}
 
 
+def _expands(cells: Any, letter_map: Mapping[str, str], row: int) -> bool:
+    """`cells == expand(letter_map, row)`, without building the expansion."""
+    if type(cells) is not dict or len(cells) != len(letter_map):
+        return False
+    suffix = str(row)
+    get = cells.get
+    return all(get(key) == letter + suffix for key, letter in letter_map.items())
+
+
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
@@ -88,7 +97,7 @@ def lean(
             row = source.get("row", part.get("row"))
             if "cells" not in part:
                 part["cells"] = None
-            elif letter_map is not None and type(row) is int and part["cells"] == expand(letter_map, row):
+            elif letter_map is not None and type(row) is int and _expands(part["cells"], letter_map, row):
                 del part["cells"]
             if part:
                 rest["source"] = part
