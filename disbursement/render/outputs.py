@@ -122,9 +122,10 @@ def write_outputs(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-# From this many lines the register and flags.xlsx (at 100k lines ~10 s and ~6 s) are written
-# by the second process too, beside the memo, tables and report written here.
-SECOND_WRITER_MIN_LINES = 10_000
+# From this many lines the register and flags.xlsx (at 100k lines ~10 s and ~6 s; at a
+# province's 1k lines ~0.6 s and ~0.35 s) are written by the second process too, beside the
+# memo, tables and report written here. Below it the fork gains less than it costs.
+SECOND_WRITER_MIN_LINES = 500
 
 
 def _chart_png(shown: RunResult, templates_dir: str | Path | None, lang: str) -> bytes:
