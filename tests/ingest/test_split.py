@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import threading
 
 import pandas as pd
@@ -27,9 +28,10 @@ def _lines(prefix: str, n: int, disbursed: str = "100") -> list[dict]:
     return [line(f"{prefix}{i:03d}", f"Dự án {prefix} số {i}", disbursed=disbursed) for i in range(n)]
 
 
-def _workbook(tmp_path):
+def _workbook(tmp_path, order: list[int] | None = None):
     """Visible worksheets, by position: 0 A · 1 notes · (hidden) · 2 B · 3 A again · 4 C ·
-    5 D · 6 D again · 7 a stray far cell (too large) · 8 no disbursement column."""
+    5 D · 6 D again · 7 a stray far cell (too large) · 8 no disbursement column; `order`
+    shuffles them (each kind then lands on the other process)."""
     a, b, c, d = _lines("79A", 5), _lines("79B", 4, "900"), _lines("79C", 3), _lines("79D", 6)
 
     def table(name, lines, **options):
@@ -49,6 +51,8 @@ def _workbook(tmp_path):
         far,
         *table("Biểu 07", c, columns="plan_only"),
     ]
+    if order is not None:
+        grids = [grids[i] for i in order]
     return write_grid(tmp_path / "toan_quoc.xlsx", grids, created=AS_OF)
 
 
@@ -86,6 +90,20 @@ def test_two_processes_load_what_one_loads(tmp_path, monkeypatch) -> None:
     assert not any(t.name == "disbursement-second-reader" for t in threading.enumerate())
     with pytest.raises(ChildProcessError):  # the second process was reaped
         os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_sheet_order_loads_the_same_on_two_processes(tmp_path, monkeypatch, seed) -> None:
+    order = list(range(10))
+    random.Random(seed).shuffle(order)
+    path = _workbook(tmp_path, order)
+    one, _ = _load(path, monkeypatch, apart=False)
+    two, forks = _load(path, monkeypatch, apart=True)
+    assert forks == 1
+    pd.testing.assert_frame_equal(one.plan, two.plan, check_exact=True)
+    assert [i.to_dict() for i in two.issues] == [i.to_dict() for i in one.issues]
+    assert [vars(s) for s in two.sheets] == [vars(s) for s in one.sheets]
 
 
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
