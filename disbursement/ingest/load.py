@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from disbursement.errors import Issue
 from disbursement.ingest.fingerprint import SeenTables
 from disbursement.ingest.header import load_vocabulary
 from disbursement.ingest.join import join_treasury
+from disbursement.ingest.normalize import line_cells
 from disbursement.ingest.required import Requirement
 from disbursement.ingest.rows import SourceMatcher
 from disbursement.ingest.split import Understood, understood_sheets
@@ -62,7 +63,7 @@ def load_plan(
         # the whole file was read first; the sheets are given while the next are parsed.
         read_issues: list[Issue] = []
         first_of_file = len(issues)
-        for item in understood_sheets(path, read_issues, understand):
+        for item in understood_sheets(path, read_issues, understand, replace(understand, cells=False)):
             if isinstance(item, Understood):  # read and understood by the second process
                 twin = seen.first_with_key(item.key, item.file, item.sheet)
             else:
@@ -76,6 +77,8 @@ def load_plan(
                 reports.append(SheetReport(item.file, item.sheet, "refused", why))
                 continue
             outcome = item.outcome if isinstance(item, Understood) else understand(item)
+            if outcome.cells_from is not None and outcome.lines is not None:  # made here, not sent
+                outcome.lines["cells"] = line_cells(outcome.cells_from, outcome.lines["row"].tolist())
             issues += outcome.issues
             reports.append(outcome.report)
             if outcome.no_plan_why is not None:

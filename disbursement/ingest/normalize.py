@@ -8,7 +8,7 @@ set context (capital source, status, sector) for the project rows under them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,12 +41,22 @@ class SheetResult:
     lines: pd.DataFrame
     row_classes: dict[str, int]
     unit: str
+    letters: dict[str, str] = field(default_factory=dict)  # canonical column → its letter
 
 
 def normalise_sheet(
-    sheet: RawSheet, layout: SheetLayout, sources: SourceMatcher, unit: str, issues: list[Issue]
+    sheet: RawSheet,
+    layout: SheetLayout,
+    sources: SourceMatcher,
+    unit: str,
+    issues: list[Issue],
+    *,
+    cells: bool = True,
 ) -> SheetResult:
-    """Canonical plan lines of one sheet; every doubtful cell becomes an issue record."""
+    """Canonical plan lines of one sheet; every doubtful cell becomes an issue record.
+
+    `cells=False` leaves the `cells` column None, for `line_cells(result.letters, rows)` to
+    fill where the lines are put together (a second process sends its lines without them)."""
     rows = sheet.cells[layout.data_start :]
     first_row = layout.data_start + 1  # Excel row of rows[0]
     width = max((len(r) for r in rows), default=0)
@@ -215,16 +225,18 @@ def normalise_sheet(
     lines["sheet"] = sheet.sheet
     excel_rows = (positions + first_row).astype(np.int64)
     letters = {c: column_letter(i) for c, i in layout.columns.items()}
-    keys, refs = list(letters), list(letters.values())
-    line_cells = [
-        dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, excel_rows.tolist())
-    ]
     lines["row"] = excel_rows
-    lines["cells"] = line_cells
+    lines["cells"] = line_cells(letters, excel_rows.tolist()) if cells else None
     lines["unit"] = unit
     bad_rows = unparseable_required(problems, first_row)
     lines["trusted"] = ~np.isin(excel_rows, list(bad_rows))
-    return SheetResult(lines, counts, unit)
+    return SheetResult(lines, counts, unit, letters)
+
+
+def line_cells(letters: dict[str, str], rows: list[int]) -> list[dict[str, str]]:
+    """Each line's source cells ({"plan_dong": "L15", …}) from its sheet's column letters."""
+    keys, refs = list(letters), list(letters.values())
+    return [dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, rows)]
 
 
 INVISIBLE = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\u00a0]+")

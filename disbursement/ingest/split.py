@@ -52,15 +52,19 @@ def understood_sheets(
     path: str | Path,
     read_issues: list[Issue],
     understand: Callable[[RawSheet], Any],
+    understand_apart: Callable[[RawSheet], Any] | None = None,
     limits: ReadLimits | None = None,
 ) -> Iterator[RawSheet | Understood]:
     """The visible sheets of `path` in order: read here (RawSheet, for the caller to
-    understand) or read and understood by the second process (Understood). The read's own
-    issues are appended to `read_issues` in sheet order, as `read.iter_file` appends them."""
+    understand) or read and understood by the second process (Understood), which calls
+    `understand_apart` (default `understand`): a variant that leaves out what is cheaper to
+    make here than to send. The read's own issues are appended to `read_issues` in sheet
+    order, as `read.iter_file` appends them."""
     path = Path(path)
     limits = limits or ReadLimits()
     kind = check_file(path, limits)  # InputUnreadable before any parser, as iter_file
-    child = _Child.start(path, limits, understand) if _worth_splitting(path, kind) else None
+    apart = understand_apart or understand
+    child = _Child.start(path, limits, apart) if _worth_splitting(path, kind) else None
     try:
         for item in iter_checked(path, kind, limits, None if child is None else _even):
             if not item.theirs:

@@ -58,6 +58,8 @@ class SheetOutcome:
     has_plan: bool = True
     waiting_why: str | None = None
     no_plan_why: str | None = None
+    # the column letters of lines sent without their `cells` (Understanding(cells=False))
+    cells_from: dict[str, str] | None = None
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Understanding:
     year: int
     unit: str | None
     requirement: Requirement
+    cells: bool = True  # False: the lines' `cells` left for `SheetOutcome.cells_from`
 
     def __call__(self, sheet) -> SheetOutcome:
         vocabulary, sources, year, requirement = self.vocabulary, self.sources, self.year, self.requirement
@@ -139,7 +142,9 @@ class Understanding:
                     "that is wrong",
                 )
             )
-        result = normalise_sheet(sheet, layout, sources, sheet_unit, issues)
+        result = normalise_sheet(sheet, layout, sources, sheet_unit, issues, cells=self.cells)
+        if not self.cells and "cells" in result.lines:
+            outcome.cells_from = result.letters
         if treasury_only:  # a Treasury plan column is a cross-check, never a second plan
             result.lines["treasury_plan_dong"] = (
                 result.lines["plan_dong"].astype("Int64")
