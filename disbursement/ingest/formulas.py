@@ -9,7 +9,6 @@ over one column and plain `A1+A2-A3` sums; anything else is reported as not comp
 
 from __future__ import annotations
 
-import html
 import re
 import zipfile
 import zlib
@@ -20,7 +19,11 @@ from pathlib import Path
 
 from disbursement.errors import column_index
 
-SHEET_RE = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
+SHEET_NAME = re.compile(rb'\bname="([^"]*)"')
+SHEET_RID = re.compile(rb'\br:id="([^"]*)"')
+XML_REF = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);")
+_XML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 REL_RE = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 REL_RE2 = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 # A formula cell without a stored result: no <v> at all, or an empty one (`<v/>`, `<v></v>`),
@@ -51,6 +54,33 @@ def _unescape(text: bytes) -> str:
         .replace("&apos;", "'")
         .replace("&amp;", "&")
     )
+
+
+def _sheet_entries(workbook_xml: bytes) -> list[tuple[str, bytes]]:
+    """(name, relationship id) of each <sheet> of workbook.xml, in order, whatever the order
+    of its attributes; names unescaped as XML does (&#x80; is U+0080, as python-calamine
+    reads it, not the cp1252 '€' html.unescape would give)."""
+    out = []
+    for attrs in SHEET_TAG.findall(workbook_xml):
+        name, rid = SHEET_NAME.search(attrs), SHEET_RID.search(attrs)
+        if name and rid:
+            out.append((_xml_unescape(name.group(1).decode("utf-8", "replace")), rid.group(1)))
+    return out
+
+
+def _xml_unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        try:
+            if ref.startswith("#x"):
+                return chr(int(ref[2:], 16))
+            if ref.startswith("#"):
+                return chr(int(ref[1:]))
+        except (ValueError, OverflowError):  # not a character: left as written
+            return match.group(0)
+        return _XML_NAMED[ref]
+
+    return XML_REF.sub(one, text)
 
 
 @dataclass
@@ -98,14 +128,17 @@ def iter_scans(
             rels_xml = archive.read("xl/_rels/workbook.xml.rels")
             targets = {i: t for i, t in REL_RE.findall(rels_xml)}
             targets.update({i: t for t, i in REL_RE2.findall(rels_xml)})
-            for name, rid in SHEET_RE.findall(archive.read("xl/workbook.xml")):
-                sheet_name = html.unescape(name.decode("utf-8", "replace"))
-                if wanted is not None and sheet_name not in wanted:
+            for name, rid in _sheet_entries(archive.read("xl/workbook.xml")):
+                if wanted is not None and name not in wanted:
                     continue
                 target = targets.get(rid, b"").decode()
                 member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 if member in names:
-                    yield sheet_name, _scan(archive.read(member), max_cells)
+                    try:
+                        data = archive.read(member)
+                    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError):
+                        continue  # this part is damaged; the others are still scanned
+                    yield name, _scan(data, max_cells)
     except (
         zipfile.BadZipFile,
         zlib.error,

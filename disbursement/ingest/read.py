@@ -228,7 +228,8 @@ def _iter_workbook(
             steps.append((meta, None))
         elif str(meta.typ).split(".")[-1] == "WorkSheet":
             steps.append((meta, sum(p is not None for _, p in steps)))
-    wanted = {m.name for m, p in steps if p is not None and (mine is None or mine(p))}
+    owned = {p for _, p in steps if p is not None and (mine is None or mine(p))}
+    wanted = {m.name for m, p in steps if p in owned}
     # The scans run on their own thread too: inflating the XML does not hold the GIL either.
     xml = path.suffix.lower() in {".xlsx", ".xlsm"}
     scanned = _read_ahead(iter_scans(path, limits.max_cells, wanted)) if xml else iter(())
@@ -252,10 +253,20 @@ def _iter_workbook(
                 [issue("SHEET-HIDDEN", name, sheet_name, None, None, "hidden sheet skipped")],
             )
             continue
-        if sheet_name not in wanted:
+        if position not in owned:
             yield SheetItem(sheet_name, position, theirs=True)
             continue
         scan = scan_of(sheet_name)
+        if xml and scan is None:  # its XML could not be checked: never parsed unchecked
+            why = (
+                "sheet skipped: its XML part could not be found or inflated before reading "
+                "(damaged, or named differently in the workbook's index); save the workbook "
+                "again in Excel"
+            )
+            yield SheetItem(
+                sheet_name, position, None, [issue("SHEET-UNREADABLE", name, sheet_name, None, None, why)]
+            )
+            continue
         if scan is not None and scan.rows * scan.cols > limits.max_cells:
             yield SheetItem(sheet_name, position, None, [_too_large(name, sheet_name, scan, limits)])
             continue

@@ -115,8 +115,11 @@ class _Child:
 
     @classmethod
     def start(cls, path: Path, limits: ReadLimits, understand: Callable[[RawSheet], Any]) -> _Child | None:
-        reader, writer = os.pipe()
         parent = os.getpid()
+        try:
+            reader, writer = os.pipe()
+        except OSError:  # no descriptors left: one process reads all (splitting is optional)
+            return None
         try:
             pid = os.fork()
         except OSError:  # no memory or processes left for a child: one process reads all
@@ -127,22 +130,46 @@ class _Child:
             os.close(reader)
             _child_main(path, limits, understand, writer, parent)
         os.close(writer)
-        return cls(pid, reader)
+        try:
+            return cls(pid, reader)
+        except BaseException:  # no drain thread (or interrupted): no child left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(reader)
+            raise
 
     def _drain(self) -> None:
+        """Whole messages into the queue; None at the end of the pipe or at a cut-off message
+        (a child killed half way through writing one)."""
         try:
-            while head := self.pipe.read(_LENGTH.size):
+            while len(head := self.pipe.read(_LENGTH.size)) == _LENGTH.size:
                 (size,) = _LENGTH.unpack(head)
-                self.messages.put(self.pipe.read(size))
+                payload = self.pipe.read(size)
+                if len(payload) != size:
+                    break
+                self.messages.put(payload)
+        except (OSError, ValueError):  # the pipe closed under it: the read is over anyway
+            pass
         finally:
             self.messages.put(None)
 
-    def next(self, item: SheetItem) -> tuple[str, str, Any, list[Issue]]:
-        """(sheet, cheap key, outcome or None, read issues) of the child's next sheet."""
+    def _message(self, when: str) -> tuple[str, Any] | None:
         payload = self.messages.get()
         if payload is None:
-            raise self._died(f"before sheet '{item.name}'")
-        kind, value = pickle.loads(payload)
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception:  # a message that cannot be read back: as if the child died
+            raise self._died(when) from None
+
+    def next(self, item: SheetItem) -> tuple[str, str, Any, list[Issue]]:
+        """(sheet, cheap key, outcome or None, read issues) of the child's next sheet."""
+        when = f"before sheet '{item.name}'"
+        message = self._message(when)
+        if message is None:
+            raise self._died(when)
+        kind, value = message
         if kind == "error":
             raise value
         if value[0] != item.name:  # both walk the same workbook: never happens
@@ -150,9 +177,15 @@ class _Child:
         return value
 
     def finish(self) -> None:
-        if self.messages.get() is not None:
+        """Every sheet was given: the child has nothing more to say. An error it raised after
+        its last sheet (it had none, say) does not touch what was read; it is reaped."""
+        message = self._message("after the last sheet")
+        if message is None:
+            self._reap(check=True)
+            return
+        if message[0] != "error":
             raise DisbursementError("the second reader sent more sheets than it was given")
-        self._reap(check=True)
+        self._reap(check=False)
 
     def stop(self) -> None:
         """Kill the child if it still runs (this process failed first); idempotent."""
@@ -160,8 +193,8 @@ class _Child:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self._reap(check=False)
+        self.drain.join()  # the child is gone: its end of the pipe is closed, the drain ends
         self.pipe.close()
-        self.drain.join()
 
     def _reap(self, *, check: bool) -> None:
         assert self.pid is not None

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 import random
+import re
 import threading
+import time
+import zipfile
 
 import pandas as pd
 import pytest
@@ -16,6 +20,7 @@ from disbursement.config.rules import load_rules
 from disbursement.errors import DisbursementError
 from disbursement.ingest import split
 from disbursement.ingest.load import load_plan
+from disbursement.ingest.read import ReadLimits, read_file
 from disbursement.ingest.understand import Understanding
 from tests.conftest import line
 from tests.fixtures_builder import GridSheet, table_sheets, write_grid
@@ -26,6 +31,10 @@ TWO_CORES = (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
 
 def _lines(prefix: str, n: int, disbursed: str = "100") -> list[dict]:
     return [line(f"{prefix}{i:03d}", f"Dự án {prefix} số {i}", disbursed=disbursed) for i in range(n)]
+
+
+def _table(name, lines, **options):
+    return table_sheets(lines, year=2022, as_of=AS_OF, sheet_name=name, **options)
 
 
 def _workbook(tmp_path, order: list[int] | None = None):
@@ -176,3 +185,126 @@ def test_only_a_large_zip_workbook_with_no_other_thread_is_split(tmp_path, monke
     finally:
         stop.set()
         other.join()
+
+
+def _rewrite(path, change) -> None:
+    with zipfile.ZipFile(path) as src:
+        items = [(i, src.read(i.filename)) for i in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in items:
+            out.writestr(info, change(info.filename, data))
+
+
+def _same(one, two) -> None:
+    pd.testing.assert_frame_equal(one.plan, two.plan, check_exact=True)
+    assert [(i.to_dict(), i.params) for i in two.issues] == [(i.to_dict(), i.params) for i in one.issues]
+    assert [vars(s) for s in two.sheets] == [vars(s) for s in one.sheets]
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_two_sheets_of_one_name_are_each_read_by_one_process(tmp_path, monkeypatch) -> None:
+    """Sheets are shared out by position: two visible sheets named alike (a hand-edited
+    workbook.xml) are read once each, as by one process."""
+    grids = [
+        g
+        for n, p in (("Biểu 01", "79A"), ("Biểu 02", "79B"), ("Biểu 03", "79C"))
+        for g in _table(n, _lines(p, 3))
+    ]
+    path = write_grid(tmp_path / "trung_ten.xlsx", grids, created=AS_OF)
+    _rewrite(
+        path, lambda n, d: d.replace("Biểu 02".encode(), "Biểu 01".encode()) if n == "xl/workbook.xml" else d
+    )
+    one, _ = _load(path, monkeypatch, apart=False)
+    two, forks = _load(path, monkeypatch, apart=True)
+    assert forks == 1
+    _same(one, two)
+    assert [s.status for s in two.sheets] == ["read", "refused", "read"]  # the second is a duplicate
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_a_damaged_part_does_not_unguard_the_sheets_after_it(tmp_path, monkeypatch) -> None:
+    """A sheet whose XML cannot be inflated is unreadable; the sheets after it are still
+    scanned (max_cells, errors, formulas) — on one process and on two alike."""
+    far = GridSheet("Xa", [["Bảng tạm"]])
+    far.rows += [[] for _ in range(99)] + [[None] * 99 + ["xa"]]
+    broken = GridSheet("Hỏng", [[f"dòng {i}", i * 1.5] for i in range(2000)])
+    grids = [*_table("Biểu 01", _lines("79A", 5)), broken, far, *_table("Biểu 02", _lines("79B", 4))]
+    path = write_grid(tmp_path / "hong.xlsx", grids, created=AS_OF)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet2.xml")
+    raw = bytearray(path.read_bytes())
+    offset = info.header_offset
+    start = offset + 30 + int.from_bytes(raw[offset + 26 : offset + 28], "little")
+    start += int.from_bytes(raw[offset + 28 : offset + 30], "little")
+    for k in range(8):  # corrupt the middle of the deflated data
+        raw[start + info.compress_size // 2 + k] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    monkeypatch.setattr(split, "ReadLimits", lambda: ReadLimits(max_cells=5000))
+    one, _ = _load(path, monkeypatch, apart=False)
+    two, _ = _load(path, monkeypatch, apart=True)
+    _same(one, two)
+    unreadable = [i.sheet for i in two.issues if i.code == "SHEET-UNREADABLE"]
+    assert unreadable == ["Hỏng", "Xa"]  # Xa is past max_cells: refused, never parsed
+
+
+def test_a_sheet_whose_name_follows_its_id_is_still_scanned(tmp_path) -> None:
+    """<sheet r:id=… name=…/> is valid XML: its scan (here, max_cells) is found."""
+    far = GridSheet("Xa", [["Bảng tạm"]])
+    far.rows += [[] for _ in range(99)] + [[None] * 99 + ["xa"]]
+    path = write_grid(tmp_path / "thu_tu.xlsx", [far], created=AS_OF)
+    _rewrite(
+        path,
+        lambda n, d: (
+            re.sub(
+                rb'<sheet name="([^"]*)" sheetId="1" r:id="rId1"/>',
+                rb'<sheet r:id="rId1" sheetId="1" name="\1"/>',
+                d,
+            )
+            if n == "xl/workbook.xml"
+            else d
+        ),
+    )
+    with zipfile.ZipFile(path) as archive:
+        assert b'<sheet r:id="rId1"' in archive.read("xl/workbook.xml")
+    issues: list = []
+    assert read_file(path, issues, ReadLimits(max_cells=5000)) == []
+    assert [i.code for i in issues] == ["SHEET-UNREADABLE"] and "10,100 cells" in issues[0].message
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_a_message_cut_off_by_a_dying_child_is_an_error_not_a_crash(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    real = split._send
+
+    def cut_off(pipe, message):
+        payload = pickle.dumps(message)
+        pipe.write(split._LENGTH.pack(len(payload)) + payload[: len(payload) // 2])
+        pipe.flush()
+        os._exit(9)  # killed while writing, as by the out-of-memory killer
+
+    monkeypatch.setattr(split, "_send", cut_off)
+    with pytest.raises(DisbursementError, match="ended before sheet 'Ghi chú' without finishing"):
+        _load(path, monkeypatch, apart=True)
+    monkeypatch.setattr(split, "_send", real)
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
+def test_a_failure_here_kills_a_second_process_still_reading(tmp_path, monkeypatch) -> None:
+    path = _workbook(tmp_path)
+    real = Understanding.__call__
+    here = os.getpid()
+
+    def slow_there(self, sheet):
+        if os.getpid() != here and sheet.sheet != "Ghi chú":  # its first sheet, then slow
+            time.sleep(60)  # the child would read on for minutes
+        elif sheet.sheet == "Biểu 02":
+            raise ValueError("this process failed")
+        return real(self, sheet)
+
+    monkeypatch.setattr(Understanding, "__call__", slow_there)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="this process failed"):
+        _load(path, monkeypatch, apart=True)
+    assert time.monotonic() - started < 30  # killed, not waited for
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
