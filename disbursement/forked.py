@@ -53,12 +53,16 @@ class Job:
             payload = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         self.pid = None
+        ended = OutputError(
+            f"the process writing {self.what} ended without finishing "
+            f"(exit status {status}); nothing was written — run again"
+        )
         if not payload:
-            raise OutputError(
-                f"the process writing {self.what} ended without finishing "
-                f"(exit status {status}); nothing was written — run again"
-            )
-        kind, value = pickle.loads(payload)
+            raise ended
+        try:
+            kind, value = pickle.loads(payload)
+        except Exception:  # cut off by a child that died while writing it
+            raise ended from None
         if kind == "error":
             raise value
         return value

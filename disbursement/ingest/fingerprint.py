@@ -67,33 +67,27 @@ class SeenTables:
         self._read = read or _read_again
 
     def first_with(self, cells: list[list], file: str, sheet: str) -> str | None:
-        key = cheap_key(cells)
-        if not key:
-            return None
-        earlier = self._by_key.setdefault(key, [])
-        if earlier:
-            mine = fingerprint(cells)
-            for other_file, other_sheet in earlier:
-                if self._fingerprint(other_file, other_sheet) == mine:
-                    return f"{Path(other_file).name} / sheet '{other_sheet}'"
-        earlier.append((file, sheet))
+        found = self._first(cheap_key(cells), file, sheet, lambda: fingerprint(cells))
         # A file read in a forked child (legacy .xls) is fingerprinted now: reading it again
         # while a later workbook's read-ahead threads run would fork a process with live
         # threads (such files are small, and not streamed anyway).
-        if Path(file).suffix.lower() in BOUNDED_SUFFIXES:
+        if found is None and Path(file).suffix.lower() in BOUNDED_SUFFIXES:
             self._prints.setdefault(file, {})[sheet] = fingerprint(cells)
-        return None
+        return found
 
     def first_with_key(self, key: str, file: str, sheet: str) -> str | None:
         """`first_with` for a sheet known by its cheap key only (read by a second process):
         on a meeting its own fingerprint comes from reading its file again."""
+        return self._first(key, file, sheet, lambda: self._fingerprint(file, sheet))
+
+    def _first(self, key: str, file: str, sheet: str, mine: Callable[[], str | None]) -> str | None:
         if not key:
             return None
         earlier = self._by_key.setdefault(key, [])
         if earlier:
-            mine = self._fingerprint(file, sheet)
+            own = mine()
             for other_file, other_sheet in earlier:
-                if self._fingerprint(other_file, other_sheet) == mine:
+                if self._fingerprint(other_file, other_sheet) == own:
                     return f"{Path(other_file).name} / sheet '{other_sheet}'"
         earlier.append((file, sheet))
         return None

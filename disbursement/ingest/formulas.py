@@ -46,14 +46,7 @@ TERM = re.compile(r"([+-]?)\s*(?:\$?([A-Z]{1,3})\$?(\d+)|(\d+(?:\.\d+)?))")
 
 
 def _unescape(text: bytes) -> str:
-    return (
-        text.decode("utf-8", "replace")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
+    return _xml_unescape(text.decode("utf-8", "replace"))
 
 
 def _sheet_entries(workbook_xml: bytes) -> list[tuple[str, bytes]]:

@@ -223,11 +223,13 @@ def _iter_workbook(
 
     name = str(path)
     steps: list[tuple[Any, int | None]] = []  # (metadata, position among visible worksheets)
+    visible = 0
     for meta in workbook.sheets_metadata:
         if str(meta.visible).split(".")[-1] != "Visible":
             steps.append((meta, None))
         elif str(meta.typ).split(".")[-1] == "WorkSheet":
-            steps.append((meta, sum(p is not None for _, p in steps)))
+            steps.append((meta, visible))
+            visible += 1
     owned = {p for _, p in steps if p is not None and (mine is None or mine(p))}
     wanted = {m.name for m, p in steps if p in owned}
     # The scans run on their own thread too: inflating the XML does not hold the GIL either.

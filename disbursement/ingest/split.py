@@ -89,7 +89,7 @@ def _even(position: int) -> bool:
 
 
 def _odd(position: int) -> bool:
-    return position % 2 == 1
+    return not _even(position)
 
 
 def _worth_splitting(path: Path, kind: str) -> bool:
@@ -106,10 +106,10 @@ class _Child:
     """The forked second reader and the thread that drains its pipe (so it never waits on a
     full pipe while this process reads its own sheets)."""
 
-    def __init__(self, pid: int, reader: int) -> None:
+    def __init__(self, pid: int, pipe) -> None:
         self.pid: int | None = pid
         self.messages: queue.Queue[bytes | None] = queue.Queue()
-        self.pipe = os.fdopen(reader, "rb")
+        self.pipe = pipe
         self.drain = threading.Thread(target=self._drain, name="disbursement-second-reader", daemon=True)
         self.drain.start()
 
@@ -130,13 +130,14 @@ class _Child:
             os.close(reader)
             _child_main(path, limits, understand, writer, parent)
         os.close(writer)
+        pipe = os.fdopen(reader, "rb")
         try:
-            return cls(pid, reader)
+            return cls(pid, pipe)
         except BaseException:  # no drain thread (or interrupted): no child left behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            os.close(reader)
+            pipe.close()
             raise
 
     def _drain(self) -> None:
