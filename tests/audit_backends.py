@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from disbursement.audit import blocks
 from disbursement.audit.store import connect
 
 PG_ENV = "DISBURSEMENT_TEST_PG"
@@ -84,3 +85,19 @@ def tamper(store: Any, statement: str, args: tuple[Any, ...] = ()) -> None:
 def fetch(store: Any, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with connect(store) as conn:
         return [tuple(r) for r in conn.execute(statement, args).fetchall()]
+
+
+def block(store: Any, seq: int, part: str) -> Any:
+    """The decoded `part` block of run `seq` (hash version 4)."""
+    with connect(store) as conn:
+        return blocks.read(conn, seq, part)
+
+
+def rewrite_block(store: Any, seq: int, part: str, change: Callable[[Any], Any]) -> None:
+    """Decode a run's block, change it and write it back well formed, as an editor would."""
+    value = change(block(store, seq, part))
+    tamper(
+        store,
+        "UPDATE run_blocks SET data = ? WHERE run_seq = ? AND part = ?",
+        (blocks.encode(value), seq, part),
+    )

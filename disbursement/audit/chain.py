@@ -7,7 +7,9 @@ PostgreSQL and a copied store verifies with the hashes it was written with. What
 is frozen per `hash_version`: 1 (no database role), 2 (1 + `db_role`, written where the
 back end has roles), 3 (runs only: the lean rows of migration 0004 — `db_role` always, each
 sheet's cell-letter map, per-row records without what the row's columns hold — hashed from the
-rows in memory as they are written, canonical JSON by orjson). `verify` checks every version
+rows in memory as they are written, canonical JSON by orjson), 4 (runs only: lines, flags,
+proposal lines and issues kept as one compressed block each, migration 0006 — the hash covers
+each block's part, row count and sha256; audit/blocks.py). `verify` checks every version
 written so far, each with the canonical form it was written with.
 """
 
@@ -27,7 +29,8 @@ from disbursement.audit.store import Db, connect
 GENESIS = "0" * 64
 HASH_VERSION = 1  # without a database role
 HASH_VERSION_WITH_ROLE = 2
-RUN_HASH_VERSION = 3  # lean rows (schema 0005-lean-run-rows), with or without a role
+LEAN_HASH_VERSION = 3  # lean rows (schema 0005-lean-run-rows), with or without a role
+RUN_HASH_VERSION = 4  # what a run is written with: run blocks (schema 0006-run-blocks)
 
 _RUN_V1 = (
     "seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
@@ -39,7 +42,7 @@ _DECISION_V1 = (
     "file_name, file_sha256, hash_version"
 )
 COLUMNS: dict[str, dict[int, str]] = {
-    "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role", 3: _RUN_V1 + ", db_role"},
+    "run": {1: _RUN_V1, 2: _RUN_V1 + ", db_role", 3: _RUN_V1 + ", db_role", 4: _RUN_V1 + ", db_role"},
     "decision": {1: _DECISION_V1, 2: _DECISION_V1 + ", db_role"},
 }
 _RUN_PARTS = {
@@ -67,12 +70,29 @@ _RUN_PARTS_V3 = {
     **_RUN_PARTS,
     "sheets": "SELECT sheet_no, file, sheet, cells FROM sheets WHERE run_seq = ? ORDER BY sheet_no",
 }
+# Version 4: the many rows are blocks (hashed by part, row count and sha256 of the data).
+_RUN_PARTS_V4 = {
+    part: sql
+    for part, sql in _RUN_PARTS_V3.items()
+    if part not in ("lines", "flags", "proposal_lines", "issues")
+}
+_BLOCKS = "SELECT part, rows, data FROM run_blocks WHERE run_seq = ? ORDER BY part"
 _DECISION_PARTS = {
     "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq WHERE d.seq = ?",
     "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
     "plan_after_dong FROM decision_lines WHERE decision_seq = ? ORDER BY line_no",
 }
-CHILD_TABLES = ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides", "outputs")
+CHILD_TABLES = (
+    "inputs",
+    "sheets",
+    "lines",
+    "flags",
+    "proposal_lines",
+    "issues",
+    "overrides",
+    "outputs",
+    "run_blocks",
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -164,14 +184,19 @@ def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
     version = int(conn.scalar(f"SELECT hash_version FROM {table} WHERE seq = ?", (seq,)))
     if version not in COLUMNS[kind]:
         raise ValueError(f"hash version {version} is unknown to this engine")
-    if kind == "run" and version >= RUN_HASH_VERSION:
-        parts = _RUN_PARTS_V3
+    if kind == "run" and version >= LEAN_HASH_VERSION:
+        parts = _RUN_PARTS_V4 if version >= RUN_HASH_VERSION else _RUN_PARTS_V3
     cursor = conn.execute(f"SELECT {COLUMNS[kind][version]} FROM {table} WHERE seq = ?", (seq,))
     names = [d[0] for d in cursor.description]
     content: dict[str, Any] = {kind: dict(zip(names, cursor.fetchone(), strict=True))}
     for part, sql in parts.items():
         rows = [list(r) for r in conn.execute(sql, (seq,)).fetchall()]
         content[part] = rows[0][0] if part in ("rules_text", "run_id") else rows
+    if kind == "run" and version >= RUN_HASH_VERSION:
+        content["blocks"] = [
+            [part, int(rows), hashlib.sha256(bytes(data)).hexdigest()]
+            for part, rows, data in conn.execute(_BLOCKS, (seq,)).fetchall()
+        ]
     return content
 
 
@@ -181,7 +206,7 @@ def record_hash(prev_hash: str, content: dict[str, Any], version: int | None = N
     if version is None:
         version = int(content["run"]["hash_version"]) if "run" in content else 0
     digest = hashlib.sha256(prev_hash.encode("utf-8"))
-    if version >= RUN_HASH_VERSION:  # rows of int / str / None (record.py makes them so)
+    if version >= LEAN_HASH_VERSION:  # rows of int / str / None (record.py makes them so)
         # The canonical bytes of `content`, part by part: compact JSON of a dict with sorted
         # keys is "{", each '"key":value' joined by ",", "}" — the same bytes, never held whole
         # (a national run's are ~80 MB).

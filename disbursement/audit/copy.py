@@ -20,6 +20,7 @@ TABLES = (
     "rules_texts",
     "names",
     "runs",
+    "run_blocks",
     "inputs",
     "sheets",
     "lines",

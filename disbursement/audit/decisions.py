@@ -10,7 +10,7 @@ from disbursement.audit import blobs
 from disbursement.audit import rows as stored
 from disbursement.audit.backends import Connection
 from disbursement.audit.chain import chain_head, hash_version, seal
-from disbursement.audit.queries import LINES, find_run
+from disbursement.audit.queries import find_run
 from disbursement.audit.store import (
     Db,
     DecisionInvalid,
@@ -120,8 +120,9 @@ def approved_lines(conn: Connection, run_seq: int, path: str | os.PathLike[str])
     summary = json.loads(conn.scalar("SELECT summary FROM runs WHERE seq = ?", [run_seq]))
     labels = {fold(s["label"]): s["capital_source"] for s in summary.get("by_capital_source", [])}
     known: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for x in conn.rows(f"{LINES} WHERE l.run_seq = ? AND l.project_code IS NOT NULL", [run_seq]):
-        known.setdefault((x["project_code"], x["capital_source"]), []).append(x)
+    for x in stored.lines(conn, run_seq):
+        if x["project_code"] is not None:
+            known.setdefault((x["project_code"], x["capital_source"]), []).append(x)
     out: list[Line] = []
     problems: list[str] = []
     done: set[tuple[str, str]] = set()

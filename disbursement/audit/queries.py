@@ -15,6 +15,7 @@ from typing import Any
 from disbursement.audit import blobs
 from disbursement.audit import rows as stored
 from disbursement.audit.backends import Connection
+from disbursement.audit.blocks import BLOCK_HASH_VERSION
 from disbursement.audit.replies import reply_history
 from disbursement.audit.store import AuditStoreError, Db, connect
 from disbursement.money import format_pct
@@ -75,9 +76,13 @@ def find_run(conn: Connection, ref: str) -> tuple[int, str]:
 
 
 _RUNS = """SELECT r.seq, r.run_id, r.recorded_at, r.reviewer, r.year, r.round, r.rule_id, r.as_of,
-    r.engine_version, r.db_role, (SELECT count(*) FROM lines WHERE run_seq = r.seq) AS lines,
-    (SELECT count(*) FROM flags WHERE run_seq = r.seq) AS flagged,
-    (SELECT count(*) FROM issues WHERE run_seq = r.seq) AS issues,
+    r.engine_version, r.db_role,
+    (SELECT count(*) FROM lines WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
+        WHERE b.run_seq = r.seq AND b.part = 'lines'), 0) AS lines,
+    (SELECT count(*) FROM flags WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
+        WHERE b.run_seq = r.seq AND b.part = 'flags'), 0) AS flagged,
+    (SELECT count(*) FROM issues WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
+        WHERE b.run_seq = r.seq AND b.part = 'issues'), 0) AS issues,
     (SELECT group_concat(name, ' | ') FROM (SELECT name FROM inputs WHERE run_seq = r.seq
         AND role = 'input' ORDER BY position) AS i) AS inputs,
     (SELECT group_concat(decision, ' | ') FROM (SELECT decision FROM decisions
@@ -115,12 +120,7 @@ def show_run(db: Db, ref: str) -> Record:
         )
         run["flags"] = stored.flags(conn, seq)
         run["proposal"] = stored.proposal(conn, seq)
-        run["issue_records"] = conn.rows(
-            "SELECT code, severity, file, sheet, row, col AS "
-            "column, message FROM issues WHERE run_seq = ? "
-            "ORDER BY issue_no",
-            [seq],
-        )
+        run["issue_records"] = stored.issues(conn, seq)
         run["overrides"] = stored.overrides(conn, seq)
         run["decision_records"] = decision_records(conn, "d.run_seq = ?", [seq])
     return run
@@ -143,11 +143,60 @@ def decision_records(conn: Connection, where: str, args: list) -> list[Record]:
     return out
 
 
-LINES = """SELECT r.seq, r.run_id, r.recorded_at, r.year, r.round, r.rule_id, r.as_of,
-    l.project_code, l.capital_source, n.text AS project_name, l.status, l.plan_dong,
-    l.disbursed_dong, l.expected_dong, l.in_scope, l.flagged, s.file, s.sheet, l.row
+_RUN_FIELDS = ("seq", "run_id", "recorded_at", "year", "round", "rule_id", "as_of")
+_LINE_FIELDS = (
+    "project_code",
+    "capital_source",
+    "project_name",
+    "status",
+    "plan_dong",
+    "disbursed_dong",
+    "expected_dong",
+    "in_scope",
+    "flagged",
+    "file",
+    "sheet",
+    "row",
+)
+_RUN_LINES = f"""SELECT {", ".join("r." + f for f in _RUN_FIELDS)}, l.project_code,
+    l.capital_source, n.text AS project_name, l.status, l.plan_dong, l.disbursed_dong,
+    l.expected_dong, l.in_scope, l.flagged, s.file, s.sheet, l.row
     FROM lines l JOIN runs r ON r.seq = l.run_seq LEFT JOIN names n ON n.id = l.name_id
     JOIN sheets s ON s.run_seq = l.run_seq AND s.sheet_no = l.sheet_no"""
+
+
+def _project_lines(conn: Connection, code: str) -> list[Record]:
+    """Every recorded line of project `code`, by year, run and line: from the line rows of
+    runs recorded before hash version 4 (one indexed query) and the blocks of the rest."""
+    lines = conn.rows(f"{_RUN_LINES} WHERE l.project_code = ? ORDER BY r.year, r.seq, l.line_no", [code])
+    for run in conn.rows(
+        f"SELECT {', '.join(_RUN_FIELDS)} FROM runs WHERE hash_version >= ? ORDER BY seq",
+        [BLOCK_HASH_VERSION],
+    ):
+        for x in stored.lines(conn, run["seq"], code):
+            lines.append({**run, **{k: x[k] for k in _LINE_FIELDS}})
+    lines.sort(key=lambda x: (x["year"], x["seq"]))  # stable: each run's lines stay in order
+    return lines
+
+
+def _proposal_of(
+    conn: Connection, seq: int, code: str, source: str, blocks: dict[int, list[Record]]
+) -> list[Record]:
+    """The proposal lines of one line of run `seq` (`blocks`: the block runs' proposals read
+    so far, each read once)."""
+    if stored.in_blocks(conn, seq):
+        if seq not in blocks:
+            blocks[seq] = stored.proposal(conn, seq)
+        return [
+            {k: x.get(k) for k in ("kind", "amount_dong", "plan_after_dong", "reason")}
+            for x in blocks[seq]
+            if x.get("project_code") == code and x.get("capital_source") == source
+        ]
+    return conn.rows(
+        "SELECT kind, amount_dong, plan_after_dong, reason FROM proposal_lines WHERE run_seq = ? "
+        "AND project_code = ? AND capital_source = ? ORDER BY line_no",
+        [seq, code, source],
+    )
 
 
 def project_history(db: Db, code: str) -> list[Record]:
@@ -155,18 +204,14 @@ def project_history(db: Db, code: str) -> list[Record]:
     proposal lines and decisions. Runs of the same year that did not read it say so."""
     code = str(code).strip()
     with connect(db) as conn:
-        lines = conn.rows(f"{LINES} WHERE l.project_code = ? ORDER BY r.year, r.seq, l.line_no", [code])
+        lines = _project_lines(conn, code)
+        proposals: dict[int, list[Record]] = {}
         for line in lines:
             line["state"] = (
                 "flagged" if line["flagged"] else "not flagged" if line["in_scope"] else "out of scope"
             )
             line["rate_pct"] = format_pct(line["disbursed_dong"], line["plan_dong"])
-            line["proposal"] = conn.rows(
-                "SELECT kind, amount_dong, plan_after_dong, reason "
-                "FROM proposal_lines WHERE run_seq = ? AND project_code = ? "
-                "AND capital_source = ? ORDER BY line_no",
-                [line["seq"], code, line["capital_source"]],
-            )
+            line["proposal"] = _proposal_of(conn, line["seq"], code, line["capital_source"], proposals)
             line["decisions"] = conn.rows(
                 "SELECT d.decision_id, d.decision, dl.plan_after_dong FROM decision_lines "
                 "dl JOIN decisions d ON d.seq = dl.decision_seq WHERE d.run_seq = ? AND "
@@ -245,7 +290,7 @@ def line_map(conn: Connection, seq: int) -> dict[Key, Record]:
             x["project_name"],
             x.get("investor"),
         ): x
-        for x in conn.rows(f"{LINES} WHERE l.run_seq = ?", [seq])
+        for x in stored.lines(conn, seq)
     }
 
 

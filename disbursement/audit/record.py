@@ -2,7 +2,9 @@
 transaction (so a writer killed half way leaves nothing), on either back end.
 
 The rows are made once, in memory, with the column types they are stored with (int / str /
-None), and the record hash is computed from them (hash version 3): nothing is read back."""
+None), and the record hash is computed from them: nothing is read back. A run's many rows —
+lines, flags, proposal lines, issues — are written as one compressed block each (hash
+version 4, audit/blocks.py); the few (inputs, sheets, overrides, outputs) as table rows."""
 
 from __future__ import annotations
 
@@ -17,14 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from disbursement.audit import blobs
+from disbursement.audit import blobs, blocks
 from disbursement.audit import rows as lean_rows
-from disbursement.audit.backends import Connection
 from disbursement.audit.chain import (
     RUN_HASH_VERSION,
     canonical_bytes,
     chain_head,
-    float_free,
     seal,
 )
 from disbursement.audit.store import Db, connect, current_user, new_id, utc_now
@@ -140,19 +140,8 @@ def record_run(
                 tuple(run.values()),
             )
             conn.executemany("INSERT INTO inputs VALUES (?,?,?,?,?,?)", [(seq, *i) for i in inputs])
-            name_ids = _name_ids(conn, rows["names"])
             conn.executemany("INSERT INTO sheets VALUES (?,?,?,?,?)", [(seq, *r) for r in rows["sheets"]])
-            conn.executemany(
-                "INSERT INTO lines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(seq, r[0], r[1], r[2], r[3], name_ids.get(r[4]), *r[5:]) for r in rows["lines"]],
-            )
-            for table, values in (
-                ("flags", rows["flags"]),
-                ("proposal_lines", rows["proposal"]),
-                ("issues", rows["issues"]),
-                ("overrides", rows["overrides"]),
-                ("outputs", outputs),
-            ):
+            for table, values in (("overrides", rows["overrides"]), ("outputs", outputs)):
                 if values:
                     marks = ",".join("?" * (len(values[0]) + 1))
                     conn.executemany(f"INSERT INTO {table} VALUES ({marks})", [(seq, *v) for v in values])
@@ -163,12 +152,9 @@ def record_run(
                 "rules_text": rules_text,
                 "inputs": inputs,
                 "sheets": rows["sheets"],
-                "lines": rows["lines"],
-                "flags": rows["flags"],
-                "proposal_lines": rows["proposal"],
-                "issues": rows["issues"],
                 "overrides": rows["overrides"],
                 "outputs": outputs,
+                "blocks": blocks.write(conn, seq, rows["blocks"]),
             }
             seal(conn, "run", seq, prev, content)
             _pause_point()
@@ -218,8 +204,8 @@ def _run_rows(
     flag_list: list[dict[str, Any]] | None = None,
     proposal_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The rows of one run for each table, from the result (no store access), each value of
-    its column's type: what is hashed is what is stored and read back."""
+    """The rows of one run, from the result (no store access), each value of its column's
+    type: the few as table rows, the many as encoded blocks {part: (rows, data)}."""
     plan: Any = result.plan
     n = len(plan)
 
@@ -227,97 +213,48 @@ def _run_rows(
         return plan[name].tolist() if name in plan else [default] * n
 
     sheet_no: dict[tuple[str, str], int] = {}
-    letter_maps: dict[int, dict[str, str] | None] = {}
-    names = _texts(column("project_name"))
-    cells = column("cells")
-    rows = _ints(column("row", 0))
-    numbers = []
-    for i, key in enumerate(zip(_texts(column("file", "")), _texts(column("sheet", "")), strict=True)):
-        number = sheet_no.setdefault((key[0] or "", key[1] or ""), len(sheet_no))
-        if letter_maps.get(number) is None:  # the sheet's map: its first line on its own row
-            letter_maps[number] = lean_rows.letters(cells[i], rows[i])
-        numbers.append(number)
-    # Column by column, then one zip: the same int / str / None values as a loop per line.
-    lines = list(
+    numbers = [
+        sheet_no.setdefault((f or "", s or ""), len(sheet_no))
+        for f, s in zip(_texts(column("file", "")), _texts(column("sheet", "")), strict=True)
+    ]
+    # The lines as columns, each value of its type (int / str / None).
+    lines = dict(
         zip(
-            range(n),
-            _texts(column("project_code")),
-            [s or "UNKNOWN" for s in _texts(column("capital_source"))],
-            _texts(column("status")),
-            names,
-            _ints(column("plan_dong", 0)),
-            _ints(column("disbursed_dong", 0)),
-            [None if e is None else int(e) for e in map(_opt, column("expected_dong"))],
-            [int(bool(x)) for x in column("in_scope", False)],
-            [int(bool(x)) for x in column("flagged", False)],
-            numbers,
-            rows,
+            blocks.LINE_COLUMNS,
+            (
+                _texts(column("project_code")),
+                [s or "UNKNOWN" for s in _texts(column("capital_source"))],
+                _texts(column("status")),
+                _texts(column("project_name")),
+                _ints(column("plan_dong", 0)),
+                _ints(column("disbursed_dong", 0)),
+                [None if e is None else int(e) for e in map(_opt, column("expected_dong"))],
+                [int(bool(x)) for x in column("in_scope", False)],
+                [int(bool(x)) for x in column("flagged", False)],
+                numbers,
+                _ints(column("row", 0)),
+            ),
             strict=True,
         )
     )
-    records = flag_list if flag_list is not None else flag_records(result)
-
-    def letter_map(file: Any, sheet: Any) -> dict[str, str] | None:
-        number = sheet_no.get((str(file), str(sheet)))
-        return None if number is None else letter_maps.get(number)
-
-    flags: list[tuple[Any, ...]] = []
-    values: tuple[Any, ...]
-    rests: list[dict[str, Any]] = []
-    for r in records:
-        src = r["source"]
-        values = (
-            _str(r["project_code"]),
-            _str(r["capital_source"]),
-            _str(r["rule_id"]),
-            _int(r["plan_dong"]),
-            _int(r["disbursed_dong"]),
-        )
-        where = {"file": _str(src["file"]), "sheet": _str(src["sheet"]), "row": _int(src["row"])}
-        rests.append(
-            lean_rows.lean(
-                r,
-                dict(zip(lean_rows.FLAG_KEYS, values, strict=True)),
-                where,
-                letter_map(src["file"], src["sheet"]),
-            )
-        )
-        flags.append((len(flags), *values, where["file"], where["sheet"], where["row"]))
-    # What is written as JSON is the lean rest (the columns hold only int / str / None).
-    floats = not float_free(rests)
-    flags = [(*row, _text(rest, floats=floats)) for row, rest in zip(flags, rests, strict=True)]
-    proposal: list[tuple[Any, ...]] = []
+    flags = flag_list if flag_list is not None else flag_records(result)
+    proposal: list[dict[str, Any]] = []
     marked: list[dict[str, Any]] = []
     if result.proposal is not None:
         data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
-        kinds = [("decrease", x) for x in data["decreases"]] + [("increase", x) for x in data["increases"]]
-        rests = []
-        for i, (kind, x) in enumerate(kinds):
-            values = (
-                _str(x["project_code"]),
-                _str(x["capital_source"]),
-                _str(x["pool"]),
-                _int(x["amount_dong"]),
-                _int(x["plan_dong"]),
-                _int(x["plan_after_dong"]),
-                _str(x["reason"]),
-            )
-            src = x.get("source")
-            lm = letter_map(src.get("file"), src.get("sheet")) if type(src) is dict else None
-            rests.append(lean_rows.lean(x, dict(zip(lean_rows.PROPOSAL_KEYS, values, strict=True)), {}, lm))
-            proposal.append((i, kind, *values))
-            if x.get("override"):
-                marked.append(
-                    {
-                        "project_code": x["project_code"],
-                        "capital_source": x["capital_source"],
-                        "kind": kind,
-                        "amount_dong": x["amount_dong"],
-                        **x["override"],
-                    }
-                )
-        floats = not float_free(rests)
-        proposal = [(*row, _text(rest, floats=floats)) for row, rest in zip(proposal, rests, strict=True)]
+        for kind, key in (("decrease", "decreases"), ("increase", "increases")):
+            for x in data[key]:
+                proposal.append({"kind": kind, **x})
+                if x.get("override"):
+                    marked.append(
+                        {
+                            "project_code": x["project_code"],
+                            "capital_source": x["capital_source"],
+                            "kind": kind,
+                            "amount_dong": x["amount_dong"],
+                            **x["override"],
+                        }
+                    )
     given = (
         marked
         if overrides is None
@@ -338,52 +275,24 @@ def _run_rows(
         )
         rest = lean_rows.lean(o, dict(zip(lean_rows.OVERRIDE_KEYS, values, strict=True)))
         override_rows.append((i, *values, _text(rest)))
-    issues = [
-        (
-            i,
-            _str(x.code),
-            _str(x.severity),
-            _str(x.file),
-            _str(x.sheet),
-            _int(x.row),
-            _str(x.column),
-            _str(x.message),
-        )
-        for i, x in enumerate(result.issues)
-    ]
-    sheets = [
-        (no, f, s, None if letter_maps.get(no) is None else _text(letter_maps[no]))
-        for (f, s), no in sheet_no.items()
-    ]
+    found = result.issues
+    issues = {
+        "code": [_str(x.code) for x in found],
+        "severity": [_str(x.severity) for x in found],
+        "file": [_str(x.file) for x in found],
+        "sheet": [_str(x.sheet) for x in found],
+        "row": [_int(x.row) for x in found],
+        "column": [_str(x.column) for x in found],
+        "message": [_str(x.message) for x in found],
+    }
     return {
-        "sheets": sheets,
-        "lines": lines,
-        "names": names,
-        "flags": flags,
-        "proposal": proposal,
-        "issues": issues,
+        "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
+        "blocks": {
+            "lines": (n, blocks.encode(lines)),
+            "flags": (len(flags), blocks.encode(flags)),
+            "proposal_lines": (len(proposal), blocks.encode(proposal)),
+            "issues": (len(found), blocks.encode(issues)),
+        },
         "overrides": override_rows,
         "policy": None if result.proposal is None else result.proposal.policy,
-    }
-
-
-def _name_ids(conn: Connection, names: Iterable[str | None]) -> dict[str, int]:
-    """Ids of the names in `names`, adding the ones the store does not have yet."""
-    rows = [
-        (int.from_bytes(hashlib.sha256(n.encode("utf-8")).digest()[:8], "big", signed=True), n)
-        for n in dict.fromkeys(names)
-        if n is not None
-    ]
-    conn.execute(conn.ddl("CREATE TEMP TABLE IF NOT EXISTS new_names (digest INTEGER, text TEXT)"))
-    conn.execute("DELETE FROM new_names")
-    conn.executemany("INSERT INTO new_names VALUES (?, ?)", rows)
-    conn.execute(
-        "INSERT INTO names (digest, text) SELECT digest, text FROM new_names n WHERE NOT "
-        "EXISTS (SELECT 1 FROM names m WHERE m.digest = n.digest AND m.text = n.text)"
-    )
-    return {
-        str(text): int(ident)
-        for text, ident in conn.execute(
-            "SELECT m.text, m.id FROM new_names n JOIN names m ON m.digest = n.digest AND m.text = n.text"
-        ).fetchall()
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from disbursement.audit import blocks
 from disbursement.audit.backends import Connection
 
 ABSENT = "_absent"
@@ -33,6 +34,16 @@ PROPOSAL_KEYS = (
 )
 OVERRIDE_KEYS = ("project_code", "capital_source", "kind", "amount_dong", "reason", "approver")
 _LEAN_VERSION = 3
+_ISSUES = (
+    "SELECT code, severity, file, sheet, row, col AS column, message FROM issues "
+    "WHERE run_seq = ? ORDER BY issue_no"
+)
+_LINES = (
+    "SELECT l.line_no, l.project_code, l.capital_source, n.text AS project_name, l.status, "
+    "l.plan_dong, l.disbursed_dong, l.expected_dong, l.in_scope, l.flagged, s.file, s.sheet, "
+    "l.row FROM lines l LEFT JOIN names n ON n.id = l.name_id JOIN sheets s ON "
+    "s.run_seq = l.run_seq AND s.sheet_no = l.sheet_no WHERE l.run_seq = ? ORDER BY l.line_no"
+)
 
 
 def letters(cells: Any, row: int) -> dict[str, str] | None:
@@ -150,9 +161,21 @@ def _letter_maps(conn: Connection, seq: int) -> dict[tuple[Any, Any], dict[str, 
     }
 
 
+def _in_blocks(version: int) -> bool:
+    return version >= blocks.BLOCK_HASH_VERSION
+
+
+def in_blocks(conn: Connection, seq: int) -> bool:
+    """Whether run `seq` keeps its many rows as blocks (hash version 4 on)."""
+    return _in_blocks(_version(conn, seq))
+
+
 def flags(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The flag records of run `seq`, in order, as they were recorded."""
-    if _version(conn, seq) < _LEAN_VERSION:
+    version = _version(conn, seq)
+    if _in_blocks(version):
+        return list(blocks.read(conn, seq, "flags"))
+    if version < _LEAN_VERSION:
         return [
             orjson.loads(r)
             for (r,) in conn.execute(
@@ -179,7 +202,10 @@ def flags(conn: Connection, seq: int) -> list[dict[str, Any]]:
 
 def proposal(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The proposal lines of run `seq` as {"kind", **record}, in order."""
-    if _version(conn, seq) < _LEAN_VERSION:
+    version = _version(conn, seq)
+    if _in_blocks(version):
+        return list(blocks.read(conn, seq, "proposal_lines"))
+    if version < _LEAN_VERSION:
         return [
             {"kind": k, **orjson.loads(r)}
             for k, r in conn.execute(
@@ -220,3 +246,36 @@ def overrides(conn: Connection, seq: int) -> list[dict[str, Any]]:
             (seq,),
         ).fetchall()
     ]
+
+
+def issues(conn: Connection, seq: int) -> list[dict[str, Any]]:
+    """The issue records of run `seq` (code, severity, file, sheet, row, column, message)."""
+    if _in_blocks(_version(conn, seq)):
+        return blocks.columns(blocks.read(conn, seq, "issues"), blocks.ISSUE_COLUMNS)
+    return conn.rows(_ISSUES, [seq])
+
+
+def lines(conn: Connection, seq: int, code: str | None = None) -> list[dict[str, Any]]:
+    """The lines of run `seq` (all, or those of project `code`), in order: line_no, project
+    code and name, capital source, status, figures, in_scope / flagged (0 / 1), file, sheet, row."""
+    if not _in_blocks(_version(conn, seq)):
+        if code is None:
+            return conn.rows(_LINES, [seq])
+        return conn.rows(_LINES.replace("ORDER BY", "AND l.project_code = ? ORDER BY"), [seq, code])
+    columns = blocks.read(conn, seq, "lines")
+    sheets = {
+        no: (file, sheet)
+        for no, file, sheet in conn.execute(
+            "SELECT sheet_no, file, sheet FROM sheets WHERE run_seq = ?", (seq,)
+        ).fetchall()
+    }
+    codes = columns.get("project_code", [])
+    chosen = range(len(codes)) if code is None else [i for i, c in enumerate(codes) if c == code]
+    names = [n for n in blocks.LINE_COLUMNS if n != "sheet_no"]
+    values = [columns[n] for n in names]
+    out = []
+    for i in chosen:
+        line = {"line_no": i, **{n: v[i] for n, v in zip(names, values, strict=True)}}
+        line["file"], line["sheet"] = sheets.get(columns["sheet_no"][i], (None, None))
+        out.append(line)
+    return out

@@ -164,6 +164,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Lean run rows (hash version 3): a sheet keeps its cell-letter map once, and the flag,
     # proposal and override rows keep in `record` only what their columns do not (audit/rows.py).
     Migration("0005-lean-run-rows", ("ALTER TABLE sheets ADD COLUMN cells TEXT",)),
+    # Run blocks (hash version 4): a run's lines, flags, proposal lines and issues as one
+    # compressed block each instead of a row each (audit/blocks.py).
+    Migration(
+        "0006-run-blocks",
+        (
+            _table(
+                "run_blocks",
+                f"{_RUN}, part TEXT NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL",
+                "run_seq, part",
+            ),
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 KNOWN = [m.name for m in MIGRATIONS]

@@ -22,7 +22,15 @@ from disbursement.audit import store as audit_store
 from disbursement.audit.copy import copy_store
 from disbursement.cli import cli
 from disbursement.files import sha256_file
-from tests.audit_backends import backend, fetch, pg_schema_url, store, tamper  # noqa: F401
+from tests.audit_backends import (  # noqa: F401
+    backend,
+    block,
+    fetch,
+    pg_schema_url,
+    rewrite_block,
+    store,
+    tamper,
+)
 from tests.conftest import line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,26 +166,26 @@ def test_query_tables_go_to_xlsx(two_rounds, store, tmp_path):
 
 def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
     assert ok("audit", "verify", "--audit-db", store).startswith("Audit store OK: 2 records;")
-    ((record, disbursed),) = fetch(
-        store, "SELECT record, disbursed_dong FROM flags WHERE run_seq = 1 AND flag_no = 0"
-    )
-    assert disbursed == 400000000 and '"rate_pct":"40,00"' in record
-    changed = record.replace('"rate_pct":"40,00"', '"rate_pct":"41,00"')
-    assert sum(a != b for a, b in zip(record, changed, strict=True)) == 1
-    # one figure of a column, or one character of the record kept beside the columns
-    for statement, args, restore in (
-        (
-            "UPDATE flags SET disbursed_dong = 500000000 WHERE run_seq = 1 AND flag_no = 0",
-            (),
-            ("UPDATE flags SET disbursed_dong = 400000000 WHERE run_seq = 1 AND flag_no = 0", ()),
+    first = block(store, 1, "flags")[0]
+    assert first["disbursed_dong"] == 400000000 and first["rate_pct"] == "40,00"
+
+    def flag_0(**changed):
+        return lambda flags: [{**flags[0], **changed}, *flags[1:]]
+
+    # one figure of a record, one character of its text, one line's figure, a row count
+    for change in (
+        lambda: rewrite_block(store, 1, "flags", flag_0(disbursed_dong=500000000)),
+        lambda: rewrite_block(store, 1, "flags", flag_0(rate_pct="41,00")),
+        lambda: rewrite_block(
+            store,
+            1,
+            "lines",
+            lambda c: {**c, "disbursed_dong": [c["disbursed_dong"][0] + 1, *c["disbursed_dong"][1:]]},
         ),
-        (
-            "UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0",
-            (changed,),
-            ("UPDATE flags SET record = ? WHERE run_seq = 1 AND flag_no = 0", (record,)),
-        ),
+        lambda: tamper(store, "UPDATE run_blocks SET rows = rows + 1 WHERE run_seq = 1 AND part = 'issues'"),
     ):
-        tamper(store, statement, args)
+        saved = fetch(store, "SELECT part, rows, data FROM run_blocks WHERE run_seq = 1")
+        change()
         result = run("audit", "verify", "--audit-db", store)
         assert result.exit_code == 1
         assert result.output == (
@@ -185,8 +193,22 @@ def test_verify_passes_then_names_the_first_changed_run(two_rounds, store):
             "no longer matches its record_hash (the record or one of its "
             "rows was changed)\n"
         )
-        tamper(store, *restore)
+        for part, rows, data in saved:
+            tamper(
+                store,
+                "UPDATE run_blocks SET rows = ?, data = ? WHERE run_seq = 1 AND part = ?",
+                (rows, bytes(data), part),
+            )
         assert run("audit", "verify", "--audit-db", store).exit_code == 0
+
+
+def test_a_damaged_block_is_named_not_an_internal_error(two_rounds, store):
+    tamper(store, "UPDATE run_blocks SET data = ? WHERE run_seq = 2 AND part = 'flags'", (b"not zlib",))
+    result = run("audit", "show", two_rounds[1], "--audit-db", store)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the flags block of run 2 in the audit store cannot be read")
+    assert "audit verify" in result.output and "Traceback" not in result.output
+    assert run("audit", "verify", "--audit-db", store).exit_code == 1
 
 
 def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store, backend):
@@ -199,7 +221,7 @@ def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store
     assert not report["ok"] and report["first_broken"] is None
     assert report["files"][0]["problem"].endswith("was changed")
     tamper(store, "DELETE FROM decisions")
-    for table in ("inputs", "sheets", "lines", "flags", "proposal_lines", "issues", "overrides", "outputs"):
+    for table in ("inputs", "sheets", "run_blocks", "overrides", "outputs"):
         tamper(store, f"DELETE FROM {table} WHERE run_seq = 1")
     tamper(store, "DELETE FROM runs WHERE seq = 1")
     broken = chain.verify(store)["first_broken"]
@@ -224,11 +246,7 @@ def test_replay_reports_a_different_output_and_exits_1(two_rounds, store):
     assert result.exit_code == 1
     assert "  DIFFERENT flags.csv\n" in result.output
     assert "  OK        flags.xlsx\n" in result.output
-    tamper(
-        store,
-        'UPDATE flags SET record = replace(record, \'"rate_pct":"\', '
-        '\'"rate_pct":"1\') WHERE run_seq = 2 AND flag_no = 1',
-    )
+    rewrite_block(store, 2, "flags", lambda f: [f[0], {**f[1], "rate_pct": "1" + f[1]["rate_pct"]}, *f[2:]])
     report = audit_replay.replay(store, two_rounds[1])
     assert report["records"]["different"] == {"flags": "#2 differs in rate_pct"}
 

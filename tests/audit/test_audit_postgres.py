@@ -25,6 +25,7 @@ from disbursement.files import sha256_file
 from tests.audit_backends import (  # noqa: F401 (fixtures)
     fetch,
     pg_schema_url,
+    rewrite_block,
     run_sql,
     server_url,
     tamper,
@@ -110,8 +111,11 @@ def test_two_concurrent_reviews_into_a_new_database_both_land(make_workbook, new
     assert verified.exit_code == 0 and verified.output.startswith("Audit store OK: 2 records;")
     assert not any(p.name.startswith("postgres") or p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
     # an UPDATE of one recorded amount is named by verify
-    tamper(
-        new_database, "UPDATE lines SET disbursed_dong = disbursed_dong + 1 WHERE run_seq = 2 AND line_no = 0"
+    rewrite_block(
+        new_database,
+        2,
+        "lines",
+        lambda c: {**c, "disbursed_dong": [c["disbursed_dong"][0] + 1, *c["disbursed_dong"][1:]]},
     )
     broken = invoke("audit", "verify", "--audit-db", new_database)
     second = fetch(new_database, "SELECT run_id FROM runs WHERE seq = 2")[0][0]
@@ -177,7 +181,7 @@ def test_a_writer_killed_mid_record_leaves_no_partial_run(make_workbook, pg_sche
     seconds = time.monotonic() - start
     report = chain.verify(pg_schema_url)
     assert report["ok"] and report["records"] == 1, report
-    assert fetch(pg_schema_url, "SELECT count(*) FROM lines")[0][0] == 3
+    assert fetch(pg_schema_url, "SELECT part, rows FROM run_blocks WHERE part = 'lines'") == [("lines", 3)]
     assert [r["reviewer"] for r in queries.list_runs(pg_schema_url)] != ["bị dừng"]
     # the next writer is not blocked by the dead one's lock
     after = invoke("review", path, "--round", "1", "--audit-db", pg_schema_url)
@@ -226,10 +230,10 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_hash(make_workbook, pg_s
     assert chain.verify(back) == {**chain.verify(sqlite)}
     again = invoke("audit", "copy", "--from", sqlite, "--to", pg_schema_url)
     assert again.exit_code == 1 and "already holds 3 records" in again.output
-    # the copy on the server keeps recording after the copied ids, with the role (hash v3) …
+    # the copy on the server keeps recording after the copied ids, with the role (hash v4) …
     assert invoke("review", path, "--round", "1", "--audit-db", pg_schema_url).exit_code == 0
     assert chain.verify(pg_schema_url)["records"] == 4
-    assert fetch(pg_schema_url, "SELECT hash_version FROM runs ORDER BY seq") == [(3,), (3,), (3,)]
+    assert fetch(pg_schema_url, "SELECT hash_version FROM runs ORDER BY seq") == [(4,), (4,), (4,)]
     assert fetch(pg_schema_url, "SELECT db_role IS NULL FROM runs ORDER BY seq") == [
         (True,),
         (True,),

@@ -12,6 +12,7 @@ import pytest
 
 from disbursement.audit import chain, decisions, history, queries
 from disbursement.audit import record as audit_record
+from disbursement.audit import rows as stored_rows
 from disbursement.audit import store as audit_store
 from disbursement.model import RoundInfo, RunResult
 from tests.audit_backends import backend, pg_schema_url, store, tamper  # noqa: F401 (fixtures)
@@ -69,7 +70,10 @@ def test_the_record_hash_is_sha256_of_prev_hash_and_canonical_content(store):
     for (_, _, prev, digest), content in zip(rows, contents, strict=True):
         text = prev + chain.canonical_json(content)
         assert hashlib.sha256(text.encode("utf-8")).hexdigest() == digest
-    assert contents[0]["lines"][0][1:3] == ["1", "NSDP_CAN_DOI"]
+    with audit_store.connect(store) as conn:
+        line = stored_rows.lines(conn, 1)[0]
+        assert (line["project_code"], line["capital_source"]) == ("1", "NSDP_CAN_DOI")
+    assert [part for part, _, _ in contents[0]["blocks"]] == ["flags", "issues", "lines", "proposal_lines"]
     assert contents[0]["rules_text"] == RULES
 
 

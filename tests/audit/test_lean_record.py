@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from disbursement.audit import chain, queries, replay, schema
+from disbursement.audit import blocks, chain, queries, replay, schema
+from disbursement.audit import rows as audit_rows
 from disbursement.audit import rows as lean_rows
 from disbursement.audit import store as audit_store
 from disbursement.render.records import flag_records, proposal_json
@@ -22,6 +23,9 @@ from disbursement.session import AuditTarget, ReviewOptions, review
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "store-v1.sqlite"
+# Written by the engine of hash version 3 (lean rows in the tables), June round 1, a decision,
+# September round 2, each with every output; checked in as it was written.
+FIXTURE_V3 = Path(__file__).parent / "fixtures" / "store-v3.sqlite"
 JUNE = "sample_data/son_la_2022_den_30-06.xlsx"
 SEPTEMBER = "sample_data/son_la_2022_den_30-09.xlsx"
 
@@ -94,11 +98,19 @@ def test_the_hash_made_in_memory_is_the_hash_of_what_is_read_back(tmp_path, monk
             text = chain.canonical_bytes(content, floats=False)
             assert text == chain.canonical_json(content).encode("utf-8")
             assert hashlib.sha256(prev.encode() + text).hexdigest() == digest
-        # no per-line cell references: every sheet keeps its letters once
-        ((cells,),) = conn.execute("SELECT cells FROM sheets WHERE run_seq = 1").fetchall()
-        assert json.loads(cells)["plan_dong"] == "L"
-        (record,) = conn.execute("SELECT record FROM flags WHERE run_seq = 1 AND flag_no = 0").fetchone()
-        assert '"cells"' not in record and '"plan_dong"' not in record
+            # the many rows are four blocks, hashed by part, row count and sha256
+            kept = conn.execute(
+                "SELECT part, rows, data FROM run_blocks WHERE run_seq = ? ORDER BY part", (seq,)
+            ).fetchall()
+            assert content["blocks"] == [[p, n, hashlib.sha256(d).hexdigest()] for p, n, d in kept]
+            assert [p for p, _, _ in kept] == list(blocks.PARTS)
+        for table in ("lines", "flags", "proposal_lines", "issues"):
+            assert conn.scalar(f"SELECT count(*) FROM {table}") == 0
+        counts = {p: n for p, n, _ in kept}
+        last = outcomes[-1].result
+        assert counts["lines"] == len(last.plan) and counts["issues"] == len(last.issues)
+        assert counts["flags"] == len(outcomes[-1].flag_records)
+        assert len(audit_rows.lines(conn, 3)) == len(last.plan)
     # the stored records are the records the run made (and `--json` printed)
     for run_id, outcome in zip(ids, outcomes, strict=True):
         shown = queries.show_run(db, run_id)
@@ -159,6 +171,55 @@ def test_a_store_written_before_hash_version_3_verifies_shows_and_replays(tmp_pa
     # an older engine's run is replayed and compared file by file (rates changed since: shown)
     done = replay.replay(old, old_ids[0])
     assert {f["status"] for f in done["files"]} <= {"OK", "DIFFERENT"} and len(done["files"]) == 11
+
+
+def _copy(fixture: Path, folder: Path) -> Path:
+    store = folder / fixture.name
+    shutil.copy(fixture, store)
+    shutil.copytree(fixture.with_name(fixture.name + ".files"), store.with_name(store.name + ".files"))
+    return store
+
+
+def test_a_store_of_hash_version_3_verifies_reads_and_replays_beside_new_block_runs(tmp_path, monkeypatch):
+    old = _copy(FIXTURE_V3, tmp_path)
+    raw = sqlite3.connect(old)
+    assert {r[0] for r in raw.execute("SELECT hash_version FROM runs")} == {3}
+    table_flags = raw.execute("SELECT count(*) FROM flags").fetchone()[0]
+    raw.close()
+    head = "906ee55a12e9af5427a4205c17ceedf420fb3fd88609f857db9dbc0abc020ca1"
+    report = chain.verify(old)  # migrates to 0006 first: the old rows stay where they are
+    assert report["ok"] and report["records"] == 3 and report["head"] == head
+    runs = queries.list_runs(old)
+    assert [(r["lines"], r["flagged"], r["issues"]) for r in runs] == [(150, 37, 24), (150, 62, 60)]
+    assert table_flags == 37 + 62
+    monkeypatch.chdir(ROOT)
+    first, second = (r["run_id"] for r in runs)
+    code = queries.show_run(old, first)["flags"][0]["project_code"]
+    before = queries.project_history(old, code)
+    # a new run (hash version 4, blocks) of round 2 beside them: the chain, the counts, the
+    # history of a project across both kinds of run, the diff between them
+    outcome = review(
+        [SEPTEMBER],
+        ReviewOptions(round=2, year=2022),
+        out_dir=tmp_path / "o",
+        audit=AuditTarget(audit_store.check_store(old)),
+    )
+    assert chain.verify(old)["ok"] and chain.verify(old)["records"] == 4
+    newest = queries.list_runs(old)[-1]
+    assert (newest["lines"], newest["flagged"], newest["issues"]) == (150, 62, len(outcome.result.issues))
+    after = queries.project_history(old, code)
+    assert after[: len(before)] == before and len(after) == len(before) + 1
+    strip = ("seq", "run_id", "recorded_at", "proposal", "decisions", "replies", "state")
+    assert {k: v for k, v in after[-1].items() if k not in strip} == {
+        k: v for k, v in before[-1].items() if k not in strip
+    }
+    diff = queries.diff_runs(old, second, outcome.run_id)
+    assert not diff["new"] and not diff["cleared"] and len(diff["persisting"]) == 62
+    assert queries.show_run(old, outcome.run_id)["flags"] == queries.show_run(old, second)["flags"]
+    # the runs of hash version 3 replay byte for byte with this engine
+    for run_id in (first, second):
+        done = replay.replay(old, run_id)
+        assert done["ok"] and len(done["files"]) == 12, done
 
 
 def test_lean_rows_give_back_the_record_exactly():
