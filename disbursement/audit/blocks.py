@@ -17,12 +17,13 @@ import hashlib
 import json
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
 from disbursement.audit.backends import Connection
-from disbursement.audit.chain import canonical_bytes, float_free
+from disbursement.audit.chain import canonical_bytes
 from disbursement.audit.location import AuditStoreError
 
 BLOCK_HASH_VERSION = 4
@@ -44,11 +45,28 @@ ISSUE_COLUMNS = ("code", "severity", "file", "sheet", "row", "column", "message"
 _LEVEL = 1  # zlib: a fifth of level 6's time for 15 % more bytes
 
 
+def _text(value: Any) -> bytes:
+    """The canonical JSON of one part, by orjson. A float (which records do not hold) is
+    written as `review --json` writes it: exactly, NaN as null; what orjson refuses (integers
+    past 64 bits) goes through the stdlib."""
+    return canonical_bytes(value, floats=False)
+
+
 def encode(value: Any) -> bytes:
-    """The compressed canonical JSON of one part (floats, which runs should not hold, are
-    written by the stdlib, which keeps NaN readable)."""
-    text = canonical_bytes(value, floats=not float_free([value]))
-    return zlib.compress(text, _LEVEL)
+    """The block of one part: its compressed canonical JSON."""
+    return zlib.compress(_text(value), _LEVEL)
+
+
+def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, bytes]]:
+    """{part: (rows, block)} for {part: (rows, value)}. zlib runs without the GIL, so each
+    part is compressed on a thread while the next one's JSON is written (0.3 s of a national
+    run's 0.7 s of encoding)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="block") as pool:
+        pending = {
+            part: (rows, pool.submit(zlib.compress, _text(value), _LEVEL))
+            for part, (rows, value) in parts.items()
+        }
+        return {part: (rows, block.result()) for part, (rows, block) in pending.items()}
 
 
 def digest(data: bytes) -> str:

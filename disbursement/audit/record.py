@@ -186,11 +186,18 @@ def _opt(value: Any) -> Any:
     return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
+_TEXT_OR_NONE = {str, type(None)}
+
+
 def _ints(values: list[Any]) -> list[int]:
+    if set(map(type, values)) <= {int}:  # one C-level pass: the usual case
+        return values
     return [v if type(v) is int else int(v) for v in values]
 
 
 def _texts(values: list[Any]) -> list[str | None]:
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        return values
     return [
         None if v is None or v is pd.NA or (type(v) is float and v != v) else v if type(v) is str else str(v)
         for v in values
@@ -287,12 +294,14 @@ def _run_rows(
     }
     return {
         "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
-        "blocks": {
-            "lines": (n, blocks.encode(lines)),
-            "flags": (len(flags), blocks.encode(flags)),
-            "proposal_lines": (len(proposal), blocks.encode(proposal)),
-            "issues": (len(found), blocks.encode(issues)),
-        },
+        "blocks": blocks.encode_parts(
+            {
+                "flags": (len(flags), flags),
+                "proposal_lines": (len(proposal), proposal),
+                "lines": (n, lines),
+                "issues": (len(found), issues),
+            }
+        ),
         "overrides": override_rows,
         "policy": None if result.proposal is None else result.proposal.policy,
     }
