@@ -31,7 +31,7 @@ from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
-from disbursement.render.records import flag_records, proposal_json
+from disbursement.render.records import encode_items, flag_records, proposal_json
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class ReviewOutcome:
     # prints the same records instead of making them again
     flag_records: list[dict[str, Any]] | None = None
     proposal: dict[str, Any] | None = None
+    flag_json: list[bytes] | None = None  # flag_records, each encoded as `--json` writes it
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _review(
             templates_dir=options.templates_dir,
             date=options.date,
         )
-    run_id = records = proposal = None
+    run_id = records = proposal = flag_json = None
     if audit.store is not None and record and result.reply_files:
         from disbursement.audit.replies import record_replies
         from disbursement.audit.store import connect
@@ -234,6 +235,7 @@ def _review(
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
         records = flag_records(result)
+        flag_json = encode_items(records)
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,
@@ -243,6 +245,7 @@ def _review(
             output_paths=written,
             options=options.recorded(),
             flag_list=records,
+            flag_json=flag_json,
             proposal_data=proposal,
         )
-    return ReviewOutcome(result, written, run_id, audit.store, records, proposal)
+    return ReviewOutcome(result, written, run_id, audit.store, records, proposal, flag_json)

@@ -58,6 +58,7 @@ def record_run(
     overrides: Iterable[Any] | None = None,
     options: Mapping[str, Any] | None = None,
     flag_list: list[dict[str, Any]] | None = None,
+    flag_json: list[bytes] | None = None,
     proposal_data: dict[str, Any] | None = None,
 ) -> str:
     """Record one review run (a `RunResult`) and return its run id.
@@ -69,9 +70,10 @@ def record_run(
     `DIR_OPTIONS`) are kept in the store like the inputs. `overrides` are dicts (or
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
     `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
-    when the caller has made them already (the `--json` payload): they are not made twice.
+    when the caller has made them already (the `--json` payload): they are not made twice;
+    `flag_json` the flag records each encoded as `--json` writes them (`encode_items`).
     """
-    rows = _run_rows(result, overrides, flag_list=flag_list, proposal_data=proposal_data)
+    rows = _run_rows(result, overrides, flag_list=flag_list, flag_json=flag_json, proposal_data=proposal_data)
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
     rules_sha = hashlib.sha256(rules_text.encode("utf-8")).hexdigest()
     info = result.round
@@ -209,6 +211,7 @@ def _run_rows(
     overrides: Iterable[Any] | None,
     *,
     flag_list: list[dict[str, Any]] | None = None,
+    flag_json: list[bytes] | None = None,
     proposal_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The rows of one run, from the result (no store access), each value of its column's
@@ -296,7 +299,7 @@ def _run_rows(
         "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
         "blocks": blocks.encode_parts(
             {
-                "flags": (len(flags), flags),
+                "flags": (len(flags), flags if flag_json is None else b"[" + b",".join(flag_json) + b"]"),
                 "proposal_lines": (len(proposal), proposal),
                 "lines": (n, lines),
                 "issues": (len(found), issues),

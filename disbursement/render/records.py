@@ -135,6 +135,19 @@ def _encode(value) -> bytes:
         return json.dumps(value).encode("ascii")
 
 
+class EncodedItems:
+    """A list whose elements are already JSON (`encode_items`): written as they are, so the
+    flag records the audit store keeps and `--json` prints are encoded once."""
+
+    def __init__(self, items: list[bytes]) -> None:
+        self.items = items
+
+
+def encode_items(values: list) -> list[bytes]:
+    """Each element as `write_json` writes it."""
+    return [_encode(v) for v in values]
+
+
 def write_json(payload: dict, stream) -> None:
     """Write `payload` as UTF-8 JSON bytes, one list element per line, each encoded by orjson.
 
@@ -145,11 +158,14 @@ def write_json(payload: dict, stream) -> None:
     stream.write(b"{")
     for k, (key, value) in enumerate(payload.items()):
         stream.write((b"," if k else b"") + b"\n" + _encode(key) + b": ")
-        if isinstance(value, list):
+        if isinstance(value, list | EncodedItems):
+            items = value.items if isinstance(value, EncodedItems) else map(_encode, value)
             stream.write(b"[")
-            for i, item in enumerate(value):
-                stream.write((b",\n" if i else b"\n") + _encode(item))
-            stream.write(b"\n]" if value else b"]")
+            empty = True
+            for i, item in enumerate(items):
+                stream.write((b",\n" if i else b"\n") + item)
+                empty = False
+            stream.write(b"]" if empty else b"\n]")
         else:
             stream.write(_encode(value))
     stream.write(b"\n}\n")

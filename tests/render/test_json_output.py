@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from disbursement.pipeline import run_round
-from disbursement.render.records import result_json, write_json
+from disbursement.render.records import EncodedItems, encode_items, result_json, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,16 @@ def test_the_json_value_is_the_stdlib_encoders(workbook, number):
     assert lines[0] == "{" and lines[1] == '"flags": [' and lines[-1] == "}"
     assert len(lines) > len(payload["flags"])  # one element per line, not one long line
     assert "Tỷ lệ giải ngân" in text.decode("utf-8")  # UTF-8 as it is, not \\u escapes
+
+
+def test_flags_encoded_once_are_written_byte_for_byte_as_the_records():
+    """The audited CLI encodes the flag records once (for the store and for `--json`)."""
+    result = run_round([str(ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx")], 1)
+    payload = result_json(result)
+    encoded = {**payload, "flags": EncodedItems(encode_items(payload["flags"]))}
+    assert _written(encoded) == _written(payload)
+    empty = {**payload, "flags": []}
+    assert _written({**empty, "flags": EncodedItems([])}) == _written(empty)
 
 
 def test_awkward_values_keep_their_value():
