@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 
 from disbursement.audit.backends import Connection
-from disbursement.audit.chain import canonical_bytes
+from disbursement.audit.chain import _ORJSON as _SORTED
+from disbursement.audit.chain import _jsonable
 from disbursement.audit.location import AuditStoreError
 
 BLOCK_HASH_VERSION = 4
@@ -43,17 +44,23 @@ LINE_COLUMNS = (
 )
 ISSUE_COLUMNS = ("code", "severity", "file", "sheet", "row", "column", "message")
 _LEVEL = 1  # zlib: a fifth of level 6's time for 15 % more bytes
+STDLIB = b" "  # leads a block's JSON written by the stdlib (JSON allows leading space)
 
 
 def _text(value: Any) -> bytes:
-    """The canonical JSON of one part, by orjson. A float (which records do not hold) is
-    written as `review --json` writes it: exactly, NaN as null; what orjson refuses (integers
-    past 64 bits) goes through the stdlib."""
-    return canonical_bytes(value, floats=False)
+    """The JSON of one part, by orjson (sorted keys). A float (which records do not hold) is
+    written as `review --json` writes it: exactly, NaN as null. What orjson refuses (integers
+    past 64 bits, lone surrogates) is written by the stdlib after one space — `STDLIB` — so
+    the reader reads it with the stdlib too and gets every integer back exactly."""
+    try:
+        return orjson.dumps(value, default=_jsonable, option=_SORTED)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_jsonable)
+        return STDLIB + text.encode("ascii")  # \u escapes keep lone surrogates
 
 
 def encode(value: Any) -> bytes:
-    """The block of one part: its compressed canonical JSON."""
+    """The block of one part: its compressed JSON."""
     return zlib.compress(_text(value), _LEVEL)
 
 
@@ -85,6 +92,11 @@ def write(conn: Connection, seq: int, parts: Mapping[str, tuple[int, bytes]]) ->
 
 def read(conn: Connection, seq: int, part: str) -> Any:
     """The decoded part of run `seq`; refuses a block that is missing or cannot be read."""
+    return _load(conn, seq, part)[1]
+
+
+def _load(conn: Connection, seq: int, part: str) -> tuple[Any, Any]:
+    """(row count, decoded value) of a block."""
     row = conn.execute(
         "SELECT rows, data FROM run_blocks WHERE run_seq = ? AND part = ?", (seq, part)
     ).fetchone()
@@ -92,22 +104,53 @@ def read(conn: Connection, seq: int, part: str) -> Any:
         raise AuditStoreError(
             f"run {seq} of the audit store has no {part} block; run `disbursement audit verify`"
         )
+    rows, data = row
     try:
-        text = zlib.decompress(bytes(row[1]))
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:  # NaN / Infinity, written by the stdlib
-            return json.loads(text)
+        if not isinstance(data, bytes | memoryview):
+            raise ValueError(f"its data is {type(data).__name__}, not bytes")
+        text = zlib.decompress(bytes(data))
+        value = json.loads(text) if text[:1] == STDLIB else orjson.loads(text)
     except (zlib.error, ValueError) as exc:
-        raise AuditStoreError(
-            f"the {part} block of run {seq} in the audit store cannot be read ({exc}); "
-            "run `disbursement audit verify`"
-        ) from None
+        raise _damaged(seq, part, str(exc)) from None
+    return rows, value
 
 
-def columns(values: Mapping[str, list[Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Rows (dicts keyed by `names`) of a part kept as columns."""
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise AuditStoreError(f"a block of the audit store lacks the columns {', '.join(missing)}")
+def _damaged(seq: int, part: str, why: str) -> AuditStoreError:
+    return AuditStoreError(
+        f"the {part} block of run {seq} in the audit store cannot be read ({why}); "
+        "run `disbursement audit verify`"
+    )
+
+
+def records(conn: Connection, seq: int, part: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A part kept as records (flags, proposal lines): a list of the block's row count of
+    dicts, each with `keys` (and a `source` dict, when `keys` name it)."""
+    rows, value = _load(conn, seq, part)
+    sourced = "source" in keys
+    if (
+        type(value) is not list
+        or len(value) != rows
+        or not all(
+            type(x) is dict and all(k in x for k in keys) and (not sourced or type(x["source"]) is dict)
+            for x in value
+        )
+    ):
+        raise _damaged(seq, part, f"not a list of {rows} records with {', '.join(keys)}")
+    return value
+
+
+def columns(conn: Connection, seq: int, part: str, names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """A part kept as columns (lines, issues): every one of `names`, each a list of the
+    block's row count."""
+    rows, value = _load(conn, seq, part)
+    if type(value) is not dict:
+        raise _damaged(seq, part, "not a table of columns")
+    wrong = [n for n in names if type(value.get(n)) is not list or len(value[n]) != rows]
+    if wrong:
+        raise _damaged(seq, part, f"columns {', '.join(wrong)} missing or not {rows} long")
+    return value
+
+
+def rows_of(values: Mapping[str, list[Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows (dicts keyed by `names`) of checked columns."""
     return [dict(zip(names, row, strict=True)) for row in zip(*(values[n] for n in names), strict=True)]

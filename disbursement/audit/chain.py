@@ -74,9 +74,10 @@ _RUN_PARTS_V3 = {
 _RUN_PARTS_V4 = {
     part: sql
     for part, sql in _RUN_PARTS_V3.items()
-    if part not in ("lines", "flags", "proposal_lines", "issues")
+    if part not in ("lines", "flags", "proposal_lines", "issues")  # chain.BLOCK_TABLES
 }
 _BLOCKS = "SELECT part, rows, data FROM run_blocks WHERE run_seq = ? ORDER BY part"
+BLOCK_TABLES = ("lines", "flags", "proposal_lines", "issues")  # rows of runs before version 4
 _DECISION_PARTS = {
     "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq WHERE d.seq = ?",
     "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
@@ -193,11 +194,15 @@ def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
         rows = [list(r) for r in conn.execute(sql, (seq,)).fetchall()]
         content[part] = rows[0][0] if part in ("rules_text", "run_id") else rows
     if kind == "run" and version >= RUN_HASH_VERSION:
-        content["blocks"] = [
-            [part, int(rows), hashlib.sha256(bytes(data)).hexdigest()]
-            for part, rows, data in conn.execute(_BLOCKS, (seq,)).fetchall()
-        ]
+        content["blocks"] = [_block_entry(*row) for row in conn.execute(_BLOCKS, (seq,)).fetchall()]
     return content
+
+
+def _block_entry(part: Any, rows: Any, data: Any) -> list[Any]:
+    """[part, rows, sha256 of data] as read (a row count stored as 3.5 or "3" is not 3)."""
+    if not isinstance(data, bytes | memoryview):
+        raise ValueError(f"a {part} block holds {type(data).__name__}, not bytes (it was changed)")
+    return [part, rows, hashlib.sha256(bytes(data)).hexdigest()]
 
 
 def record_hash(prev_hash: str, content: dict[str, Any], version: int | None = None) -> str:
@@ -276,6 +281,16 @@ def check(conn: Connection) -> dict[str, Any]:
         for t in CHILD_TABLES
         if conn.execute(f"SELECT 1 FROM {t} WHERE run_seq NOT IN (SELECT seq FROM runs) LIMIT 1").fetchone()
     ]
+    # Rows no hash covers: table rows of a run kept in blocks, blocks of a run kept in rows.
+    uncovered = [
+        t
+        for t, kept_in in (*((t, ">=") for t in BLOCK_TABLES), ("run_blocks", "<"))
+        if conn.execute(
+            f"SELECT 1 FROM {t} WHERE run_seq IN (SELECT seq FROM runs WHERE hash_version "
+            f"{kept_in} ?) LIMIT 1",
+            (RUN_HASH_VERSION,),
+        ).fetchone()
+    ]
     shas = [
         r[0]
         for r in conn.execute(
@@ -291,6 +306,14 @@ def check(conn: Connection) -> dict[str, Any]:
             "kind": "rows",
             "id": ", ".join(orphans),
             "reason": "rows belong to a run that is no longer in the store",
+        }
+    if first is None and uncovered:
+        first = {
+            "seq": None,
+            "kind": "rows",
+            "id": ", ".join(uncovered),
+            "reason": "rows were added that no record hash covers (a run keeps its lines, "
+            "flags, proposal lines and issues either as rows or as blocks, not both)",
         }
     return {
         "ok": first is None and not files and integrity == "ok",

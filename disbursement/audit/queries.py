@@ -75,19 +75,27 @@ def find_run(conn: Connection, ref: str) -> tuple[int, str]:
     return int(found[0][0]), str(found[0][1])
 
 
+def _count(table: str, part: str) -> str:
+    """A run's row count: of its blocks from hash version 4, of the table's rows before."""
+    return (
+        f"CASE WHEN r.hash_version >= {BLOCK_HASH_VERSION} THEN coalesce((SELECT b.rows FROM "
+        f"run_blocks b WHERE b.run_seq = r.seq AND b.part = '{part}'), 0) ELSE (SELECT "
+        f"count(*) FROM {table} WHERE run_seq = r.seq) END"
+    )
+
+
 _RUNS = """SELECT r.seq, r.run_id, r.recorded_at, r.reviewer, r.year, r.round, r.rule_id, r.as_of,
-    r.engine_version, r.db_role,
-    (SELECT count(*) FROM lines WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
-        WHERE b.run_seq = r.seq AND b.part = 'lines'), 0) AS lines,
-    (SELECT count(*) FROM flags WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
-        WHERE b.run_seq = r.seq AND b.part = 'flags'), 0) AS flagged,
-    (SELECT count(*) FROM issues WHERE run_seq = r.seq) + coalesce((SELECT b.rows FROM run_blocks b
-        WHERE b.run_seq = r.seq AND b.part = 'issues'), 0) AS issues,
+    r.engine_version, r.db_role, {count_lines} AS lines, {count_flags} AS flagged,
+    {count_issues} AS issues,
     (SELECT group_concat(name, ' | ') FROM (SELECT name FROM inputs WHERE run_seq = r.seq
         AND role = 'input' ORDER BY position) AS i) AS inputs,
     (SELECT group_concat(decision, ' | ') FROM (SELECT decision FROM decisions
         WHERE run_seq = r.seq ORDER BY seq) AS d) AS decisions
-    FROM runs r"""
+    FROM runs r""".format(
+    count_lines=_count("lines", "lines"),
+    count_flags=_count("flags", "flags"),
+    count_issues=_count("issues", "issues"),
+)
 
 
 def list_runs(db: Db = None, *, year: int | None = None) -> list[Record]:
@@ -168,7 +176,10 @@ _RUN_LINES = f"""SELECT {", ".join("r." + f for f in _RUN_FIELDS)}, l.project_co
 def _project_lines(conn: Connection, code: str) -> list[Record]:
     """Every recorded line of project `code`, by year, run and line: from the line rows of
     runs recorded before hash version 4 (one indexed query) and the blocks of the rest."""
-    lines = conn.rows(f"{_RUN_LINES} WHERE l.project_code = ? ORDER BY r.year, r.seq, l.line_no", [code])
+    lines = conn.rows(
+        f"{_RUN_LINES} WHERE l.project_code = ? AND r.hash_version < ? ORDER BY r.year, r.seq, l.line_no",
+        [code, BLOCK_HASH_VERSION],
+    )
     for run in conn.rows(
         f"SELECT {', '.join(_RUN_FIELDS)} FROM runs WHERE hash_version >= ? ORDER BY seq",
         [BLOCK_HASH_VERSION],

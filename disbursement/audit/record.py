@@ -71,7 +71,8 @@ def record_run(
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
     `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
     when the caller has made them already (the `--json` payload): they are not made twice;
-    `flag_json` the flag records each encoded as `--json` writes them (`encode_items`).
+    `flag_json` the flag records each encoded as `--json` writes them by orjson
+    (`encode_items(...).items` when `.plain`).
     """
     rows = _run_rows(result, overrides, flag_list=flag_list, flag_json=flag_json, proposal_data=proposal_data)
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")

@@ -174,7 +174,7 @@ def flags(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The flag records of run `seq`, in order, as they were recorded."""
     version = _version(conn, seq)
     if _in_blocks(version):
-        return list(blocks.read(conn, seq, "flags"))
+        return blocks.records(conn, seq, "flags", (*FLAG_KEYS, "source"))
     if version < _LEAN_VERSION:
         return [
             orjson.loads(r)
@@ -204,7 +204,8 @@ def proposal(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The proposal lines of run `seq` as {"kind", **record}, in order."""
     version = _version(conn, seq)
     if _in_blocks(version):
-        return list(blocks.read(conn, seq, "proposal_lines"))
+        kept = blocks.records(conn, seq, "proposal_lines", ("kind", *PROPOSAL_KEYS))
+        return [{"kind": x.pop("kind"), **x} for x in kept]  # `kind` first, as before
     if version < _LEAN_VERSION:
         return [
             {"kind": k, **orjson.loads(r)}
@@ -251,7 +252,8 @@ def overrides(conn: Connection, seq: int) -> list[dict[str, Any]]:
 def issues(conn: Connection, seq: int) -> list[dict[str, Any]]:
     """The issue records of run `seq` (code, severity, file, sheet, row, column, message)."""
     if _in_blocks(_version(conn, seq)):
-        return blocks.columns(blocks.read(conn, seq, "issues"), blocks.ISSUE_COLUMNS)
+        issues = blocks.columns(conn, seq, "issues", blocks.ISSUE_COLUMNS)
+        return blocks.rows_of(issues, blocks.ISSUE_COLUMNS)
     return conn.rows(_ISSUES, [seq])
 
 
@@ -262,14 +264,14 @@ def lines(conn: Connection, seq: int, code: str | None = None) -> list[dict[str,
         if code is None:
             return conn.rows(_LINES, [seq])
         return conn.rows(_LINES.replace("ORDER BY", "AND l.project_code = ? ORDER BY"), [seq, code])
-    columns = blocks.read(conn, seq, "lines")
+    columns = blocks.columns(conn, seq, "lines", blocks.LINE_COLUMNS)
     sheets = {
         no: (file, sheet)
         for no, file, sheet in conn.execute(
             "SELECT sheet_no, file, sheet FROM sheets WHERE run_seq = ?", (seq,)
         ).fetchall()
     }
-    codes = columns.get("project_code", [])
+    codes = columns["project_code"]
     chosen = range(len(codes)) if code is None else [i for i, c in enumerate(codes) if c == code]
     names = [n for n in blocks.LINE_COLUMNS if n != "sheet_no"]
     values = [columns[n] for n in names]

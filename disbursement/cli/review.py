@@ -117,13 +117,13 @@ def review(
 
 
 def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
-    from disbursement.render.records import EncodedItems, result_json, write_json
+    from disbursement.render.records import result_json, write_json
     from disbursement.render.terminal import terminal_report, written_lines
 
     if as_json:
         payload = result_json(outcome.result, flags=outcome.flag_records, proposal=outcome.proposal)
         if outcome.flag_json is not None:  # encoded once, for the audit record and here
-            payload["flags"] = EncodedItems(outcome.flag_json)
+            payload["flags"] = outcome.flag_json
         if outcome.run_id:
             payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
         if outcome.written:

@@ -137,15 +137,23 @@ def _encode(value) -> bytes:
 
 class EncodedItems:
     """A list whose elements are already JSON (`encode_items`): written as they are, so the
-    flag records the audit store keeps and `--json` prints are encoded once."""
+    flag records the audit store keeps and `--json` prints are encoded once. `plain`: every
+    element was written by orjson (none needed the stdlib: big integers, lone surrogates)."""
 
-    def __init__(self, items: list[bytes]) -> None:
-        self.items = items
+    def __init__(self, items: list[bytes], plain: bool = True) -> None:
+        self.items, self.plain = items, plain
 
 
-def encode_items(values: list) -> list[bytes]:
+def encode_items(values: list) -> EncodedItems:
     """Each element as `write_json` writes it."""
-    return [_encode(v) for v in values]
+    items, plain = [], True
+    for value in values:
+        try:
+            items.append(orjson.dumps(value, option=_JSON_OPTIONS))
+        except (orjson.JSONEncodeError, TypeError):
+            items.append(_encode(value))
+            plain = False
+    return EncodedItems(items, plain)
 
 
 def write_json(payload: dict, stream) -> None:

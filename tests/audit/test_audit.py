@@ -10,13 +10,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from devtools.samples import write_official_workbook
-from disbursement.audit import chain, queries, schema
+from disbursement.audit import blocks, chain, queries, schema
 from disbursement.audit import replay as audit_replay
 from disbursement.audit import store as audit_store
 from disbursement.audit.copy import copy_store
@@ -209,6 +210,84 @@ def test_a_damaged_block_is_named_not_an_internal_error(two_rounds, store):
     assert result.output.startswith("Error: the flags block of run 2 in the audit store cannot be read")
     assert "audit verify" in result.output and "Traceback" not in result.output
     assert run("audit", "verify", "--audit-db", store).exit_code == 1
+
+
+def test_rows_no_hash_covers_are_named_by_verify_and_never_shown(two_rounds, store):
+    """A run of hash version 4 keeps its lines in a block: a line row added for it in the old
+    table is neither counted nor shown, and verify names it."""
+    before = json.loads(ok("audit", "runs", "--audit-db", store, "--json"))
+    history = json.loads(ok("audit", "project", "7912345", "--audit-db", store, "--json"))
+    tamper(
+        store,
+        "INSERT INTO lines VALUES (1, 0, '7912345', 'NSDP_CAN_DOI', 'continuing', NULL, "
+        "1, 0, NULL, 1, 1, 0, 15)",
+    )
+    tamper(store, "INSERT INTO issues VALUES (1, 0, 'X', 'error', NULL, NULL, NULL, NULL, 'thêm')")
+    assert json.loads(ok("audit", "runs", "--audit-db", store, "--json")) == before
+    assert json.loads(ok("audit", "project", "7912345", "--audit-db", store, "--json")) == history
+    report = chain.verify(store)
+    assert not report["ok"] and report["first_broken"]["id"] == "lines, issues"
+    assert "no record hash covers" in report["first_broken"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "data, rows",
+    [
+        ("x", 3),  # text where the bytes were
+        (None, 3.5),  # a row count that is not an integer (SQLite keeps 3.5)
+    ],
+)
+def test_a_block_changed_in_kind_breaks_the_chain_without_an_internal_error(recorded, tmp_path, data, rows):
+    """SQLite keeps any value in any column: text for the data, 3.5 for the count."""
+    source, _ = recorded
+    shutil.copytree(source.parent, tmp_path / "audit")
+    store = tmp_path / "audit" / source.name
+    (count,) = fetch(store, "SELECT rows FROM run_blocks WHERE run_seq = 1 AND part = 'lines'")[0]
+    if data is not None:
+        tamper(store, "UPDATE run_blocks SET data = ? WHERE run_seq = 1 AND part = 'lines'", (data,))
+    else:
+        tamper(store, "UPDATE run_blocks SET rows = ? WHERE run_seq = 1 AND part = 'lines'", (rows,))
+    result = run("audit", "verify", "--audit-db", store)
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert result.output.startswith("Chain broken at run ")
+    shown = run("audit", "project", "7912345", "--audit-db", store)
+    assert shown.exit_code == 1 and shown.output.startswith("Error: the lines block of run 1 ")
+    assert count == 3
+
+
+@pytest.mark.parametrize(
+    "part, change, why",
+    [
+        ("lines", lambda c: [c], "not a table of columns"),
+        ("lines", lambda c: {k: v for k, v in c.items() if k != "status"}, "columns status missing"),
+        ("lines", lambda c: {**c, "row": c["row"][:-1]}, "columns row missing or not 3 long"),
+        ("flags", lambda f: [{k: v for k, v in f[0].items() if k != "source"}, *f[1:]], "records with"),
+        ("flags", lambda f: {"not": "a list"}, "not a list of 2 records"),
+        ("issues", lambda c: {**c, "message": "one"}, "columns message missing"),
+    ],
+)
+def test_a_block_of_the_wrong_shape_is_named_not_an_internal_error(two_rounds, store, part, change, why):
+    rewrite_block(store, 2, part, change)
+    # `diff` reads the flags of both runs and the lines of the second; `show` flags and issues
+    command = ("audit", "diff", *two_rounds) if part == "lines" else ("audit", "show", two_rounds[1])
+    result = run(*command, "--audit-db", store)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: the {part} block of run 2 in the audit store cannot be read")
+    assert why in result.output and "Traceback" not in result.output
+
+
+def test_blocks_give_back_every_value_exactly():
+    """orjson reads integers past 64 bits as floats: such a part is written by the stdlib
+    (after one space) and read back by it."""
+    values = {"big": [2**70, -(2**64)], "text": ["\udcff", "Đường"], "plain": [1, None, True]}
+    text = zlib.decompress(blocks.encode(values))
+    assert text[:1] == blocks.STDLIB and json.loads(text) == values
+    assert zlib.decompress(blocks.encode({"plain": [1]})) == b'{"plain":[1]}'
+
+
+def test_proposal_lines_read_back_with_their_kind_first(two_rounds, store):
+    shown = json.loads(ok("audit", "show", two_rounds[0], "--audit-db", store, "--json"))
+    assert shown["proposal"] and all(next(iter(x)) == "kind" for x in shown["proposal"])
 
 
 def test_verify_notices_a_removed_run_and_a_changed_input_copy(two_rounds, store, backend):

@@ -40,8 +40,11 @@ def test_flags_encoded_once_are_written_byte_for_byte_as_the_records():
     """The audited CLI encodes the flag records once (for the store and for `--json`)."""
     result = run_round([str(ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx")], 1)
     payload = result_json(result)
-    encoded = {**payload, "flags": EncodedItems(encode_items(payload["flags"]))}
-    assert _written(encoded) == _written(payload)
+    encoded = {**payload, "flags": encode_items(payload["flags"])}
+    assert encoded["flags"].plain and _written(encoded) == _written(payload)
+    awkward = [{"n": 2**70}, {"text": "\udcff"}, {"ok": 1}]
+    odd = encode_items(awkward)
+    assert not odd.plain and json.loads(_written({"flags": odd})) == {"flags": awkward}
     empty = {**payload, "flags": []}
     assert _written({**empty, "flags": EncodedItems([])}) == _written(empty)
 
