@@ -31,7 +31,7 @@ from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
-from disbursement.render.records import EncodedItems, encode_items, flag_records, proposal_json
+from disbursement.render.records import EncodedList, encode_list, flag_records, proposal_json
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class ReviewOutcome:
     # prints the same records instead of making them again
     flag_records: list[dict[str, Any]] | None = None
     proposal: dict[str, Any] | None = None
-    flag_json: EncodedItems | None = None  # flag_records, each encoded as `--json` writes it
+    flag_json: EncodedList | None = None  # flag_records as `--json` writes them
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def _review(
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
         records = flag_records(result)
-        flag_json = encode_items(records)
+        flag_json = encode_list(records)
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,
@@ -245,7 +245,7 @@ def _review(
             output_paths=written,
             options=options.recorded(),
             flag_list=records,
-            flag_json=flag_json.items if flag_json.plain else None,
+            flag_json=flag_json.chunks if flag_json.plain else None,
             proposal_data=proposal,
         )
     return ReviewOutcome(result, written, run_id, audit.store, records, proposal, flag_json)

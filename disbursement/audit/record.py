@@ -71,8 +71,8 @@ def record_run(
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
     `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
     when the caller has made them already (the `--json` payload): they are not made twice;
-    `flag_json` the flag records each encoded as `--json` writes them by orjson
-    (`encode_items(...).items` when `.plain`).
+    `flag_json` the flag records as `--json` writes them (its text in chunks), all by
+    orjson (`encode_list(...).chunks` when `.plain`).
     """
     rows = _run_rows(result, overrides, flag_list=flag_list, flag_json=flag_json, proposal_data=proposal_data)
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
@@ -300,7 +300,7 @@ def _run_rows(
         "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
         "blocks": blocks.encode_parts(
             {
-                "flags": (len(flags), flags if flag_json is None else b"[" + b",".join(flag_json) + b"]"),
+                "flags": (len(flags), flags if flag_json is None else flag_json),
                 "proposal_lines": (len(proposal), proposal),
                 "lines": (n, lines),
                 "issues": (len(found), issues),

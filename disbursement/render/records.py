@@ -135,25 +135,38 @@ def _encode(value) -> bytes:
         return json.dumps(value).encode("ascii")
 
 
-class EncodedItems:
-    """A list whose elements are already JSON (`encode_items`): written as they are, so the
-    flag records the audit store keeps and `--json` prints are encoded once. `plain`: every
-    element was written by orjson (none needed the stdlib: big integers, lone surrogates)."""
+class EncodedList:
+    """A list already written as `write_json` writes it (`encode_list`): the flag records the
+    audit store keeps and `--json` prints are encoded once. `plain`: every element was written
+    by orjson (none needed the stdlib: big integers, lone surrogates)."""
 
-    def __init__(self, items: list[bytes], plain: bool = True) -> None:
-        self.items, self.plain = items, plain
+    def __init__(self, chunks: list[bytes], plain: bool = True) -> None:
+        self.chunks, self.plain = chunks, plain  # the text is the chunks joined (never held whole)
+
+    @property
+    def text(self) -> bytes:
+        return b"".join(self.chunks)
 
 
-def encode_items(values: list) -> EncodedItems:
-    """Each element as `write_json` writes it."""
-    items, plain = [], True
-    for value in values:
-        try:
-            items.append(orjson.dumps(value, option=_JSON_OPTIONS))
-        except (orjson.JSONEncodeError, TypeError):
-            items.append(_encode(value))
-            plain = False
-    return EncodedItems(items, plain)
+_CHUNK = 1024  # elements per join: orjson's output buffers are reused, not kept (7 KB each)
+
+
+def encode_list(values: list) -> EncodedList:
+    """The list's text as `write_json` writes it: "[", one element per line, "]"."""
+    if not values:
+        return EncodedList([b"[]"])
+    chunks, plain = [b"[\n"], True
+    for start in range(0, len(values), _CHUNK):
+        items = []
+        for value in values[start : start + _CHUNK]:
+            try:
+                items.append(orjson.dumps(value, option=_JSON_OPTIONS))
+            except (orjson.JSONEncodeError, TypeError):
+                items.append(_encode(value))
+                plain = False
+        chunks.append((b",\n" if start else b"") + b",\n".join(items))
+    chunks.append(b"\n]")
+    return EncodedList(chunks, plain)
 
 
 def write_json(payload: dict, stream) -> None:
@@ -166,8 +179,11 @@ def write_json(payload: dict, stream) -> None:
     stream.write(b"{")
     for k, (key, value) in enumerate(payload.items()):
         stream.write((b"," if k else b"") + b"\n" + _encode(key) + b": ")
-        if isinstance(value, list | EncodedItems):
-            items = value.items if isinstance(value, EncodedItems) else map(_encode, value)
+        if isinstance(value, EncodedList):
+            for chunk in value.chunks:
+                stream.write(chunk)
+        elif isinstance(value, list):
+            items = map(_encode, value)
             stream.write(b"[")
             empty = True
             for i, item in enumerate(items):

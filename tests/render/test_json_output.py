@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from disbursement.pipeline import run_round
-from disbursement.render.records import EncodedItems, encode_items, result_json, write_json
+from disbursement.render.records import encode_list, result_json, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,13 +40,16 @@ def test_flags_encoded_once_are_written_byte_for_byte_as_the_records():
     """The audited CLI encodes the flag records once (for the store and for `--json`)."""
     result = run_round([str(ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx")], 1)
     payload = result_json(result)
-    encoded = {**payload, "flags": encode_items(payload["flags"])}
+    encoded = {**payload, "flags": encode_list(payload["flags"])}
     assert encoded["flags"].plain and _written(encoded) == _written(payload)
     awkward = [{"n": 2**70}, {"text": "\udcff"}, {"ok": 1}]
-    odd = encode_items(awkward)
+    odd = encode_list(awkward)
     assert not odd.plain and json.loads(_written({"flags": odd})) == {"flags": awkward}
     empty = {**payload, "flags": []}
-    assert _written({**empty, "flags": EncodedItems([])}) == _written(empty)
+    assert _written({**empty, "flags": encode_list([])}) == _written(empty)
+    many = [{"i": i} for i in range(2500)]  # more than one chunk
+    assert json.loads(encode_list(many).text) == many
+    assert _written({"flags": encode_list(many)}) == _written({"flags": many})
 
 
 def test_awkward_values_keep_their_value():
