@@ -7,7 +7,9 @@ its column holds the same value of the same type, and `source.cells` when it is 
 sheet's cell-letter map (`sheets.cells`) with the row number appended. What a record did not
 have is listed under `_absent`; `"cells": null` in a lean source means the record had no cells.
 `full` gives back the record as written — the same dict `json.loads` of a version-2 `record`
-gives (keys in sorted order).
+gives (keys in sorted order). From version 4 the flag and proposal records, lines and issues of
+a run are blocks (audit/blocks.py); `lean` still writes the override rows. The readers here
+(`flags`, `proposal`, `overrides`, `issues`, `lines`) give the same records for every version.
 """
 
 from __future__ import annotations
@@ -44,23 +46,6 @@ _LINES = (
     "l.row FROM lines l LEFT JOIN names n ON n.id = l.name_id JOIN sheets s ON "
     "s.run_seq = l.run_seq AND s.sheet_no = l.sheet_no WHERE l.run_seq = ? ORDER BY l.line_no"
 )
-
-
-def letters(cells: Any, row: int) -> dict[str, str] | None:
-    """The cell-letter map of one line ({"plan_dong": "L"} for "L15" on row 15), or None when
-    a cell is not on the line's own row."""
-    if type(cells) is not dict:
-        return None
-    suffix = str(row)
-    out = {}
-    for key, ref in cells.items():
-        if type(ref) is not str or not ref.endswith(suffix):
-            return None
-        letter = ref[: -len(suffix)]
-        if not letter.isalpha():
-            return None
-        out[key] = letter
-    return out
 
 
 def expand(letter_map: Mapping[str, str], row: int) -> dict[str, str]:

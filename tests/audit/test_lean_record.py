@@ -248,8 +248,6 @@ def test_lean_rows_give_back_the_record_exactly():
     bare = {**record, "source": {"file": "a.xlsx", "sheet": "B", "row": 15}}
     rest = lean_rows.lean(bare, columns, where, letters)
     assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(bare)
-    assert lean_rows.letters({"a": "AB12", "b": "C12"}, 12) == {"a": "AB", "b": "C"}
-    assert lean_rows.letters({"a": "A12", "b": "C13"}, 12) is None
 
 
 def _sorted(record: dict) -> dict:
