@@ -160,5 +160,47 @@ def input_options(f):
     return f
 
 
+_KEPT: list[object] = []
+_ENDING_FAST = False
+
+
+def ending_fast() -> bool:
+    """Whether the process ends when the command returns (run by `main`, not a test runner)."""
+    return _ENDING_FAST
+
+
+def keep_until_exit(value: object) -> None:
+    """Hold `value` until the process ends, when run by `main`: the OS drops a national run's
+    heap at once, where freeing it object by object takes 0.2 s and the interpreter's teardown
+    0.3 s more (100k lines)."""
+    if _ENDING_FAST:
+        _KEPT.append(value)
+
+
 def main() -> None:
-    cli(prog_name="disbursement")
+    """The console entry point: the command, then the process ends at once (`os._exit`) after
+    its output is flushed. A command has renamed every file it writes into place, committed
+    every store and reaped its children before it returns; nothing is left for a teardown."""
+    global _ENDING_FAST
+    _ENDING_FAST = True
+    try:
+        cli(prog_name="disbursement")
+        code = 0
+    except SystemExit as done:
+        code = _exit_code(done.code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`): nothing to say
+            stream.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """What `sys.exit(code)` exits with: None is 0, a number itself, anything else printed
+    on stderr and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    with contextlib.suppress(OSError, ValueError):
+        print(code, file=sys.stderr)
+    return 1

@@ -6,7 +6,15 @@ import json
 
 import click
 
-from disbursement.cli.app import AUDIT_DB_HELP, _date, _Echo, cli, input_options
+from disbursement.cli.app import (
+    AUDIT_DB_HELP,
+    _date,
+    _Echo,
+    cli,
+    ending_fast,
+    input_options,
+    keep_until_exit,
+)
 
 
 @cli.command()
@@ -110,10 +118,12 @@ def review(
         use_recorded_replies=use_recorded_replies,
     )
     target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
-    with gc_paused():  # the run and the printing of its result (see session.gc_paused)
-        _review_and_print(
-            run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer), as_json, lang
-        )
+    # The run and the printing of its result (see session.gc_paused); the process ends next
+    # when run as the command (cli.app.main).
+    with gc_paused(resume=not ending_fast()):
+        outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
+        keep_until_exit(outcome)  # freed by the OS at exit, not object by object
+        _review_and_print(outcome, as_json, lang)
 
 
 def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
