@@ -11,9 +11,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "son_la_2022_den_30-06.xlsx"
 PROBE = """\
-import atexit, sys
-listing = sys.argv[1]
-atexit.register(lambda: open(listing, "w").write("\\n".join(sorted(sys.modules))))
+import os, sys
+listing, end = sys.argv[1], os._exit
+def listed_end(code):  # main() ends with os._exit (no atexit): list the modules first
+    open(listing, "w").write("\\n".join(sorted(sys.modules)))
+    end(code)
+os._exit = listed_end
 from disbursement.cli import main
 sys.argv = ["disbursement", *sys.argv[2:]]
 main()
