@@ -1,3 +1,4 @@
 from disbursement.cli import main
 
-main()
+if __name__ == "__main__":  # imported (pydoc, a package walk): nothing runs, nothing exits
+    main()

@@ -3,9 +3,10 @@
 A national run has 10^5 lines, 10^4–10^5 flags, issues and proposal lines; as table rows they
 cost two thirds of recording it (a B-tree insert or three per row, the JSON rest of every
 record, 40 MB a run). From hash version 4 (migration `0006-run-blocks`) each of these parts
-is one row of `run_blocks` (run_seq, part, rows, data): `data` is the canonical JSON of the
-part — the lines as columns, the flag and proposal records exactly as `--json` prints them,
-the issues as columns — compressed with zlib (level 1: 11 MB a national run). The record hash
+is one row of `run_blocks` (run_seq, part, rows, data): `data` is the JSON of the part — the
+lines as columns; the flag records as `--json` prints them (the same bytes, encoded once); the
+proposal records with their `kind`, keys sorted; the issues as columns — compressed with zlib
+(level 1: 11 MB a national run). The record hash
 covers each block's sha256 and row count, so `verify` checks a block without opening it; a
 reader opens one only to answer a question about that run. Runs recorded before keep their
 rows in the tables (`audit/rows.py` reads both).
@@ -24,10 +25,10 @@ import orjson
 
 from disbursement.audit.backends import Connection
 from disbursement.audit.chain import _ORJSON as _SORTED
+from disbursement.audit.chain import BLOCK_HASH_VERSION as BLOCK_HASH_VERSION
 from disbursement.audit.chain import _jsonable
 from disbursement.audit.location import AuditStoreError
 
-BLOCK_HASH_VERSION = 4
 PARTS = ("flags", "issues", "lines", "proposal_lines")  # in the order hashed (sorted)
 LINE_COLUMNS = (
     "project_code",
@@ -119,8 +120,8 @@ def _load(conn: Connection, seq: int, part: str) -> tuple[Any, Any]:
             raise ValueError(f"its data is {type(data).__name__}, not bytes")
         text = zlib.decompress(bytes(data))
         value = json.loads(text) if text[:1] == STDLIB else orjson.loads(text)
-    except (zlib.error, ValueError) as exc:
-        raise _damaged(seq, part, str(exc)) from None
+    except (zlib.error, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise _damaged(seq, part, str(exc) or type(exc).__name__) from None
     return rows, value
 
 

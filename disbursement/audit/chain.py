@@ -30,7 +30,8 @@ GENESIS = "0" * 64
 HASH_VERSION = 1  # without a database role
 HASH_VERSION_WITH_ROLE = 2
 LEAN_HASH_VERSION = 3  # lean rows (schema 0005-lean-run-rows), with or without a role
-RUN_HASH_VERSION = 4  # what a run is written with: run blocks (schema 0006-run-blocks)
+BLOCK_HASH_VERSION = 4  # from this version a run keeps its many rows as blocks (0006-run-blocks)
+RUN_HASH_VERSION = 4  # what a run is written with
 
 _RUN_V1 = (
     "seq, run_id, recorded_at, reviewer, engine_version, year, round, rule_id, "
@@ -186,14 +187,14 @@ def record_content(conn: Connection, kind: str, seq: int) -> dict[str, Any]:
     if version not in COLUMNS[kind]:
         raise ValueError(f"hash version {version} is unknown to this engine")
     if kind == "run" and version >= LEAN_HASH_VERSION:
-        parts = _RUN_PARTS_V4 if version >= RUN_HASH_VERSION else _RUN_PARTS_V3
+        parts = _RUN_PARTS_V4 if version >= BLOCK_HASH_VERSION else _RUN_PARTS_V3
     cursor = conn.execute(f"SELECT {COLUMNS[kind][version]} FROM {table} WHERE seq = ?", (seq,))
     names = [d[0] for d in cursor.description]
     content: dict[str, Any] = {kind: dict(zip(names, cursor.fetchone(), strict=True))}
     for part, sql in parts.items():
         rows = [list(r) for r in conn.execute(sql, (seq,)).fetchall()]
         content[part] = rows[0][0] if part in ("rules_text", "run_id") else rows
-    if kind == "run" and version >= RUN_HASH_VERSION:
+    if kind == "run" and version >= BLOCK_HASH_VERSION:
         content["blocks"] = [_block_entry(*row) for row in conn.execute(_BLOCKS, (seq,)).fetchall()]
     return content
 
@@ -288,7 +289,7 @@ def check(conn: Connection) -> dict[str, Any]:
         if conn.execute(
             f"SELECT 1 FROM {t} WHERE run_seq IN (SELECT seq FROM runs WHERE hash_version "
             f"{kept_in} ?) LIMIT 1",
-            (RUN_HASH_VERSION,),
+            (BLOCK_HASH_VERSION,),
         ).fetchone()
     ]
     shas = [

@@ -189,8 +189,14 @@ def main() -> None:
     except SystemExit as done:
         code = _exit_code(done.code)
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`): nothing to say
+        if stream is None:  # a descriptor closed when the process started (`>&-`)
+            continue
+        try:
             stream.flush()
+        except BrokenPipeError:  # a reader that stopped early (`| head`): nothing to tell it
+            pass
+        except (OSError, ValueError):  # the disk is full, the stream closed: as Python exits
+            code = code or 120
     os._exit(code)
 
 
@@ -201,6 +207,7 @@ def _exit_code(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code & 0xFF
-    with contextlib.suppress(OSError, ValueError):
-        print(code, file=sys.stderr)
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(code, file=sys.stderr)
     return 1

@@ -276,6 +276,14 @@ def test_a_block_of_the_wrong_shape_is_named_not_an_internal_error(two_rounds, s
     assert why in result.output and "Traceback" not in result.output
 
 
+def test_a_block_nested_too_deep_is_named_not_an_internal_error(two_rounds, store):
+    deep = zlib.compress(blocks.STDLIB + b"[" * 200_000 + b"]" * 200_000)
+    tamper(store, "UPDATE run_blocks SET data = ? WHERE run_seq = 2 AND part = 'issues'", (deep,))
+    result = run("audit", "show", two_rounds[1], "--audit-db", store)
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert result.output.startswith("Error: the issues block of run 2 in the audit store cannot be read")
+
+
 def test_blocks_give_back_every_value_exactly():
     """orjson reads integers past 64 bits as floats: such a part is written by the stdlib
     (after one space) and read back by it."""

@@ -52,3 +52,33 @@ def test_the_exit_status_is_the_commands(tmp_path):
 def test_exit_codes_are_those_of_sys_exit(code, status, capsys):
     assert _exit_code(code) == status
     assert capsys.readouterr().err == ("bye\n" if code == "bye" else "")
+
+
+def test_closed_descriptors_end_as_before(tmp_path):
+    """A process started with stdout or stderr closed (`>&-`): Python gives it None streams."""
+    for closed in (1, 2):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import os; os.close({closed}); os.execvp({sys.executable!r}, "
+                f"[{sys.executable!r}, '-m', 'disbursement', '--version'])",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert b"Traceback" not in done.stderr + done.stdout
+
+
+def test_importing_the_main_module_runs_nothing():
+    done = subprocess.run(
+        [sys.executable, "-c", "import disbursement.__main__; print('still here')"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout == b"still here\n"
