@@ -71,30 +71,16 @@ _RUN_PARTS_V3 = {
     **_RUN_PARTS,
     "sheets": "SELECT sheet_no, file, sheet, cells FROM sheets WHERE run_seq = ? ORDER BY sheet_no",
 }
-# Version 4: the many rows are blocks (hashed by part, row count and sha256 of the data).
-_RUN_PARTS_V4 = {
-    part: sql
-    for part, sql in _RUN_PARTS_V3.items()
-    if part not in ("lines", "flags", "proposal_lines", "issues")  # chain.BLOCK_TABLES
-}
-_BLOCKS = "SELECT part, rows, data FROM run_blocks WHERE run_seq = ? ORDER BY part"
 BLOCK_TABLES = ("lines", "flags", "proposal_lines", "issues")  # rows of runs before version 4
+# Version 4: the many rows are blocks (hashed by part, row count and sha256 of the data).
+_RUN_PARTS_V4 = {part: sql for part, sql in _RUN_PARTS_V3.items() if part not in BLOCK_TABLES}
+_BLOCKS = "SELECT part, rows, data FROM run_blocks WHERE run_seq = ? ORDER BY part"
 _DECISION_PARTS = {
     "run_id": "SELECT r.run_id FROM decisions d LEFT JOIN runs r ON r.seq = d.run_seq WHERE d.seq = ?",
     "lines": "SELECT line_no, project_code, capital_source, file, sheet, row, plan_dong, "
     "plan_after_dong FROM decision_lines WHERE decision_seq = ? ORDER BY line_no",
 }
-CHILD_TABLES = (
-    "inputs",
-    "sheets",
-    "lines",
-    "flags",
-    "proposal_lines",
-    "issues",
-    "overrides",
-    "outputs",
-    "run_blocks",
-)
+CHILD_TABLES = ("inputs", "sheets", *BLOCK_TABLES, "overrides", "outputs", "run_blocks")  # → runs
 
 
 def canonical_json(value: Any) -> str:

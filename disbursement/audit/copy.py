@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from disbursement.audit import blobs
-from disbursement.audit.chain import check
+from disbursement.audit.chain import CHILD_TABLES, check
 from disbursement.audit.store import AuditStoreError, Db, connect, locate
 
 # Parents before children (foreign keys); every table of the schema but the bookkeeping ones.
@@ -20,15 +20,7 @@ TABLES = (
     "rules_texts",
     "names",
     "runs",
-    "run_blocks",
-    "inputs",
-    "sheets",
-    "lines",
-    "flags",
-    "proposal_lines",
-    "issues",
-    "overrides",
-    "outputs",
+    *CHILD_TABLES,
     "decisions",
     "decision_lines",
     "requests",
