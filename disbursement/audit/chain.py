@@ -121,25 +121,6 @@ def _has_float(value: Any) -> bool:
 
 _NESTED = {dict, list, tuple}
 _SCALARS = {str, int, bool, type(None)}
-_PLAIN = _SCALARS | _NESTED
-
-
-def float_free(containers: Any) -> bool:
-    """No float (nor anything but text, int, bool, None, dict, list, tuple) anywhere in these
-    dicts and lists: one C-level scan of types per container, level by level — what lets a
-    run's 10^5 records be written with `canonical_bytes(…, floats=False)` at once."""
-    level = list(containers)
-    while level:
-        nested = []
-        for container in level:
-            items = container.values() if type(container) is dict else container
-            kinds = set(map(type, items))
-            if not kinds <= _PLAIN:
-                return False
-            if kinds & _NESTED:
-                nested += [v for v in items if type(v) in _NESTED]
-        level = nested
-    return True
 
 
 def _jsonable(value: Any) -> Any:

@@ -166,28 +166,16 @@ _LINE_FIELDS = (
     "sheet",
     "row",
 )
-_RUN_LINES = f"""SELECT {", ".join("r." + f for f in _RUN_FIELDS)}, l.project_code,
-    l.capital_source, n.text AS project_name, l.status, l.plan_dong, l.disbursed_dong,
-    l.expected_dong, l.in_scope, l.flagged, s.file, s.sheet, l.row
-    FROM lines l JOIN runs r ON r.seq = l.run_seq LEFT JOIN names n ON n.id = l.name_id
-    JOIN sheets s ON s.run_seq = l.run_seq AND s.sheet_no = l.sheet_no"""
 
 
 def _project_lines(conn: Connection, code: str) -> list[Record]:
-    """Every recorded line of project `code`, by year, run and line: from the line rows of
-    runs recorded before hash version 4 (one indexed query) and the blocks of the rest."""
-    lines = conn.rows(
-        f"{_RUN_LINES} WHERE l.project_code = ? AND r.hash_version < ? ORDER BY r.year, r.seq, l.line_no",
-        [code, BLOCK_HASH_VERSION],
-    )
-    for run in conn.rows(
-        f"SELECT {', '.join(_RUN_FIELDS)} FROM runs WHERE hash_version >= ? ORDER BY seq",
-        [BLOCK_HASH_VERSION],
-    ):
-        for x in stored.lines(conn, run["seq"], code):
-            lines.append({**run, **{k: x[k] for k in _LINE_FIELDS}})
-    lines.sort(key=lambda x: (x["year"], x["seq"]))  # stable: each run's lines stay in order
-    return lines
+    """Every recorded line of project `code`, by year, run and line (`rows.lines` reads a run
+    of any hash version)."""
+    return [
+        {**run, **{k: x[k] for k in _LINE_FIELDS}}
+        for run in conn.rows(f"SELECT {', '.join(_RUN_FIELDS)} FROM runs ORDER BY year, seq")
+        for x in stored.lines(conn, run["seq"], code)
+    ]
 
 
 def _proposal_of(

@@ -164,10 +164,10 @@ def record_run(
     return run_id
 
 
-def _text(value: Any, *, floats: bool = True) -> str:
-    """A JSON text column (options, summary, policy, lean records): the canonical form
-    (`floats=False`: the caller checked there is none)."""
-    return canonical_bytes(value, floats=floats).decode("utf-8")
+def _text(value: Any) -> str:
+    """A JSON text column (options, summary, policy, the override rows' rest): the canonical
+    form."""
+    return canonical_bytes(value).decode("utf-8")
 
 
 def _str(value: Any) -> str | None:
@@ -234,7 +234,7 @@ def _run_rows(
             blocks.LINE_COLUMNS,
             (
                 _texts(column("project_code")),
-                [s or "UNKNOWN" for s in _texts(column("capital_source"))],
+                _texts(column("capital_source")),  # None where no source is known
                 _texts(column("status")),
                 _texts(column("project_name")),
                 _ints(column("plan_dong", 0)),

@@ -53,27 +53,14 @@ def expand(letter_map: Mapping[str, str], row: int) -> dict[str, str]:
     return {key: letter + suffix for key, letter in letter_map.items()}
 
 
-def _expands(cells: Any, letter_map: Mapping[str, str], row: int) -> bool:
-    """`cells == expand(letter_map, row)`, without building the expansion."""
-    if type(cells) is not dict or len(cells) != len(letter_map):
-        return False
-    suffix = str(row)
-    get = cells.get
-    return all(get(key) == letter + suffix for key, letter in letter_map.items())
-
-
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def lean(
-    record: Mapping[str, Any],
-    columns: Mapping[str, Any],
-    source: Mapping[str, Any] | None = None,
-    letter_map: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """What of `record` the row's `columns` (and, for a record with a `source`, its
-    file / sheet / row columns and the sheet's `letter_map`) do not hold."""
+def lean(record: Mapping[str, Any], columns: Mapping[str, Any]) -> dict[str, Any]:
+    """What of `record` the row's `columns` do not hold (the override rows; the flag and
+    proposal rows of hash version 3 also left out their source's file / sheet / row and cells,
+    which `full` gives back)."""
     rest = dict(record)
     absent = []
     for key, value in columns.items():
@@ -81,26 +68,6 @@ def lean(
             absent.append(key)
         elif _same(rest[key], value):
             del rest[key]
-    if source is not None:
-        src = rest.get("source")
-        if type(src) is dict:
-            part = dict(src)
-            for key, value in source.items():
-                if key not in part:
-                    absent.append(f"source.{key}")
-                elif _same(part[key], value):
-                    del part[key]
-            row = source.get("row", part.get("row"))
-            if "cells" not in part:
-                part["cells"] = None
-            elif letter_map is not None and type(row) is int and _expands(part["cells"], letter_map, row):
-                del part["cells"]
-            if part:
-                rest["source"] = part
-            else:
-                del rest["source"]
-        elif "source" not in rest:
-            absent.append("source")
     if absent:
         rest[ABSENT] = absent
     return rest

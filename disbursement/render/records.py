@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 
 import orjson
 import pandas as pd
@@ -129,44 +130,53 @@ _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # int keys become text, as the stdlib w
 
 
 def _encode(value) -> bytes:
+    return _encoded(value)[0]
+
+
+def _encoded(value) -> tuple[bytes, bool]:
+    """(JSON of `value`, whether orjson wrote it); the stdlib writes what orjson refuses
+    (text with lone surrogates, integers past 64 bits)."""
     try:
-        return orjson.dumps(value, option=_JSON_OPTIONS)
-    except (orjson.JSONEncodeError, TypeError):  # e.g. text orjson refuses (lone surrogates)
-        return json.dumps(value).encode("ascii")
+        return orjson.dumps(value, option=_JSON_OPTIONS), True
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value).encode("ascii"), False
 
 
 class EncodedList:
     """A list already written as `write_json` writes it (`encode_list`): the flag records the
     audit store keeps and `--json` prints are encoded once. `plain`: every element was written
-    by orjson (none needed the stdlib: big integers, lone surrogates)."""
+    by orjson."""
 
     def __init__(self, chunks: list[bytes], plain: bool = True) -> None:
         self.chunks, self.plain = chunks, plain  # the text is the chunks joined (never held whole)
-
-    @property
-    def text(self) -> bytes:
-        return b"".join(self.chunks)
 
 
 _CHUNK = 1024  # elements per join: orjson's output buffers are reused, not kept (7 KB each)
 
 
-def encode_list(values: list) -> EncodedList:
-    """The list's text as `write_json` writes it: "[", one element per line, "]"."""
+def _list_chunks(values: list, stdlib: list[int] | None = None) -> Iterator[bytes]:
+    """The text of a list as `write_json` writes it — "[", one element per line, "]" — in
+    chunks of `_CHUNK` elements; `stdlib` collects the positions orjson could not write."""
     if not values:
-        return EncodedList([b"[]"])
-    chunks, plain = [b"[\n"], True
+        yield b"[]"
+        return
+    yield b"[\n"
     for start in range(0, len(values), _CHUNK):
         items = []
-        for value in values[start : start + _CHUNK]:
-            try:
-                items.append(orjson.dumps(value, option=_JSON_OPTIONS))
-            except (orjson.JSONEncodeError, TypeError):
-                items.append(_encode(value))
-                plain = False
-        chunks.append((b",\n" if start else b"") + b",\n".join(items))
-    chunks.append(b"\n]")
-    return EncodedList(chunks, plain)
+        for i, value in enumerate(values[start : start + _CHUNK], start):
+            text, plain = _encoded(value)
+            items.append(text)
+            if not plain and stdlib is not None:
+                stdlib.append(i)
+        yield (b",\n" if start else b"") + b",\n".join(items)
+    yield b"\n]"
+
+
+def encode_list(values: list) -> EncodedList:
+    """The list's text as `write_json` writes it, kept in chunks."""
+    stdlib: list[int] = []
+    chunks = list(_list_chunks(values, stdlib))
+    return EncodedList(chunks, plain=not stdlib)
 
 
 def write_json(payload: dict, stream) -> None:
@@ -179,17 +189,9 @@ def write_json(payload: dict, stream) -> None:
     stream.write(b"{")
     for k, (key, value) in enumerate(payload.items()):
         stream.write((b"," if k else b"") + b"\n" + _encode(key) + b": ")
-        if isinstance(value, EncodedList):
-            for chunk in value.chunks:
+        if isinstance(value, EncodedList | list):
+            for chunk in value.chunks if isinstance(value, EncodedList) else _list_chunks(value):
                 stream.write(chunk)
-        elif isinstance(value, list):
-            items = map(_encode, value)
-            stream.write(b"[")
-            empty = True
-            for i, item in enumerate(items):
-                stream.write((b",\n" if i else b"\n") + item)
-                empty = False
-            stream.write(b"]" if empty else b"\n]")
         else:
             stream.write(_encode(value))
     stream.write(b"\n}\n")

@@ -108,6 +108,20 @@ def test_lines_without_a_code_are_matched_by_name_source_and_investor(store):
     assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
 
 
+def test_a_line_without_a_capital_source_is_recorded_without_one(store):
+    """No "UNKNOWN" stands in for a missing source: the line keeps None, so its flag (whose
+    record has no source either) finds it again in the next run."""
+    a = record(
+        store, result_of([{"code": "7", "source": None, "plan": 100, "disbursed": 1, "flagged": True}])
+    )
+    b = record(store, result_of([{"code": "7", "source": None, "plan": 100, "disbursed": 90}], number=2))
+    (line, later) = queries.project_history(store, "7")
+    assert line["capital_source"] is None and later["state"] == "not flagged"
+    diff = queries.diff_runs(store, a, b)
+    assert [x["key"] for x in diff["cleared"]] == ["7 / "]
+    assert diff["cleared"][0]["now"] == {"plan_dong": 100, "disbursed_dong": 90, "flagged": False}
+
+
 def test_history_gives_new_persisting_and_cleared_against_the_earlier_round(store):
     record(
         store,

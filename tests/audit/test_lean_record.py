@@ -222,7 +222,9 @@ def test_a_store_of_hash_version_3_verifies_reads_and_replays_beside_new_block_r
         assert done["ok"] and len(done["files"]) == 12, done
 
 
-def test_lean_rows_give_back_the_record_exactly():
+def test_lean_rows_of_hash_version_3_give_back_the_record_exactly():
+    """The rests as the version-3 writer stored them (a source's cells left out when they are
+    the sheet's letters on the line's row, `"cells": null` when the record had none)."""
     record = {
         "project_code": "7",
         "capital_source": "NSDP",
@@ -236,26 +238,30 @@ def test_lean_rows_give_back_the_record_exactly():
     columns = dict(zip(lean_rows.FLAG_KEYS, ("7", "NSDP", "R1", 10, 1), strict=True))
     where = {"file": "a.xlsx", "sheet": "B", "row": 15}
     letters = {"plan_dong": "L", "name": "B"}
-    rest = lean_rows.lean(record, columns, where, letters)
-    assert rest == {"reason_text": "…", "forecast": False}
-    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(record)
+    rest = {"reason_text": "…", "forecast": False}
+    assert lean_rows.full(dict(rest), columns, where, letters) == _sorted(record)
     # a cell off the line's row, a key missing, a value of another type, no cells at all
     odd = {**record, "plan_dong": True, "source": {**record["source"], "cells": {"plan_dong": "L16"}}}
     del odd["rule_id"]
-    rest = lean_rows.lean(odd, columns, where, letters)
-    assert rest["plan_dong"] is True and rest["_absent"] == ["rule_id"]
-    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(odd)
+    rest = {**rest, "plan_dong": True, "_absent": ["rule_id"], "source": {"cells": {"plan_dong": "L16"}}}
+    assert lean_rows.full(rest, columns, where, letters) == _sorted(odd)
     bare = {**record, "source": {"file": "a.xlsx", "sheet": "B", "row": 15}}
-    rest = lean_rows.lean(bare, columns, where, letters)
-    assert lean_rows.full(json.loads(json.dumps(rest)), columns, where, letters) == _sorted(bare)
+    rest = {"reason_text": "…", "forecast": False, "source": {"cells": None}}
+    assert lean_rows.full(rest, columns, where, letters) == _sorted(bare)
+
+
+def test_an_override_row_keeps_what_its_columns_do_not():
+    given = {"project_code": "7", "capital_source": "NSDP", "kind": "decrease", "amount_dong": 5,
+             "reason": "đã có khối lượng", "approver": "Giám đốc", "note": "x"}  # fmt: skip
+    columns = dict(
+        zip(lean_rows.OVERRIDE_KEYS, ("7", "NSDP", "decrease", 5, "đã có khối lượng", ""), strict=True)
+    )
+    rest = lean_rows.lean(given, columns)
+    assert rest == {"approver": "Giám đốc", "note": "x"}  # the column holds "" for the approver
+    assert lean_rows.full(json.loads(json.dumps(rest)), columns) == _sorted(given)
+    rest = lean_rows.lean({"reason": "r"}, columns)
+    assert rest["_absent"] == ["project_code", "capital_source", "kind", "amount_dong", "approver"]
 
 
 def _sorted(record: dict) -> dict:
     return json.loads(json.dumps(record, sort_keys=True))
-
-
-def test_float_free_looks_into_every_level():
-    assert chain.float_free([{"a": 1, "b": {"c": ["x", None, True, {"d": (1, 2)}]}}, []])
-    assert not chain.float_free([{"a": 1}, {"b": {"c": [{"d": [0.5]}]}}])
-    assert not chain.float_free([{"a": np.float64(1)}])  # a float subclass
-    assert not chain.float_free([{"a": dt.date(2022, 1, 1)}])  # anything else: checked per value

@@ -81,6 +81,18 @@ def _load(path, monkeypatch, *, apart: bool):
     return loaded, len(started)
 
 
+def _before_understanding(monkeypatch, before) -> None:
+    """Understanding a sheet first calls `before(sheet name, here)`: `here` is true in this
+    process, false in the second one (forked with the patch in place)."""
+    real, parent = Understanding.__call__, os.getpid()
+
+    def hooked(self, sheet):
+        before(sheet.sheet, os.getpid() == parent)
+        return real(self, sheet)
+
+    monkeypatch.setattr(Understanding, "__call__", hooked)
+
+
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
 def test_two_processes_load_what_one_loads(tmp_path, monkeypatch) -> None:
     path = _workbook(tmp_path)
@@ -118,14 +130,12 @@ def test_any_sheet_order_loads_the_same_on_two_processes(tmp_path, monkeypatch, 
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
 def test_an_exception_in_the_second_process_is_raised_here(tmp_path, monkeypatch) -> None:
     path = _workbook(tmp_path)
-    real = Understanding.__call__
 
-    def failing(self, sheet):
-        if sheet.sheet == "Biểu 05":  # position 5: read by the second process
+    def failing(name, here):
+        if name == "Biểu 05":  # position 5: read by the second process
             raise ValueError("sheet 5 is broken")
-        return real(self, sheet)
 
-    monkeypatch.setattr(Understanding, "__call__", failing)
+    _before_understanding(monkeypatch, failing)
     with pytest.raises(ValueError, match="sheet 5 is broken"):
         _load(path, monkeypatch, apart=True)
     with pytest.raises(ChildProcessError):
@@ -135,15 +145,12 @@ def test_an_exception_in_the_second_process_is_raised_here(tmp_path, monkeypatch
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
 def test_a_second_process_that_dies_ends_the_read_with_an_error(tmp_path, monkeypatch) -> None:
     path = _workbook(tmp_path)
-    real = Understanding.__call__
-    here = os.getpid()
 
-    def dying(self, sheet):
-        if os.getpid() != here:
+    def dying(name, here):
+        if not here:
             os._exit(9)  # killed, as by the out-of-memory killer
-        return real(self, sheet)
 
-    monkeypatch.setattr(Understanding, "__call__", dying)
+    _before_understanding(monkeypatch, dying)
     with pytest.raises(DisbursementError, match="every second sheet ended before sheet 'Ghi chú'"):
         _load(path, monkeypatch, apart=True)
 
@@ -151,15 +158,12 @@ def test_a_second_process_that_dies_ends_the_read_with_an_error(tmp_path, monkey
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
 def test_a_failure_here_stops_the_second_process(tmp_path, monkeypatch) -> None:
     path = _workbook(tmp_path)
-    real = Understanding.__call__
-    here = os.getpid()
 
-    def failing_here(self, sheet):
-        if os.getpid() == here and sheet.sheet == "Biểu 04":
+    def failing_here(name, here):
+        if here and name == "Biểu 04":
             raise KeyboardInterrupt
-        return real(self, sheet)
 
-    monkeypatch.setattr(Understanding, "__call__", failing_here)
+    _before_understanding(monkeypatch, failing_here)
     with pytest.raises(KeyboardInterrupt):
         _load(path, monkeypatch, apart=True)
     with pytest.raises(ChildProcessError):
@@ -291,17 +295,14 @@ def test_a_message_cut_off_by_a_dying_child_is_an_error_not_a_crash(tmp_path, mo
 @pytest.mark.skipif(not TWO_CORES, reason="needs fork and two cores")
 def test_a_failure_here_kills_a_second_process_still_reading(tmp_path, monkeypatch) -> None:
     path = _workbook(tmp_path)
-    real = Understanding.__call__
-    here = os.getpid()
 
-    def slow_there(self, sheet):
-        if os.getpid() != here and sheet.sheet != "Ghi chú":  # its first sheet, then slow
+    def slow_there(name, here):
+        if not here and name != "Ghi chú":  # its first sheet, then slow
             time.sleep(60)  # the child would read on for minutes
-        elif sheet.sheet == "Biểu 02":
+        elif name == "Biểu 02":
             raise ValueError("this process failed")
-        return real(self, sheet)
 
-    monkeypatch.setattr(Understanding, "__call__", slow_there)
+    _before_understanding(monkeypatch, slow_there)
     started = time.monotonic()
     with pytest.raises(ValueError, match="this process failed"):
         _load(path, monkeypatch, apart=True)
