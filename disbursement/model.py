@@ -10,8 +10,11 @@ letter in that sheet so a flag can cite its source cell.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from disbursement.source_cells import plain_cells
 
 if TYPE_CHECKING:  # typed for mypy; importing the model stays cheap (no pandas at import)
     import pandas as pd
@@ -111,15 +114,15 @@ class SourceRef:
     file: str
     sheet: str
     row: int
-    # canonical column → "H12". The plan line's own dict, shared by its flag and proposal
-    # records and their JSON (never written to after ingest): a copy per record was ~150 MB
-    # of a national run.
-    cells: dict[str, str] = field(default_factory=dict)
+    # canonical column → "H12": the plan line's own mapping (source_cells.SourceCells, or a
+    # dict where a Treasury export or a reply changed it), shared by its flag and proposal
+    # records and their JSON (never written to after ingest).
+    cells: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {"file": self.file, "sheet": self.sheet, "row": self.row}
         if self.cells:
-            out["cells"] = self.cells
+            out["cells"] = plain_cells(self.cells)
         return out
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from disbursement.config.issues import issue
 from disbursement.errors import Issue
 from disbursement.money import format_trieu
+from disbursement.source_cells import cell_of
 from disbursement.text import fold
 
 NAME_MATCH_MIN = 92  # rapidfuzz token_sort_ratio, 0..100
@@ -125,7 +126,7 @@ def join_treasury(plan: pd.DataFrame, treasury: pd.DataFrame, issues: list[Issue
             continue
         disbursed[i] = int(t_disbursed[rows].sum())
         src = t.iloc[rows[0]]
-        cell = src.cells.get("disbursed_dong", "") if isinstance(src.cells, dict) else ""
+        cell = cell_of(src.cells, "disbursed_dong")
         cells[i] = {**cells[i], "disbursed_dong": f"{Path(src.file).name}:{src.sheet}!{cell}"}
         if len(rows) > 1:
             line = plan.iloc[i]

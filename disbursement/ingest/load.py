@@ -20,12 +20,12 @@ from disbursement.errors import Issue
 from disbursement.ingest.fingerprint import SeenTables
 from disbursement.ingest.header import load_vocabulary
 from disbursement.ingest.join import join_treasury
-from disbursement.ingest.normalize import line_cells
 from disbursement.ingest.required import Requirement
 from disbursement.ingest.rows import SourceMatcher
 from disbursement.ingest.split import Understood, understood_sheets
 from disbursement.ingest.understand import SheetReport, Understanding, refuse
 from disbursement.model import empty_plan
+from disbursement.source_cells import cell_of, line_cells
 from disbursement.text import fold
 
 __all__ = ["LoadResult", "SheetReport", "load_plan"]
@@ -175,7 +175,7 @@ def _duplicate_groups(
             continue
         first = members[0]
         where = ", ".join(f"{sheets[i]}!{rows[i]}" for i in members)
-        letter = re.sub(r"\d+$", "", cells[first].get(column, "")) or None
+        letter = re.sub(r"\d+$", "", cell_of(cells[first], column)) or None
         out.append(
             issue(
                 code,

@@ -34,6 +34,7 @@ from disbursement.ingest.rows import (
 )
 from disbursement.model import MONEY_COLUMNS, OPTIONAL_MONEY, STATUS_OTHER, TEXT_COLUMNS
 from disbursement.money import UNITS, parse_amount_column
+from disbursement.source_cells import line_cells
 
 
 @dataclass
@@ -231,12 +232,6 @@ def normalise_sheet(
     bad_rows = unparseable_required(problems, first_row)
     lines["trusted"] = ~np.isin(excel_rows, list(bad_rows))
     return SheetResult(lines, counts, unit, letters)
-
-
-def line_cells(letters: dict[str, str], rows: list[int]) -> list[dict[str, str]]:
-    """Each line's source cells ({"plan_dong": "L15", …}) from its sheet's column letters."""
-    keys, refs = list(letters), list(letters.values())
-    return [dict(zip(keys, [letter + r for letter in refs], strict=True)) for r in map(str, rows)]
 
 
 INVISIBLE = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\u00a0]+")

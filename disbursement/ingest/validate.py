@@ -17,6 +17,7 @@ from disbursement.config.issues import issue
 from disbursement.errors import Issue, cell_column
 from disbursement.model import OPTIONAL_MONEY, PLAN_TABLE, STATUS_OTHER, STATUSES
 from disbursement.money import format_trieu
+from disbursement.source_cells import cell_of
 
 MESSAGES = {
     "name_present": "project row has no name; line excluded from the review",
@@ -184,5 +185,5 @@ def check_code(check: str) -> str:
 
 
 def _letter(line, column) -> str | None:
-    cell = line.cells.get(column) if isinstance(line.cells, dict) and column else None
+    cell = cell_of(line.cells, column)
     return cell_column(cell) if cell else None

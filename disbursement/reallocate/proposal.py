@@ -27,6 +27,7 @@ expected figure is unknown gets the fallback's code.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from disbursement.reallocate.allocation import (
     source_unknown,
 )
 from disbursement.reallocate.recall import recall_amounts, whatif
+from disbursement.source_cells import cell_of
 
 __all__ = [
     "REASON_TEXT_EN",
@@ -114,16 +116,14 @@ def _line(row: dict, kind: str, amount: int, reason: str, pool: str, tier: str |
             _text(row.get("file")),
             _text(row.get("sheet")),
             int(row["row"]),
-            row["cells"] if isinstance(row.get("cells"), dict) else {},
+            row["cells"] if isinstance(row.get("cells"), Mapping) else {},
         ),
         tier=tier,
     )
 
 
 def _note(row: dict, code: str, message: str, column: str | None = None, **params) -> Issue:
-    given = row.get("cells")
-    cells = given if isinstance(given, dict) else {}
-    letter = cells.get(column, "") if column else ""
+    letter = cell_of(row.get("cells"), column)
     return issue(
         code,
         _text(row.get("file")),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from disbursement.errors import InputUnreadable, Issue, OutputError, cell_column, column_letter
@@ -143,7 +143,7 @@ def _all_flags(flags_df) -> list:
 def _cell_in(src: Path, flag) -> tuple[str, str, int] | None:
     """(sheet, column, row) when the flag's disbursement was read from `src` for another file's
     line: the Treasury join cites it as "kbnn.xlsx:KBNN!F8"."""
-    cells = flag.cells if isinstance(flag.cells, dict) else {}
+    cells = flag.cells if isinstance(flag.cells, Mapping) else {}
     ref = cells.get("disbursed_dong")
     if not isinstance(ref, str) or ":" not in ref or "!" not in ref:
         return None
@@ -175,7 +175,7 @@ def _value(flag, name):
 
 def _note_flag(notes: _Notes, flag, info, elsewhere: tuple[str, str, int] | None = None) -> None:
     sheet, row = flag.sheet, int(flag.row)
-    cells = flag.cells if isinstance(flag.cells, dict) else {}
+    cells = flag.cells if isinstance(flag.cells, Mapping) else {}
     plan, done = int(flag.plan_dong), int(flag.disbursed_dong)
     expected = _value(flag, "expected_dong")
     rule = _value(flag, "rule_id") or "?"

@@ -14,6 +14,7 @@ import orjson
 import pandas as pd
 
 from disbursement.model import RunResult
+from disbursement.source_cells import plain_cells
 
 
 def _optional_int(value):
@@ -76,7 +77,7 @@ def flag_records(result: RunResult) -> list[dict]:
         flags["file"].tolist(),
         flags["sheet"].tolist(),
         ints("row"),
-        flags["cells"].tolist(),
+        [plain_cells(c) for c in flags["cells"].tolist()],
         strict=True,
     )
     records = []

@@ -1,0 +1,87 @@
+"""A line's source cells ({"plan_dong": "L15", …}) as its sheet's column letters and its row.
+
+Every canonical line says which Excel cell each of its figures came from. Kept as a dict of
+texts per line, that was ~1.4 KB and 15 small objects per line (140 MB and 0.3–0.5 s at 100k
+lines) for what a sheet states once: a canonical column → letter map, plus the line's row.
+`SourceCells` is that pair: a read-only mapping, equal to the dict it stands for, expanded
+only where one is read or printed. A line whose cells were changed (a Treasury export's
+disbursement cell, an investor's answer) holds a plain dict instead; every reader takes
+either (`Mapping`).
+
+The records printed and kept (`render.records`: the `--json` flags, the proposal) hold plain
+dicts (`plain_cells`): they are JSON for any encoder, and only flagged or proposed lines
+pay for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["SheetLetters", "SourceCells", "cell_of", "line_cells", "plain_cells"]
+
+
+class SheetLetters:
+    """One sheet's canonical column → Excel column letter map, shared by all its lines."""
+
+    __slots__ = ("_columns", "_letters", "letters")
+
+    def __init__(self, letters: Mapping[str, str]) -> None:
+        self.letters = dict(letters)
+        self._columns, self._letters = tuple(self.letters), tuple(self.letters.values())
+
+    def cells_at(self, row: int) -> dict[str, str]:
+        """The dict of the line at Excel row `row`."""
+        at = str(row)
+        return dict(zip(self._columns, [letter + at for letter in self._letters], strict=True))
+
+
+class SourceCells(Mapping[str, str]):
+    """The cells of the line at Excel row `row` of a sheet whose columns are `sheet`."""
+
+    __slots__ = ("row", "sheet")
+
+    def __init__(self, sheet: SheetLetters, row: int) -> None:
+        self.sheet, self.row = sheet, row
+
+    def __getitem__(self, key: str) -> str:
+        return f"{self.sheet.letters[key]}{self.row}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sheet.letters)
+
+    def __len__(self) -> int:
+        return len(self.sheet.letters)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.sheet.letters
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def __reduce__(self):  # pickled and copied as the dict it stands for
+        return dict, (self.sheet.cells_at(self.row),)
+
+
+def line_cells(letters: Mapping[str, str], rows: list[int]) -> list[SourceCells]:
+    """Each line's source cells from its sheet's column letters: one shared map, one small
+    object per line."""
+    sheet = SheetLetters(letters)
+    return [SourceCells(sheet, r) for r in rows]
+
+
+def cell_of(cells: Any, column: str | None) -> str:
+    """The cell `column` of a line came from ("L15"), "" when unknown."""
+    if not column or not isinstance(cells, Mapping):
+        return ""
+    return cells.get(column) or ""
+
+
+def plain_cells(cells: Any) -> dict[str, str]:
+    """A line's cells as a dict for a record: expanded from `SourceCells`, a dict as it is
+    (shared, never written to), anything else (no cells) empty."""
+    if type(cells) is SourceCells:
+        return cells.sheet.cells_at(cells.row)
+    if isinstance(cells, dict):
+        return cells
+    return dict(cells) if isinstance(cells, Mapping) else {}
