@@ -31,7 +31,7 @@ from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
-from disbursement.render.records import EncodedList, encode_list, flag_records, proposal_json
+from disbursement.render.records import EncodedList, encode_list, iter_flag_records, proposal_json
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ class ReviewOutcome:
     written: dict[str, Path] = field(default_factory=dict)
     run_id: str | None = None
     store: Location | None = None
-    # flag_records / proposal_json of the final result when the record made them: `--json`
-    # prints the same records instead of making them again
-    flag_records: list[dict[str, Any]] | None = None
+    # What the record made of the final result, printed by `--json` instead of made again:
+    # the proposal's JSON and the flag records' text (the records themselves are encoded as
+    # they are made, never held together: `render.records.flag_records` gives them)
     proposal: dict[str, Any] | None = None
     flag_json: EncodedList | None = None  # flag_records as `--json` writes them
 
@@ -229,7 +229,7 @@ def _review(
             templates_dir=options.templates_dir,
             date=options.date,
         )
-    run_id = records = proposal = flag_json = None
+    run_id = proposal = flag_json = None
     if audit.store is not None and record and result.reply_files:
         from disbursement.audit.replies import record_replies
         from disbursement.audit.store import connect
@@ -237,8 +237,7 @@ def _review(
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
-        records = flag_records(result)
-        flag_json = encode_list(records)
+        flag_json = encode_list(iter_flag_records(result))  # the records are not kept
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,
@@ -247,8 +246,8 @@ def _review(
             input_paths=list(paths),
             output_paths=written,
             options=options.recorded(),
-            flag_list=records,
+            flag_list=None,  # made by the record only if orjson could not write one
             flag_json=flag_json.chunks if flag_json.plain else None,
             proposal_data=proposal,
         )
-    return ReviewOutcome(result, written, run_id, audit.store, records, proposal, flag_json)
+    return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json)

@@ -248,7 +248,10 @@ def _run_rows(
             strict=True,
         )
     )
-    flags = flag_list if flag_list is not None else flag_records(result)
+    if flag_json is None:
+        flags: list[Any] = flag_list if flag_list is not None else flag_records(result)
+    else:  # one chunk per 1,024 records: the count is the flag table's
+        flags = flag_json
     proposal: list[dict[str, Any]] = []
     marked: list[dict[str, Any]] = []
     if result.proposal is not None:
@@ -300,7 +303,7 @@ def _run_rows(
         "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
         "blocks": blocks.encode_parts(
             {
-                "flags": (len(flags), flags if flag_json is None else flag_json),
+                "flags": (len(result.flags) if flag_json is not None else len(flags), flags),
                 "proposal_lines": (len(proposal), proposal),
                 "lines": (n, lines),
                 "issues": (len(found), issues),

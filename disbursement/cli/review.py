@@ -131,9 +131,8 @@ def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
     from disbursement.render.terminal import terminal_report, written_lines
 
     if as_json:
-        payload = result_json(outcome.result, flags=outcome.flag_records, proposal=outcome.proposal)
-        if outcome.flag_json is not None:  # encoded once, for the audit record and here
-            payload["flags"] = outcome.flag_json
+        # The flags encoded once, for the record and here (made now when nothing was recorded).
+        payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal)
         if outcome.run_id:
             payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
         if outcome.written:

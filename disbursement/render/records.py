@@ -7,8 +7,9 @@ The JSON contract: {"flags": [...], "issues": [...], "summary": {...}} with inte
 from __future__ import annotations
 
 import functools
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import orjson
 import pandas as pd
@@ -41,6 +42,12 @@ def _reason_text(code: str, rate: str, threshold, as_of: str) -> str:
 
 def flag_records(result: RunResult) -> list[dict]:
     """One JSON-ready dict per flagged line, in workbook order."""
+    return list(iter_flag_records(result))
+
+
+def iter_flag_records(result: RunResult) -> Iterator[dict]:
+    """`flag_records` one by one: encoded as they come (`encode_list`), a national run's
+    56,000 records (~115 MB) are never held together."""
     info = result.round
     flags = result.flags
     as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
@@ -80,7 +87,6 @@ def flag_records(result: RunResult) -> list[dict]:
         [plain_cells(c) for c in flags["cells"].tolist()],
         strict=True,
     )
-    records = []
     for i, (
         code,
         name,
@@ -123,8 +129,7 @@ def flag_records(result: RunResult) -> list[dict]:
             record["lifecycle"] = lifecycle[i]
         if evidence is not None and evidence[i] is not None:  # figures an investor's reply gave
             record["reply"] = evidence[i]
-        records.append(record)
-    return records
+        yield record
 
 
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # int keys become text, as the stdlib writes them
@@ -155,26 +160,26 @@ class EncodedList:
 _CHUNK = 1024  # elements per join: orjson's output buffers are reused, not kept (7 KB each)
 
 
-def _list_chunks(values: list, stdlib: list[int] | None = None) -> Iterator[bytes]:
+def _list_chunks(values: Iterable, stdlib: list[int] | None = None) -> Iterator[bytes]:
     """The text of a list as `write_json` writes it — "[", one element per line, "]" — in
     chunks of `_CHUNK` elements; `stdlib` collects the positions orjson could not write."""
-    if not values:
-        yield b"[]"
-        return
-    yield b"[\n"
-    for start in range(0, len(values), _CHUNK):
+    elements = iter(values)
+    start = 0
+    while batch := list(itertools.islice(elements, _CHUNK)):
         items = []
-        for i, value in enumerate(values[start : start + _CHUNK], start):
+        for i, value in enumerate(batch, start):
             text, plain = _encoded(value)
             items.append(text)
             if not plain and stdlib is not None:
                 stdlib.append(i)
-        yield (b",\n" if start else b"") + b",\n".join(items)
-    yield b"\n]"
+        yield (b",\n" if start else b"[\n") + b",\n".join(items)
+        start += len(batch)
+    yield b"\n]" if start else b"[]"
 
 
-def encode_list(values: list) -> EncodedList:
-    """The list's text as `write_json` writes it, kept in chunks."""
+def encode_list(values: Iterable) -> EncodedList:
+    """The list's text as `write_json` writes it, kept in chunks (`values` may be consumed
+    as it is encoded: a generator's elements are not kept)."""
     stdlib: list[int] = []
     chunks = list(_list_chunks(values, stdlib))
     return EncodedList(chunks, plain=not stdlib)
@@ -199,9 +204,11 @@ def write_json(payload: dict, stream) -> None:
     stream.flush()
 
 
-def result_json(result: RunResult, *, flags: list[dict] | None = None, proposal: dict | None = None) -> dict:
-    """The `--json` payload; `flags` / `proposal` are `flag_records(result)` /
-    `proposal_json(result.proposal)` when the caller has them already."""
+def result_json(
+    result: RunResult, *, flags: list[dict] | EncodedList | None = None, proposal: dict | None = None
+) -> dict:
+    """The `--json` payload; `flags` / `proposal` are `flag_records(result)` (or its
+    `encode_list`) / `proposal_json(result.proposal)` when the caller has them already."""
     out = {
         "flags": flag_records(result) if flags is None else flags,
         # The contract's issues are errors and warnings; info records go to "notes" (same shape).

@@ -18,7 +18,7 @@ from disbursement.audit import blocks, chain, queries, replay, schema
 from disbursement.audit import rows as audit_rows
 from disbursement.audit import rows as lean_rows
 from disbursement.audit import store as audit_store
-from disbursement.render.records import flag_records, proposal_json
+from disbursement.render.records import encode_list, flag_records, proposal_json
 from disbursement.session import AuditTarget, ReviewOptions, review
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,12 +109,14 @@ def test_the_hash_made_in_memory_is_the_hash_of_what_is_read_back(tmp_path, monk
         counts = {p: n for p, n, _ in kept}
         last = outcomes[-1].result
         assert counts["lines"] == len(last.plan) and counts["issues"] == len(last.issues)
-        assert counts["flags"] == len(outcomes[-1].flag_records)
+        assert counts["flags"] == len(flag_records(outcomes[-1].result))
         assert len(audit_rows.lines(conn, 3)) == len(last.plan)
     # the stored records are the records the run made (and `--json` printed)
     for run_id, outcome in zip(ids, outcomes, strict=True):
         shown = queries.show_run(db, run_id)
-        assert shown["flags"] == _plain(flag_records(outcome.result)) == _plain(outcome.flag_records)
+        assert shown["flags"] == _plain(flag_records(outcome.result))
+        made = encode_list(flag_records(outcome.result))  # what `--json` printed
+        assert b"".join(outcome.flag_json.chunks) == b"".join(made.chunks)
         data = proposal_json(outcome.result.proposal)
         assert shown["proposal"] == _plain(
             [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
