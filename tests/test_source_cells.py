@@ -68,3 +68,18 @@ def test_a_plan_holds_one_letter_map_per_sheet_and_every_record_a_plain_dict(mak
     sources = [x["source"] for x in data["decreases"] + data["increases"]]
     assert sources and all(type(s["cells"]) is dict for s in sources)
     assert json.loads(json.dumps(sources)) == sources
+
+
+def test_flag_records_expand_each_lines_cells_only_as_the_record_is_made(make_workbook, monkeypatch):
+    """`encode_list(iter_flag_records(...))` never holds a national run's records (and their
+    56,000 cells dicts) together: a record's cells are expanded when that record is made."""
+    from disbursement.render import records as module
+
+    path = make_workbook([line(f"70{i:05d}", f"Dự án {i}", disbursed="10") for i in range(30)])
+    result = review([path], ReviewOptions(round=1, year=2022), record=False).result
+    expanded = []
+    monkeypatch.setattr(module, "plain_cells", lambda cells: expanded.append(cells) or dict(cells))
+    made = module.iter_flag_records(result)
+    first = next(made)
+    assert len(expanded) == 1 and first["source"]["cells"] == dict(expanded[0])
+    assert len(list(made)) == len(result.flags) - 1 == 29 and len(expanded) == 30

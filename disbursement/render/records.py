@@ -84,7 +84,7 @@ def iter_flag_records(result: RunResult) -> Iterator[dict]:
         flags["file"].tolist(),
         flags["sheet"].tolist(),
         ints("row"),
-        [plain_cells(c) for c in flags["cells"].tolist()],
+        flags["cells"].tolist(),  # each expanded as its record is made (`plain_cells`)
         strict=True,
     )
     for i, (
@@ -123,7 +123,7 @@ def iter_flag_records(result: RunResult) -> Iterator[dict]:
             "status": status,
             "investor": investor,
             "forecast": bool(forecast),
-            "source": {"file": file, "sheet": sheet, "row": row, "cells": cells},
+            "source": {"file": file, "sheet": sheet, "row": row, "cells": plain_cells(cells)},
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
             record["lifecycle"] = lifecycle[i]
