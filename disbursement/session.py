@@ -247,7 +247,7 @@ def _review(
             output_paths=written,
             options=options.recorded(),
             flag_list=None,  # made by the record only if orjson could not write one
-            flag_json=flag_json.chunks if flag_json.plain else None,
+            flag_block=flag_json.packed if flag_json.plain else None,
             proposal_data=proposal,
         )
     return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json)

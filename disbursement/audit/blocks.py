@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -60,6 +60,20 @@ def _text(value: Any) -> bytes:
         return STDLIB + text.encode("ascii")  # \u escapes keep lone surrogates
 
 
+def columns_text(columns: Mapping[str, Callable[[], list[Any]]]) -> list[bytes]:
+    """`_text` of {name: column}, in chunks, each column made by its function, written and let
+    go in turn (a national run's lines as eleven lists at once were ~40 MB at the record's
+    peak). A column orjson refuses sends the whole part to `_text`'s stdlib form."""
+    chunks = []
+    for k, name in enumerate(sorted(columns)):
+        try:
+            text = orjson.dumps(columns[name](), default=_jsonable, option=_SORTED)
+        except (orjson.JSONEncodeError, TypeError):
+            return [_text({key: make() for key, make in columns.items()})]
+        chunks.append((b"," if k else b"{") + orjson.dumps(name) + b":" + text)
+    return [*chunks, b"}"] if chunks else [b"{}"]
+
+
 def encode(value: Any) -> bytes:
     """The block of one part: its compressed JSON."""
     return zlib.compress(_text(value), _LEVEL)
@@ -72,14 +86,25 @@ def _compress(chunks: list[bytes]) -> bytes:
 
 def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, bytes]]:
     """{part: (rows, block)} for {part: (rows, value)}; a value given as a list of bytes is
-    its JSON already, in chunks. zlib runs without the GIL, so each part is compressed on a
-    thread while the next one's JSON is written (0.3 s of a national run's 0.7 s of encoding)."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="block") as pool:
-        pending = {
-            part: (rows, pool.submit(_compress, value if _is_text(value) else [_text(value)]))
-            for part, (rows, value) in parts.items()
-        }
-        return {part: (rows, block.result()) for part, (rows, block) in pending.items()}
+    its JSON already, in chunks; one given as bytes is its block already (the flag records
+    `--json` prints, packed as they were encoded: `render.records.EncodedList`). zlib runs
+    without the GIL, so each part is compressed on a thread while the next one's JSON is
+    written; no more than that one part waits, so at most two parts' JSON are held at once
+    (all four were ~110 MB at the peak of a national run's record)."""
+    blocks: dict[str, tuple[int, bytes]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="block") as pool:
+        waiting: tuple[str, int, Future[bytes]] | None = None
+        for part, (rows, value) in parts.items():
+            if type(value) is bytes:
+                blocks[part] = (rows, value)
+                continue
+            compressing = pool.submit(_compress, value if _is_text(value) else [_text(value)])
+            if waiting is not None:
+                blocks[waiting[0]] = (waiting[1], waiting[2].result())
+            waiting = (part, rows, compressing)
+        if waiting is not None:
+            blocks[waiting[0]] = (waiting[1], waiting[2].result())
+    return {part: blocks[part] for part in parts}
 
 
 def _is_text(value: Any) -> bool:

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def record_run(
     overrides: Iterable[Any] | None = None,
     options: Mapping[str, Any] | None = None,
     flag_list: list[dict[str, Any]] | None = None,
-    flag_json: list[bytes] | None = None,
+    flag_block: bytes | None = None,
     proposal_data: dict[str, Any] | None = None,
 ) -> str:
     """Record one review run (a `RunResult`) and return its run id.
@@ -71,10 +71,12 @@ def record_run(
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
     `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
     when the caller has made them already (the `--json` payload): they are not made twice;
-    `flag_json` the flag records as `--json` writes them (its text in chunks), all by
-    orjson (`encode_list(...).chunks` when `.plain`).
+    `flag_block` the flag records as `--json` writes them, compressed, all by orjson
+    (`encode_list(...).packed` when `.plain`): kept as the flags block as it is.
     """
-    rows = _run_rows(result, overrides, flag_list=flag_list, flag_json=flag_json, proposal_data=proposal_data)
+    rows = _run_rows(
+        result, overrides, flag_list=flag_list, flag_block=flag_block, proposal_data=proposal_data
+    )
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
     rules_sha = hashlib.sha256(rules_text.encode("utf-8")).hexdigest()
     info = result.round
@@ -212,7 +214,7 @@ def _run_rows(
     overrides: Iterable[Any] | None,
     *,
     flag_list: list[dict[str, Any]] | None = None,
-    flag_json: list[bytes] | None = None,
+    flag_block: bytes | None = None,
     proposal_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The rows of one run, from the result (no store access), each value of its column's
@@ -228,30 +230,26 @@ def _run_rows(
         sheet_no.setdefault((f or "", s or ""), len(sheet_no))
         for f, s in zip(_texts(column("file", "")), _texts(column("sheet", "")), strict=True)
     ]
-    # The lines as columns, each value of its type (int / str / None).
-    lines = dict(
-        zip(
-            blocks.LINE_COLUMNS,
-            (
-                _texts(column("project_code")),
-                _texts(column("capital_source")),  # None where no source is known
-                _texts(column("status")),
-                _texts(column("project_name")),
-                _ints(column("plan_dong", 0)),
-                _ints(column("disbursed_dong", 0)),
-                [None if e is None else int(e) for e in map(_opt, column("expected_dong"))],
-                [int(bool(x)) for x in column("in_scope", False)],
-                [int(bool(x)) for x in column("flagged", False)],
-                numbers,
-                _ints(column("row", 0)),
-            ),
-            strict=True,
-        )
+    # The lines as columns, each value of its type (int / str / None), written one at a time.
+    makers: tuple[Callable[[], list[Any]], ...] = (
+        lambda: _texts(column("project_code")),
+        lambda: _texts(column("capital_source")),  # None where no source is known
+        lambda: _texts(column("status")),
+        lambda: _texts(column("project_name")),
+        lambda: _ints(column("plan_dong", 0)),
+        lambda: _ints(column("disbursed_dong", 0)),
+        lambda: [None if e is None else int(e) for e in map(_opt, column("expected_dong"))],
+        lambda: [int(bool(x)) for x in column("in_scope", False)],
+        lambda: [int(bool(x)) for x in column("flagged", False)],
+        lambda: numbers,
+        lambda: _ints(column("row", 0)),
     )
-    if flag_json is None:
-        flags: list[Any] = flag_list if flag_list is not None else flag_records(result)
-    else:  # one chunk per 1,024 records: the count is the flag table's
-        flags = flag_json
+    lines = blocks.columns_text(dict(zip(blocks.LINE_COLUMNS, makers, strict=True)))
+    flags: list[Any] | bytes
+    if flag_block is None:
+        flags = flag_list if flag_list is not None else flag_records(result)
+    else:  # the block as `--json` prints it: the count is the flag table's
+        flags = flag_block
     proposal: list[dict[str, Any]] = []
     marked: list[dict[str, Any]] = []
     if result.proposal is not None:
@@ -303,7 +301,7 @@ def _run_rows(
         "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
         "blocks": blocks.encode_parts(
             {
-                "flags": (len(result.flags) if flag_json is not None else len(flags), flags),
+                "flags": (len(result.flags) if flag_block is not None else len(flags), flags),
                 "proposal_lines": (len(proposal), proposal),
                 "lines": (n, lines),
                 "issues": (len(found), issues),

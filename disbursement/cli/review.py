@@ -132,7 +132,7 @@ def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
 
     if as_json:
         # The flags encoded once, for the record and here (made now when nothing was recorded).
-        payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal)
+        payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal, lazy=True)
         if outcome.run_id:
             payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
         if outcome.written:

@@ -267,3 +267,26 @@ def test_an_override_row_keeps_what_its_columns_do_not():
 
 def _sorted(record: dict) -> dict:
     return json.loads(json.dumps(record, sort_keys=True))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"row": [3, 4], "project_code": ["A", None], "plan_dong": [10**12, 0]},
+        {"plan_dong": [2**70], "project_name": ["Đường"]},  # past 64 bits: the stdlib's form
+        {"project_name": ["\udcff"], "row": [1]},  # a lone surrogate: the stdlib's form
+        {"row": []},
+        {},
+    ],
+)
+def test_lines_written_column_by_column_are_the_parts_text(columns):
+    """The lines block is written one column at a time: the same bytes as the whole part."""
+    made: list[str] = []
+
+    def maker(name):
+        return lambda: made.append(name) or columns[name]
+
+    chunks = blocks.columns_text({name: maker(name) for name in columns})
+    assert b"".join(chunks) == blocks._text(columns)
+    assert json.loads(b"".join(chunks)) == columns
+    assert sorted(set(made)) == sorted(columns)

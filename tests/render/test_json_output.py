@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,29 @@ def test_flags_encoded_once_are_written_byte_for_byte_as_the_records():
     many = [{"i": i} for i in range(2500)]  # more than one chunk
     assert json.loads(b"".join(encode_list(many).chunks)) == many
     assert _written({"flags": encode_list(many)}) == _written({"flags": many})
+
+
+def test_an_encoded_list_is_kept_packed_and_unpacked_piece_by_piece(monkeypatch):
+    """The audit store keeps `packed` as the flags block: one zlib stream of the list's text."""
+    from disbursement.render import records
+
+    many = [{"i": i, "name": f"Dự án {i}"} for i in range(5000)]
+    encoded = encode_list(iter(many))  # a generator's elements are not kept
+    text = _written({"flags": many})
+    assert zlib.decompress(encoded.packed) == b"".join(encoded.chunks)
+    assert len(encoded.packed) < len(b"".join(encoded.chunks)) // 5
+    monkeypatch.setattr(records, "_PIECE", 7)  # many pieces, each unpacked as it is written
+    assert len(list(encoded.chunks)) > 100 and _written({"flags": encoded}) == text
+
+
+def test_lazy_issues_and_notes_are_written_as_the_lists():
+    """The CLI's payload makes each issue and note record as it is written."""
+    result = run_round([str(ROOT / "sample_data" / "son_la_2022_den_30-09.xlsx")], 2)
+    listed, lazy = result_json(result), result_json(result, lazy=True)
+    assert listed["notes"]
+    assert not isinstance(lazy["notes"], list) and not isinstance(lazy["issues"], list)
+    assert _written(lazy) == _written(listed)
+    assert _written({"none": iter(())}) == _written({"none": []})
 
 
 def test_awkward_values_keep_their_value():
