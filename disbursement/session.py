@@ -237,7 +237,7 @@ def _review(
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and record:
-        flag_json = encode_list(iter_flag_records(result))  # the records are not kept
+        flag_json = encode_list(iter_flag_records(result, plain=False))  # the records are not kept
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,

@@ -8,9 +8,11 @@ only where one is read or printed. A line whose cells were changed (a Treasury e
 disbursement cell, an investor's answer) holds a plain dict instead; every reader takes
 either (`Mapping`).
 
-The records printed and kept (`render.records`: the `--json` flags, the proposal) hold plain
-dicts (`plain_cells`): they are JSON for any encoder, and only flagged or proposed lines
-pay for one.
+The records handed out (`render.records.flag_records`, the proposal) hold plain dicts
+(`plain_cells`): they are JSON for any encoder, and only flagged or proposed lines pay for
+one. The flag records `--json` prints and the audit store keeps are encoded as they are made
+and hold the `SourceCells` themselves: orjson writes them from the sheet's text with the
+row put in (`cells_json`), the same bytes, no dict made.
 """
 
 from __future__ import annotations
@@ -18,17 +20,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["SheetLetters", "SourceCells", "cell_of", "line_cells", "plain_cells"]
+import orjson
+
+__all__ = ["SheetLetters", "SourceCells", "cell_of", "cells_json", "line_cells", "plain_cells"]
 
 
 class SheetLetters:
     """One sheet's canonical column → Excel column letter map, shared by all its lines."""
 
-    __slots__ = ("_columns", "_letters", "letters")
+    __slots__ = ("_columns", "_json", "_letters", "letters")
 
     def __init__(self, letters: Mapping[str, str]) -> None:
         self.letters = dict(letters)
         self._columns, self._letters = tuple(self.letters), tuple(self.letters.values())
+        self._json: list[bytes] | None = None
+
+    def json_at(self, row: int) -> bytes:
+        """orjson's text of `cells_at(row)`, from the sheet's text with the rows left out."""
+        if self._json is None:  # the letters never hold \x01: it marks where each row goes
+            marked = orjson.dumps({c: f"{letter}\x01" for c, letter in self.letters.items()})
+            self._json = marked.split(b"\\u0001")
+        return (b"%d" % row).join(self._json)
 
     def cells_at(self, row: int) -> dict[str, str]:
         """The dict of the line at Excel row `row`."""
@@ -75,6 +87,14 @@ def cell_of(cells: Any, column: str | None) -> str:
     if not column or not isinstance(cells, Mapping):
         return ""
     return cells.get(column) or ""
+
+
+def cells_json(value: Any) -> Any:
+    """orjson's `default` for a record holding `SourceCells`: their text as a fragment (the
+    dict is never made); what else orjson cannot write, refused as orjson refuses it."""
+    if type(value) is SourceCells:
+        return orjson.Fragment(value.sheet.json_at(value.row))
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def plain_cells(cells: Any) -> dict[str, str]:

@@ -7,12 +7,13 @@ import copy
 import json
 import pickle
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from disbursement.ingest.load import load_plan
 from disbursement.pipeline import load_rules
-from disbursement.render.records import flag_records, proposal_json
+from disbursement.render.records import _encode, encode_list, flag_records, proposal_json
 from disbursement.session import ReviewOptions, review
 from disbursement.source_cells import SourceCells, cell_of, line_cells, plain_cells
 from tests.conftest import line
@@ -35,6 +36,11 @@ def test_source_cells_are_the_dict_of_their_letters_on_their_row(columns, row):
     for column in columns:
         assert cell_of(cells, column) == expected[column]
     assert cell_of(cells, "investor") == "" and cell_of(None, "plan_dong") == ""
+    # written without the dict: orjson's text of it, and the stdlib's where orjson refuses
+    record = {"cells": cells, "n": 1}
+    assert _encode(record) == orjson.dumps({"cells": expected, "n": 1})
+    odd = {"cells": cells, "n": 2**70}
+    assert json.loads(_encode(odd)) == {"cells": expected, "n": 2**70}
 
 
 def test_plain_cells_keeps_a_changed_dict_and_gives_nothing_for_no_cells():
@@ -83,3 +89,8 @@ def test_flag_records_expand_each_lines_cells_only_as_the_record_is_made(make_wo
     first = next(made)
     assert len(expanded) == 1 and first["source"]["cells"] == dict(expanded[0])
     assert len(list(made)) == len(result.flags) - 1 == 29 and len(expanded) == 30
+    # encoded for `--json` and the audit store, no record's cells are made into a dict
+    expanded.clear()
+    lean = encode_list(module.iter_flag_records(result, plain=False))
+    assert not expanded and lean.plain
+    assert lean.packed == encode_list(flag_records(result)).packed

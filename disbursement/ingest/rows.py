@@ -250,9 +250,16 @@ def _repair(text: str, legacy: str | None) -> str:
     return repair_text(text, legacy)
 
 
+_TEXT_CELLS = {str, type(None)}
+
+
 def text_column(values, legacy: str | None) -> list[str]:
     """The cells of a text column as clean Unicode text (legacy encodings repaired, numbers as
     officers read them); each distinct text is repaired once."""
+    if set(map(type, values)) <= _TEXT_CELLS:  # the usual column: one pass per distinct text
+        clean = {v: _repair(v.strip(), legacy) for v in dict.fromkeys(values) if v}
+        clean[""] = clean[None] = ""
+        return list(map(clean.__getitem__, values))
     out: list[str] = []
     append = out.append
     repaired: dict[str, str] = {}  # each distinct text is repaired once

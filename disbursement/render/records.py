@@ -10,14 +10,14 @@ import functools
 import itertools
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pandas as pd
 
 from disbursement.model import RunResult
-from disbursement.source_cells import plain_cells
+from disbursement.source_cells import cells_json, plain_cells
 
 
 def _optional_int(value):
@@ -47,9 +47,10 @@ def flag_records(result: RunResult) -> list[dict]:
     return list(iter_flag_records(result))
 
 
-def iter_flag_records(result: RunResult) -> Iterator[dict]:
+def iter_flag_records(result: RunResult, *, plain: bool = True) -> Iterator[dict]:
     """`flag_records` one by one: encoded as they come (`encode_list`), a national run's
-    56,000 records (~115 MB) are never held together."""
+    56,000 records (~115 MB) are never held together. `plain=False` leaves each record's
+    cells as its line holds them, for `write_json`'s encoder (`cells_json`): no dict made."""
     info = result.round
     flags = result.flags
     as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
@@ -125,7 +126,12 @@ def iter_flag_records(result: RunResult) -> Iterator[dict]:
             "status": status,
             "investor": investor,
             "forecast": bool(forecast),
-            "source": {"file": file, "sheet": sheet, "row": row, "cells": plain_cells(cells)},
+            "source": {
+                "file": file,
+                "sheet": sheet,
+                "row": row,
+                "cells": plain_cells(cells) if plain else cells,
+            },
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
             record["lifecycle"] = lifecycle[i]
@@ -145,9 +151,16 @@ def _encoded(value) -> tuple[bytes, bool]:
     """(JSON of `value`, whether orjson wrote it); the stdlib writes what orjson refuses
     (text with lone surrogates, integers past 64 bits)."""
     try:
-        return orjson.dumps(value, option=_JSON_OPTIONS), True
+        return orjson.dumps(value, default=cells_json, option=_JSON_OPTIONS), True
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value).encode("ascii"), False
+        return json.dumps(value, default=_plain).encode("ascii"), False
+
+
+def _plain(value):
+    """The stdlib's `default`: source cells as their dict; anything else refused."""
+    if isinstance(value, Mapping):
+        return plain_cells(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class EncodedList:

@@ -322,3 +322,22 @@ def test_never_raises(text, legacy):
     assert detect_legacy([text]) in (None, "tcvn3", "vni")
     assert isinstance(tcvn3_to_unicode(text), str)
     assert isinstance(vni_to_unicode(text), str)
+
+
+_CELL_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(["", "  ", "Dự án", " Dự án ", "Ðuờng", "Tr\xadêng", "ABC-12", "1.1", "\u200b"]),
+    st.text(alphabet=st.sampled_from("aAđĐưƯ µ¸¶\xad\u0301 .-12"), max_size=8),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_CELL_TEXT, max_size=12), legacy=st.sampled_from([None, "tcvn3", "vni"]))
+def test_a_text_column_is_each_cell_repaired(values, legacy):
+    """A column of texts (the usual case, one pass per distinct text) and one with a number
+    among them (cell by cell) give every cell as `repair_text` reads it."""
+    from disbursement.ingest.rows import text_column
+
+    expected = [repair_text(v.strip(), legacy) if v else "" for v in values]
+    assert text_column(values, legacy) == expected
+    assert text_column([*values, 2.0], legacy) == [*expected, "2"]
