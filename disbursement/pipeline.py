@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -82,11 +82,14 @@ def run_round(
     propose: bool = True,
     overrides: str | Path | None = None,
     replies: ReplySource | None = None,
+    before_proposal: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """Run one review round over the input workbooks; bad data ends up in `issues`.
 
     With `replies`, the investors' answered figures replace the workbook's before the round's
-    criterion is decided (`investors.review.answered_plan`)."""
+    criterion is decided (`investors.review.answered_plan`). `before_proposal` is given the
+    result once its flags are final, before the proposal adds its own lines and issues (the
+    session encodes the flag records on a second core meanwhile)."""
     rules = load_rules(rules_path)
     rnd = rules.round(round_number)
     if not paths:
@@ -121,6 +124,8 @@ def run_round(
     result.summary["sheets"] = [
         {"file": s.file, "sheet": s.sheet, "status": s.status, "lines": s.lines} for s in loaded.sheets
     ]
+    if before_proposal is not None:
+        before_proposal(result)
     if propose or overrides:
         _propose(result, rnd, year, overrides)
     result.summary["issues"] = issue_counts(issues)

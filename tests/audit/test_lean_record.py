@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -290,3 +291,31 @@ def test_lines_written_column_by_column_are_the_parts_text(columns):
     assert b"".join(chunks) == blocks._text(columns)
     assert json.loads(b"".join(chunks)) == columns
     assert sorted(set(made)) == sorted(columns)
+
+
+def test_flag_records_encoded_in_a_child_are_the_records_encoded_here(tmp_path, monkeypatch):
+    """A national run's flag records are encoded by a forked child while the proposal is made:
+    what it sends back is what this process would have encoded, and the same record."""
+    from disbursement import session
+    from disbursement.forked import Job
+
+    forked: list[int | None] = []
+
+    class Watched(Job):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            forked.append(self.pid)
+
+    monkeypatch.setattr(session, "Job", Watched)
+    runs = {}
+    for at_least in (1, 10**9):  # every run forks / none does
+        monkeypatch.setattr(session, "FORK_MIN_FLAGS", at_least)
+        db = tmp_path / f"fork-{at_least}.sqlite"
+        outcome = review([str(ROOT / JUNE)], ReviewOptions(round=1), audit=AuditTarget(db))
+        assert outcome.flag_json is not None and outcome.flag_json.plain
+        runs[at_least] = (outcome.flag_json.packed, queries.show_run(db, outcome.run_id)["flags"])
+    child, here = forked
+    can_fork = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    assert (child is not None) == can_fork and here is None
+    assert runs[1] == runs[10**9]
+    assert runs[1][1] == _plain(flag_records(outcome.result))
