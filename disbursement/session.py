@@ -23,7 +23,7 @@ from typing import Any
 
 from disbursement.audit.history import History, compare_with_history
 from disbursement.audit.location import ENV_VAR, Location, locate
-from disbursement.audit.record import record_run
+from disbursement.audit.record import LinesPart, lines_part, record_run
 from disbursement.audit.store import check_store
 from disbursement.config.issues import issue
 from disbursement.errors import DisbursementError, issue_counts
@@ -232,8 +232,10 @@ class _WhileProposing:
 FORK_MIN_FLAGS = 10_000
 
 
-def _encoded_flags(result: RunResult) -> EncodedList:
-    return encode_list(iter_flag_records(result, plain=False))  # the records are not kept
+def _encoded_flags(result: RunResult) -> tuple[EncodedList, LinesPart]:
+    """The flag records as `--json` prints them (made one by one, never kept) and the lines
+    block of the record: what the proposal does not change."""
+    return encode_list(iter_flag_records(result, plain=False)), lines_part(result.plan)
 
 
 def _reviewed(
@@ -295,7 +297,7 @@ def _reviewed(
             record_replies(conn, result.reply_files, by=reviewer)
     if audit.store is not None and ahead.record:
         assert ahead.flags is not None
-        flag_json = ahead.flags.result()
+        flag_json, lines = ahead.flags.result()
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,
@@ -307,5 +309,6 @@ def _reviewed(
             flag_list=None,  # made by the record only if orjson could not write one
             flag_block=flag_json.packed if flag_json.plain else None,
             proposal_data=proposal,
+            lines=lines,
         )
     return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json)

@@ -79,18 +79,18 @@ def encode(value: Any) -> bytes:
     return zlib.compress(_text(value), _LEVEL)
 
 
-def _compress(chunks: list[bytes]) -> bytes:
+def compress(chunks: list[bytes]) -> bytes:
+    """The block of a part whose JSON is `chunks`."""
     packer = zlib.compressobj(_LEVEL)
     return b"".join([*map(packer.compress, chunks), packer.flush()])
 
 
 def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, bytes]]:
-    """{part: (rows, block)} for {part: (rows, value)}; a value given as a list of bytes is
-    its JSON already, in chunks; one given as bytes is its block already (the flag records
-    `--json` prints, packed as they were encoded: `render.records.EncodedList`). zlib runs
-    without the GIL, so each part is compressed on a thread while the next one's JSON is
-    written; no more than that one part waits, so at most two parts' JSON are held at once
-    (all four were ~110 MB at the peak of a national run's record)."""
+    """{part: (rows, block)} for {part: (rows, value)}; a value given as bytes is its block
+    already (the flag records `--json` prints, packed as they were encoded, and the lines
+    block: made while the proposal was). zlib runs without the GIL, so each part is
+    compressed on a thread while the next one's JSON is written; no more than that one part
+    waits, so at most two parts' JSON are held at once."""
     blocks: dict[str, tuple[int, bytes]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="block") as pool:
         waiting: tuple[str, int, Future[bytes]] | None = None
@@ -98,17 +98,13 @@ def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, b
             if type(value) is bytes:
                 blocks[part] = (rows, value)
                 continue
-            compressing = pool.submit(_compress, value if _is_text(value) else [_text(value)])
+            compressing = pool.submit(compress, [_text(value)])
             if waiting is not None:
                 blocks[waiting[0]] = (waiting[1], waiting[2].result())
             waiting = (part, rows, compressing)
         if waiting is not None:
             blocks[waiting[0]] = (waiting[1], waiting[2].result())
     return {part: blocks[part] for part in parts}
-
-
-def _is_text(value: Any) -> bool:
-    return type(value) is list and bool(value) and all(type(x) is bytes for x in value)
 
 
 def digest(data: bytes) -> str:

@@ -60,6 +60,7 @@ def record_run(
     flag_list: list[dict[str, Any]] | None = None,
     flag_block: bytes | None = None,
     proposal_data: dict[str, Any] | None = None,
+    lines: LinesPart | None = None,
 ) -> str:
     """Record one review run (a `RunResult`) and return its run id.
 
@@ -72,10 +73,16 @@ def record_run(
     `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
     when the caller has made them already (the `--json` payload): they are not made twice;
     `flag_block` the flag records as `--json` writes them, compressed, all by orjson
-    (`encode_list(...).packed` when `.plain`): kept as the flags block as it is.
+    (`encode_list(...).packed` when `.plain`): kept as the flags block as it is; `lines`
+    the lines block as `lines_part(result.plan)` makes it.
     """
     rows = _run_rows(
-        result, overrides, flag_list=flag_list, flag_block=flag_block, proposal_data=proposal_data
+        result,
+        overrides,
+        flag_list=flag_list,
+        flag_block=flag_block,
+        proposal_data=proposal_data,
+        lines=lines,
     )
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
     rules_sha = hashlib.sha256(rules_text.encode("utf-8")).hexdigest()
@@ -209,17 +216,18 @@ def _texts(values: list[Any]) -> list[str | None]:
     ]
 
 
-def _run_rows(
-    result: RunResult,
-    overrides: Iterable[Any] | None,
-    *,
-    flag_list: list[dict[str, Any]] | None = None,
-    flag_block: bytes | None = None,
-    proposal_data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The rows of one run, from the result (no store access), each value of its column's
-    type: the few as table rows, the many as encoded blocks {part: (rows, data)}."""
-    plan: Any = result.plan
+@dataclasses.dataclass(frozen=True)
+class LinesPart:
+    """A run's lines block and the sheets its lines are numbered by, made from the plan alone
+    (final once the flags are: the proposal does not change it), so the session can make it
+    in the child that encodes the flag records."""
+
+    sheets: list[tuple[str, str]]  # (file, sheet), in the order of their numbers
+    rows: int
+    block: bytes
+
+
+def lines_part(plan: Any) -> LinesPart:
     n = len(plan)
 
     def column(name: str, default: Any = None) -> list[Any]:
@@ -244,7 +252,22 @@ def _run_rows(
         lambda: numbers,
         lambda: _ints(column("row", 0)),
     )
-    lines = blocks.columns_text(dict(zip(blocks.LINE_COLUMNS, makers, strict=True)))
+    chunks = blocks.columns_text(dict(zip(blocks.LINE_COLUMNS, makers, strict=True)))
+    return LinesPart(list(sheet_no), n, blocks.compress(chunks))
+
+
+def _run_rows(
+    result: RunResult,
+    overrides: Iterable[Any] | None,
+    *,
+    flag_list: list[dict[str, Any]] | None = None,
+    flag_block: bytes | None = None,
+    proposal_data: dict[str, Any] | None = None,
+    lines: LinesPart | None = None,
+) -> dict[str, Any]:
+    """The rows of one run, from the result (no store access), each value of its column's
+    type: the few as table rows, the many as encoded blocks {part: (rows, data)}."""
+    lines = lines if lines is not None else lines_part(result.plan)
     flags: list[Any] | bytes
     if flag_block is None:
         flags = flag_list if flag_list is not None else flag_records(result)
@@ -298,12 +321,12 @@ def _run_rows(
         "message": [_str(x.message) for x in found],
     }
     return {
-        "sheets": [(no, f, s, None) for (f, s), no in sheet_no.items()],
+        "sheets": [(no, f, s, None) for no, (f, s) in enumerate(lines.sheets)],
         "blocks": blocks.encode_parts(
             {
                 "flags": (len(result.flags) if flag_block is not None else len(flags), flags),
                 "proposal_lines": (len(proposal), proposal),
-                "lines": (n, lines),
+                "lines": (lines.rows, lines.block),
                 "issues": (len(found), issues),
             }
         ),

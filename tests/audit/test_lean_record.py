@@ -294,8 +294,9 @@ def test_lines_written_column_by_column_are_the_parts_text(columns):
 
 
 def test_flag_records_encoded_in_a_child_are_the_records_encoded_here(tmp_path, monkeypatch):
-    """A national run's flag records are encoded by a forked child while the proposal is made:
-    what it sends back is what this process would have encoded, and the same record."""
+    """A national run's flag records and lines block are made by a forked child while the
+    proposal is made: what it sends back is what this process would have made, the same
+    record."""
     from disbursement import session
     from disbursement.forked import Job
 
@@ -313,9 +314,14 @@ def test_flag_records_encoded_in_a_child_are_the_records_encoded_here(tmp_path, 
         db = tmp_path / f"fork-{at_least}.sqlite"
         outcome = review([str(ROOT / JUNE)], ReviewOptions(round=1), audit=AuditTarget(db))
         assert outcome.flag_json is not None and outcome.flag_json.plain
-        runs[at_least] = (outcome.flag_json.packed, queries.show_run(db, outcome.run_id)["flags"])
+        with sqlite3.connect(db) as conn:  # the flags and lines blocks came from the child
+            kept = conn.execute("SELECT part, rows, data FROM run_blocks ORDER BY part").fetchall()
+            numbered = conn.execute("SELECT * FROM sheets ORDER BY 1, 2").fetchall()
+        shown = queries.show_run(db, outcome.run_id)
+        runs[at_least] = (outcome.flag_json.packed, shown["flags"], kept, numbered)
     child, here = forked
     can_fork = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
     assert (child is not None) == can_fork and here is None
     assert runs[1] == runs[10**9]
     assert runs[1][1] == _plain(flag_records(outcome.result))
+    assert [p for p, _, _ in runs[1][2]] == list(blocks.PARTS) and runs[1][3]
