@@ -147,6 +147,7 @@ def review(
     reviewer: str | None = None,
     history_upto: int | None = None,
     record: bool = True,
+    printed: bool = False,
 ) -> ReviewOutcome:
     """Run one review round and do everything a review does with it, in this order.
 
@@ -160,6 +161,9 @@ def review(
     4. outputs into `out_dir`, all files or none;
     5. the record in the audit store (unless `record` is false, as in a replay).
 
+    `printed`: the caller prints the flag records (`--json`), so they are encoded in step 2
+    even when the run is not recorded (`ReviewOutcome.flag_json`).
+
     The whole composition runs without the cyclic garbage collector (`gc_paused`).
     """
     with gc_paused():
@@ -171,6 +175,7 @@ def review(
             reviewer=reviewer,
             history_upto=history_upto,
             record=record,
+            printed=printed,
         )
 
 
@@ -183,6 +188,7 @@ def _review(
     reviewer: str | None,
     history_upto: int | None,
     record: bool,
+    printed: bool,
 ) -> ReviewOutcome:
     audit = audit if audit is not None else AuditTarget(None)
     if options.use_recorded_replies and audit.store is None:
@@ -196,7 +202,7 @@ def _review(
         audit.store,
         options.use_recorded_replies,
     )
-    ahead = _WhileProposing(audit.store, history_upto, record)
+    ahead = _WhileProposing(audit.store, history_upto, record and audit.store is not None, printed)
     try:
         return _reviewed(paths, options, ahead, out_dir, audit, reviewer, replies)
     finally:
@@ -206,22 +212,23 @@ def _review(
 class _WhileProposing:
     """What is done while the proposal is made (`run_round`'s `before_proposal`), once the
     flags are final: the history compared (it reads the flags and the plan, not the proposal)
-    and, for a run to be recorded, its flag records encoded — for a national run in a forked
-    child, on the second core the single-threaded proposal leaves idle."""
+    and, for a run to be recorded or printed, its flag records encoded (and the record's lines
+    block made) — for a national run in a forked child, on the second core the
+    single-threaded proposal leaves idle."""
 
-    def __init__(self, store: Location | None, upto: int | None, record: bool) -> None:
-        self.store, self.upto, self.record = store, upto, record
+    def __init__(self, store: Location | None, upto: int | None, record: bool, printed: bool) -> None:
+        self.store, self.upto, self.record, self.printed = store, upto, record, printed
         self.history: History | None = None
         self.flags: Job | None = None
 
     def __call__(self, reviewed: RunResult) -> None:
-        if self.store is None:
-            return
-        self.history = compare_with_history(self.store, reviewed, upto=self.upto)
-        if self.record:
+        final = reviewed
+        if self.store is not None:
+            self.history = compare_with_history(self.store, reviewed, upto=self.upto)
             final = self.history.applied_to(reviewed)
+        if self.record or self.printed:
             fork = len(final.flags) >= FORK_MIN_FLAGS
-            self.flags = Job(_encoded_flags, final, what="the flag records", fork=fork)
+            self.flags = Job(_encoded_flags, final, self.record, what="the flag records", fork=fork)
 
     def cancel(self) -> None:
         if self.flags is not None:
@@ -232,10 +239,11 @@ class _WhileProposing:
 FORK_MIN_FLAGS = 10_000
 
 
-def _encoded_flags(result: RunResult) -> tuple[EncodedList, LinesPart]:
+def _encoded_flags(result: RunResult, record: bool) -> tuple[EncodedList, LinesPart | None]:
     """The flag records as `--json` prints them (made one by one, never kept) and the lines
     block of the record: what the proposal does not change."""
-    return encode_list(iter_flag_records(result, plain=False)), lines_part(result.plan)
+    flags = encode_list(iter_flag_records(result, plain=False))
+    return flags, lines_part(result.plan) if record else None
 
 
 def _reviewed(
@@ -289,15 +297,18 @@ def _reviewed(
             date=options.date,
         )
     run_id = proposal = flag_json = None
-    if audit.store is not None and ahead.record and result.reply_files:
+    if ahead.record and result.reply_files:
+        assert audit.store is not None
         from disbursement.audit.replies import record_replies
         from disbursement.audit.store import connect
 
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
-    if audit.store is not None and ahead.record:
-        assert ahead.flags is not None
+    lines = None
+    if ahead.flags is not None:
         flag_json, lines = ahead.flags.result()
+    if ahead.record:
+        assert audit.store is not None and flag_json is not None
         proposal = None if result.proposal is None else proposal_json(result.proposal)
         run_id = record_run(
             audit.store,

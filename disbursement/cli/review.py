@@ -121,7 +121,9 @@ def review(
     # The run and the printing of its result (see session.gc_paused); the process ends next
     # when run as the command (cli.app.main).
     with gc_paused(resume=not ending_fast()):
-        outcome = run_review(files, options, out_dir=out_dir, audit=target, reviewer=reviewer)
+        outcome = run_review(
+            files, options, out_dir=out_dir, audit=target, reviewer=reviewer, printed=as_json
+        )
         keep_until_exit(outcome)  # freed by the OS at exit, not object by object
         _review_and_print(outcome, as_json, lang)
 
@@ -131,7 +133,7 @@ def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
     from disbursement.render.terminal import terminal_report, written_lines
 
     if as_json:
-        # The flags encoded once, for the record and here (made now when nothing was recorded).
+        # The flags encoded once by the session (`printed`), for the record and here.
         payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal, lazy=True)
         if outcome.run_id:
             payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}

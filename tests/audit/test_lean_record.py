@@ -319,9 +319,15 @@ def test_flag_records_encoded_in_a_child_are_the_records_encoded_here(tmp_path, 
             numbered = conn.execute("SELECT * FROM sheets ORDER BY 1, 2").fetchall()
         shown = queries.show_run(db, outcome.run_id)
         runs[at_least] = (outcome.flag_json.packed, shown["flags"], kept, numbered)
-    child, here = forked
+    # printed (`--json`) but not recorded: encoded the same, in a child too
+    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1)
+    printed = review([str(ROOT / JUNE)], ReviewOptions(round=1), record=False, printed=True)
+    assert printed.run_id is None and printed.flag_json is not None
+    assert printed.flag_json.packed == encode_list(flag_records(printed.result)).packed
+    assert review([str(ROOT / JUNE)], ReviewOptions(round=1), record=False).flag_json is None
+    child, here, unrecorded = forked
     can_fork = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-    assert (child is not None) == can_fork and here is None
+    assert (child is not None) == (unrecorded is not None) == can_fork and here is None
     assert runs[1] == runs[10**9]
     assert runs[1][1] == _plain(flag_records(outcome.result))
     assert [p for p, _, _ in runs[1][2]] == list(blocks.PARTS) and runs[1][3]
