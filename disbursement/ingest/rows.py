@@ -147,6 +147,7 @@ def classify(
     status / label the group row sets.
     """
     fold = _fast_fold  # this loop folds every STT and code: most are ASCII
+    folded_stt = dict(zip(distinct := list(dict.fromkeys(stt)), map(fold, distinct), strict=True))
     classes: list[str] = []
     values: list[str | None] = []
     seen_project = ended = False
@@ -156,7 +157,7 @@ def classify(
     following = ""
     for s in reversed(stt):
         next_stt.append(following)
-        following = fold(s).strip("(). ") if s else following
+        following = folded_stt[s].strip("(). ") if s else following
     next_stt.reverse()
     for s, name, code, amount, after in zip(stt, names, codes, has_amount, next_stt, strict=True):
         if ended:
@@ -167,7 +168,8 @@ def classify(
             classes.append("orphan" if amount else "empty")
             values.append(None)
             continue
-        if fold(s) in ("stt", "tt") or (
+        fs = folded_stt[s]
+        if fs in ("stt", "tt") or (
             ORDINAL_ONLY.match(s.strip())
             and ORDINAL_ONLY.match(name.strip())
             and (not code or ORDINAL_ONLY.match(code.strip()))
@@ -175,10 +177,12 @@ def classify(
             classes.append("ordinal")  # a page's repeated header or ordinal row, not data
             values.append(None)
             continue
-        if code and (len(code.split()) > 4 or FOOTNOTE.match(fold(code)) or SIGNATURE.match(fold(code))):
+        if code and (
+            len(code.split()) > 4 or FOOTNOTE.match(folded := fold(code)) or SIGNATURE.match(folded)
+        ):
             name, code = name or code, ""  # a note typed across the code column is not a code
         label = name or s
-        fs, fl = fold(s), fold(label) if not (code and ARABIC.match(s)) else ""
+        fl = fold(label) if not (code and ARABIC.match(s)) else ""
         if not fs and not code and (inline := INLINE_ORDINAL.match(fl)):
             fs, fl = inline["ord"], inline["rest"]
         elif fs not in COMPONENT:
