@@ -101,10 +101,12 @@ def format_rates(disbursed: np.ndarray, plan: np.ndarray) -> list[str]:
     text = [""] * len(plan)
     fast = (plan > 0) & (np.abs(disbursed) < 9 * 10**14)  # ×10^4 stays inside int64
     scaled = np.abs(disbursed[fast]) * 10_000 // plan[fast]
-    for i, h, negative in zip(
-        np.flatnonzero(fast).tolist(), scaled.tolist(), (disbursed[fast] < 0).tolist(), strict=True
-    ):
-        text[i] = _decimal_text(-h if negative else h, 2)
+    scaled[disbursed[fast] < 0] *= -1
+    # Each distinct rate written once: a round's lines share a few thousand ("0,00" most).
+    distinct, which = np.unique(scaled, return_inverse=True)
+    written = [_decimal_text(h, 2) for h in distinct.tolist()]
+    for i, j in zip(np.flatnonzero(fast).tolist(), which.tolist(), strict=True):
+        text[i] = written[j]
     for i in np.flatnonzero(~fast & (plan > 0)).tolist():
         text[i] = format_pct(int(disbursed[i]), int(plan[i]))
     return text

@@ -72,6 +72,22 @@ def test_the_appendix_formula_computes_the_stored_value(plan, data):
     assert _spreadsheet_formula(disbursed, plan) == rate_cell_value(disbursed, plan)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**15), 10**15), st.integers(-5, 10**13)).map(
+            lambda x: x if x[1] % 3 else (x[1] * 7 // 20, x[1])  # shared rates, like a round's
+        ),
+        max_size=40,
+    )
+)
+def test_a_column_of_rates_is_each_lines_rate(lines):
+    """`format_rates` writes each distinct rate once: every line still shows its own."""
+    disbursed = np.array([d for d, _ in lines], dtype=np.int64)
+    plan = np.array([p for _, p in lines], dtype=np.int64)
+    assert format_rates(disbursed, plan) == [format_pct(d, p) if p > 0 else "" for d, p in lines]
+
+
 def test_negative_and_undefined_rates():
     assert format_pct(-1, 800) == "-0,12"  # toward zero, like TRUNC
     assert format_rates(np.array([5, -5, 499_960]), np.array([0, 800, 1_000_000])) == ["", "-0,62", "49,99"]
