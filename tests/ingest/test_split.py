@@ -309,3 +309,21 @@ def test_a_failure_here_kills_a_second_process_still_reading(tmp_path, monkeypat
     assert time.monotonic() - started < 30  # killed, not waited for
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_the_second_readers_pipe_holds_a_whole_sheets_message() -> None:
+    """The child's write of a sheet (~0.4 MB at 1,600 lines) must not wait on this process's
+    drain thread: its pipe is widened to 1 MB where Linux allows it."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    reader, writer = os.pipe()
+    try:
+        assert fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ) < split._PIPE_BYTES
+        split._widen(writer)
+        assert fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ) == split._PIPE_BYTES
+        payload = b"x" * (split._PIPE_BYTES // 2)
+        assert os.write(writer, payload) == len(payload)  # whole, with nobody reading
+    finally:
+        os.close(reader)
+        os.close(writer)
