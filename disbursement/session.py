@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -77,9 +78,10 @@ class ReviewOutcome:
     written: dict[str, Path] = field(default_factory=dict)
     run_id: str | None = None
     store: Location | None = None
-    # What the record made of the final result, printed by `--json` instead of made again:
-    # the proposal's JSON and the flag records' text (the records themselves are encoded as
-    # they are made, never held together: `render.records.flag_records` gives them)
+    # What was made of the final result for the record or for `--json` (`printed`), printed
+    # instead of made again: the proposal's JSON (recorded runs) and the flag records' text
+    # (the records themselves are encoded as they are made, never held together:
+    # `render.records.flag_records` gives them)
     proposal: dict[str, Any] | None = None
     flag_json: EncodedList | None = None  # flag_records as `--json` writes them
 
@@ -154,9 +156,9 @@ def review(
     1. `pipeline.run_round` (read → … → propose; a run with nothing to review raises);
     2. compare with the store's history (flag life cycle, approved figures) — `history_upto`
        limits it to what the store held when a recorded run was made (replay). It is done
-       once the flags are final, before the proposal, and the flag records of a run to be
-       recorded are encoded then, in a child (`_WhileProposing`); its issues come after the
-       proposal's, as if it ran after;
+       once the flags are final, before the proposal, and for a national run the flag
+       records are encoded meanwhile in a child (`_WhileProposing`); its issues come after
+       the proposal's, as if it ran after;
     3. issue counts, made from the final issue records;
     4. outputs into `out_dir`, all files or none;
     5. the record in the audit store (unless `record` is false, as in a replay).
@@ -210,11 +212,12 @@ def _review(
 
 
 class _WhileProposing:
-    """What is done while the proposal is made (`run_round`'s `before_proposal`), once the
-    flags are final: the history compared (it reads the flags and the plan, not the proposal)
-    and, for a run to be recorded or printed, its flag records encoded (and the record's lines
-    block made) — for a national run in a forked child, on the second core the
-    single-threaded proposal leaves idle."""
+    """What is started before the proposal is made (`run_round`'s `before_proposal`), once
+    the flags are final: the history compared (it reads the flags and the plan, not the
+    proposal) and, for a run to be recorded or printed, its flag records encoded (and the
+    record's lines block made). For a national run that is a forked child, working on the
+    second core while the single-threaded proposal runs; for a small one (or without fork)
+    the encoding runs here when it is asked for, before any output is written."""
 
     def __init__(self, store: Location | None, upto: int | None, record: bool, printed: bool) -> None:
         self.store, self.upto, self.record, self.printed = store, upto, record, printed
@@ -227,7 +230,8 @@ class _WhileProposing:
             self.history = compare_with_history(self.store, reviewed, upto=self.upto)
             final = self.history.applied_to(reviewed)
         if self.record or self.printed:
-            fork = len(final.flags) >= FORK_MIN_FLAGS
+            # never fork with another thread running (a notebook's, say): its locks stay taken
+            fork = len(final.flags) >= FORK_MIN_FLAGS and threading.active_count() == 1
             self.flags = Job(_encoded_flags, final, self.record, what="the flag records", fork=fork)
 
     def cancel(self) -> None:
@@ -279,10 +283,10 @@ def _reviewed(
             )
         )
     if audit.store is not None:
-        if ahead.history is None:  # run_round gives every result to `before_proposal`
-            ahead(result)
-        assert ahead.history is not None
+        assert ahead.history is not None  # run_round gives every result to `before_proposal`
         result = ahead.history.applied_to(result)
+    # Before any file is written: a child that failed leaves nothing written, as it says.
+    flag_json, lines = ahead.flags.result() if ahead.flags is not None else (None, None)
     if out_dir is not None:
         note_skipped_annotations(result)
     result.summary["issues"] = issue_counts(result.issues)
@@ -296,7 +300,7 @@ def _reviewed(
             templates_dir=options.templates_dir,
             date=options.date,
         )
-    run_id = proposal = flag_json = None
+    run_id = proposal = None
     if ahead.record and result.reply_files:
         assert audit.store is not None
         from disbursement.audit.replies import record_replies
@@ -304,9 +308,6 @@ def _reviewed(
 
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
-    lines = None
-    if ahead.flags is not None:
-        flag_json, lines = ahead.flags.result()
     if ahead.record:
         assert audit.store is not None and flag_json is not None
         proposal = None if result.proposal is None else proposal_json(result.proposal)

@@ -4,6 +4,7 @@ dict they stand for, one shared map per sheet, and plain dicts in every record p
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
 
@@ -15,7 +16,7 @@ from disbursement.ingest.load import load_plan
 from disbursement.pipeline import load_rules
 from disbursement.render.records import _encode, encode_list, flag_records, proposal_json
 from disbursement.session import ReviewOptions, review
-from disbursement.source_cells import SourceCells, cell_of, line_cells, plain_cells
+from disbursement.source_cells import SheetLetters, SourceCells, cell_of, line_cells, plain_cells
 from tests.conftest import line
 
 letters = st.dictionaries(
@@ -90,7 +91,17 @@ def test_flag_records_expand_each_lines_cells_only_as_the_record_is_made(make_wo
     assert len(expanded) == 1 and first["source"]["cells"] == dict(expanded[0])
     assert len(list(made)) == len(result.flags) - 1 == 29 and len(expanded) == 30
     # encoded for `--json` and the audit store, no record's cells are made into a dict
-    expanded.clear()
+    plain = encode_list(flag_records(result)).packed
+    monkeypatch.undo()
+    dicts = []
+    real = SheetLetters.cells_at
+    monkeypatch.setattr(SheetLetters, "cells_at", lambda self, row: dicts.append(row) or real(self, row))
     lean = encode_list(module.iter_flag_records(result, plain=False))
-    assert not expanded and lean.plain
-    assert lean.packed == encode_list(flag_records(result)).packed
+    assert not dicts and lean.plain and lean.packed == plain
+    assert encode_list(flag_records(result)).packed == plain and len(dicts) == 30  # the check bites
+    # a line without source cells (none, or lost in a join) is written as no cells, as before
+    bare = dataclasses.replace(result, flags=result.flags.assign(cells=None))
+    assert encode_list(module.iter_flag_records(bare, plain=False)).packed == (
+        encode_list(flag_records(bare)).packed
+    )
+    assert flag_records(bare)[0]["source"]["cells"] == {}

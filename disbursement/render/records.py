@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 
 from disbursement.model import RunResult
-from disbursement.source_cells import cells_json, plain_cells
+from disbursement.source_cells import SourceCells, cells_json, plain_cells
 
 
 def _optional_int(value):
@@ -130,7 +130,7 @@ def iter_flag_records(result: RunResult, *, plain: bool = True) -> Iterator[dict
                 "file": file,
                 "sheet": sheet,
                 "row": row,
-                "cells": plain_cells(cells) if plain else cells,
+                "cells": cells if not plain and type(cells) is SourceCells else plain_cells(cells),
             },
         }
         if lifecycle is not None:  # set when the audit store knows the previous round
@@ -181,7 +181,6 @@ class EncodedList:
 
 
 _PIECE = 1 << 18  # packed bytes unpacked at a time (~2 MB of text)
-_LEVEL = 1  # zlib: the audit store's blocks are compressed at this level too (audit/blocks.py)
 _CHUNK = 1024  # elements per join: orjson's output buffers are reused, not kept (7 KB each)
 
 
@@ -206,8 +205,10 @@ def encode_list(values: Iterable) -> EncodedList:
     """The list's text as `write_json` writes it, compressed as it is written (`values` may be
     consumed as it is encoded: a generator's elements are not kept). zlib runs without the
     GIL: each chunk is compressed on a thread while the next one is encoded."""
+    from disbursement.audit.blocks import LEVEL  # packed as the audit store's blocks are
+
     stdlib: list[int] = []
-    packer = zlib.compressobj(_LEVEL)
+    packer = zlib.compressobj(LEVEL)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack") as pool:
         pieces = [pool.submit(packer.compress, chunk) for chunk in _list_chunks(values, stdlib)]
         packed = b"".join([piece.result() for piece in pieces])

@@ -321,6 +321,8 @@ def test_the_second_readers_pipe_holds_a_whole_sheets_message() -> None:
     try:
         assert fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ) < split._PIPE_BYTES
         split._widen(writer)
+        if fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ) < split._PIPE_BYTES:  # best effort, as it says
+            pytest.skip("this machine's pipe-max-size or pipe quota does not allow 1 MB")
         assert fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ) == split._PIPE_BYTES
         payload = b"x" * (split._PIPE_BYTES // 2)
         assert os.write(writer, payload) == len(payload)  # whole, with nobody reading
