@@ -147,7 +147,7 @@ def classify(
     status / label the group row sets.
     """
     fold = _fast_fold  # this loop folds every STT and code: most are ASCII
-    folded_stt = dict(zip(distinct := list(dict.fromkeys(stt)), map(fold, distinct), strict=True))
+    folded_stt = {s: fold(s) for s in dict.fromkeys(stt)}  # STT repeats: "1", "2", "I", …
     classes: list[str] = []
     values: list[str | None] = []
     seen_project = ended = False

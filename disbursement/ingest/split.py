@@ -217,17 +217,11 @@ def _widen(pipe: int) -> None:
     it: the child's write then does not wait for this process's drain thread to get the GIL
     (0.27 s of a national workbook's 31 sheets were spent so). Best effort: a pipe of the
     default 64 KB works the same, only slower."""
-    if hasattr(fcntl_module := _fcntl(), "F_SETPIPE_SZ"):
+    import fcntl  # POSIX: only a machine that forks gets here (`_worth_splitting`)
+
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux
         with contextlib.suppress(OSError):
-            fcntl_module.fcntl(pipe, fcntl_module.F_SETPIPE_SZ, _PIPE_BYTES)
-
-
-def _fcntl():
-    try:
-        import fcntl
-    except ImportError:  # not on Windows, which does not fork either
-        return None
-    return fcntl
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 _PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size for an unprivileged process

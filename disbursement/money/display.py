@@ -98,18 +98,16 @@ def format_rates(disbursed: np.ndarray, plan: np.ndarray) -> list[str]:
 
     disbursed = np.asarray(disbursed, dtype=np.int64)
     plan = np.asarray(plan, dtype=np.int64)
-    text = [""] * len(plan)
+    text = np.full(len(plan), "", dtype=object)
     fast = (plan > 0) & (np.abs(disbursed) < 9 * 10**14)  # ×10^4 stays inside int64
     scaled = np.abs(disbursed[fast]) * 10_000 // plan[fast]
     scaled[disbursed[fast] < 0] *= -1
     # Each distinct rate written once: a round's lines share a few thousand ("0,00" most).
     distinct, which = np.unique(scaled, return_inverse=True)
-    written = [_decimal_text(h, 2) for h in distinct.tolist()]
-    for i, j in zip(np.flatnonzero(fast).tolist(), which.tolist(), strict=True):
-        text[i] = written[j]
+    text[fast] = np.array([_decimal_text(h, 2) for h in distinct.tolist()], dtype=object)[which]
     for i in np.flatnonzero(~fast & (plan > 0)).tolist():
         text[i] = format_pct(int(disbursed[i]), int(plan[i]))
-    return text
+    return text.tolist()
 
 
 def trieu_float(dong: int) -> float:
