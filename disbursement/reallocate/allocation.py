@@ -47,17 +47,21 @@ def _text_present(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 class Rows:
-    """Row dicts of selected columns, built only for the positions asked for."""
+    """The selected columns as Python lists (one conversion per column): a line's dict, or
+    only where it was read, built for the positions asked for."""
 
     def __init__(self, df: pd.DataFrame, columns: tuple[str, ...]):
-        self.arrays = {c: df[c].to_numpy(dtype=object) for c in columns if c in df}
+        self.lists = {c: df[c].to_numpy(dtype=object).tolist() for c in columns if c in df}
+        self.absent: list = [None] * len(df)
+        self._where = tuple(self.lists.get(c, self.absent) for c in ("file", "sheet", "row", "cells"))
 
     def __getitem__(self, pos: int) -> dict:
-        return {c: a[pos] for c, a in self.arrays.items()}
+        return {c: a[pos] for c, a in self.lists.items()}
 
-    def position(self, pos: int) -> dict:
-        """Only what an issue needs: file, sheet, row, cells."""
-        return {c: self.arrays[c][pos] for c in ("file", "sheet", "row", "cells") if c in self.arrays}
+    def where(self, pos: int) -> tuple:
+        """Only what an issue needs: (file, sheet, row, cells); None for an absent column."""
+        file, sheet, row, cells = self._where
+        return file[pos], sheet[pos], row[pos], cells[pos]
 
 
 def _codes(df: pd.DataFrame, column: str, sort: bool = False) -> np.ndarray:

@@ -333,7 +333,8 @@ def apply_overrides(
         else:
             tier = int(recv["tier"].iat[pos])
             new = _line(
-                row,
+                records,
+                pos,
                 ov.kind,
                 ov.amount_dong,
                 "MANUAL_ADJUSTMENT",

@@ -97,38 +97,47 @@ def _text(value, default=""):
     return default if value is None or value is pd.NA or value != value else str(value)
 
 
-def _line(row: dict, kind: str, amount: int, reason: str, pool: str, tier: str | None = None):
-    plan = int(row["plan_dong"])
+def _line(records: Rows, pos: int, kind: str, amount: int, reason: str, pool: str, tier: str | None = None):
+    """The proposal line of the plan line at `pos` (read from `records`' column lists: no
+    row dict is made)."""
+    at = records.lists
+    absent = records.absent
+    plan = int(at["plan_dong"][pos])
+    amount = int(amount)
+    cells = at.get("cells", absent)[pos]
     return ProposalLine(
         kind=kind,
-        project_code=_text(row.get("project_code"), None) or None,
-        project_name=_text(row.get("project_name")),
-        investor=_text(row.get("investor"), None) or None,
-        capital_source=_text(row.get("capital_source")),
-        capital_source_label=_text(row.get("capital_source_label")),
+        project_code=_text(at.get("project_code", absent)[pos], None) or None,
+        project_name=_text(at.get("project_name", absent)[pos]),
+        investor=_text(at.get("investor", absent)[pos], None) or None,
+        capital_source=_text(at.get("capital_source", absent)[pos]),
+        capital_source_label=_text(at.get("capital_source_label", absent)[pos]),
         pool=pool,
         plan_dong=plan,
-        disbursed_dong=int(row["disbursed_dong"]),
-        amount_dong=int(amount),
-        plan_after_dong=plan - int(amount) if kind == "decrease" else plan + int(amount),
+        disbursed_dong=int(at["disbursed_dong"][pos]),
+        amount_dong=amount,
+        plan_after_dong=plan - amount if kind == "decrease" else plan + amount,
         reason=reason,
         source=SourceRef(
-            _text(row.get("file")),
-            _text(row.get("sheet")),
-            int(row["row"]),
-            row["cells"] if isinstance(row.get("cells"), Mapping) else {},
+            _text(at.get("file", absent)[pos]),
+            _text(at.get("sheet", absent)[pos]),
+            int(at["row"][pos]),
+            cells if isinstance(cells, Mapping) else {},
         ),
         tier=tier,
     )
 
 
-def _note(row: dict, code: str, message: str, column: str | None = None, **params) -> Issue:
-    letter = cell_of(row.get("cells"), column)
+def _note(where: tuple, code: str, message: str, column: str | None = None, **params) -> Issue:
+    """A note located at the line `Rows.where` gives: its file, sheet, row and, for `column`,
+    the column letter of its cell."""
+    file, sheet, row, cells = where
+    letter = cell_of(cells, column) if column else ""
     return issue(
         code,
-        _text(row.get("file")),
-        _text(row.get("sheet"), None),
-        int(row["row"]),
+        _text(file),
+        _text(sheet, None),
+        int(row),
         cell_column(letter) or None,
         message,
         **params,
@@ -163,7 +172,7 @@ def propose(
     for pos in map(int, np.flatnonzero(pd.notna(reasons))):
         notes.append(
             _note(
-                records.position(pos),
+                records.where(pos),
                 "RECEIVER-INELIGIBLE",
                 f"receiver candidate that cannot receive capital ({reasons[pos]}): "
                 f"{INELIGIBLE_TEXT[reasons[pos]]}",
@@ -184,7 +193,7 @@ def propose(
         if not pd.isna(dropped):
             notes.append(
                 _note(
-                    records.position(pos),
+                    records.where(pos),
                     "RECALL-DROPPED",
                     f"nothing recalled ({dropped}; basis {basis})",
                     dropped=str(dropped),
@@ -195,7 +204,7 @@ def propose(
         if unknown[pos]:
             notes.append(
                 _note(
-                    records.position(pos),
+                    records.where(pos),
                     "RECALL-SOURCE-UNKNOWN",
                     "flagged, but nothing recalled: the capital source is not known, "
                     "so the capital has no pool to go to",
@@ -203,11 +212,10 @@ def propose(
                 )
             )
             continue
-        row = records[pos]
         if str(basis).endswith("_expected_unknown"):
             notes.append(
                 _note(
-                    row,
+                    records.where(pos),
                     "RECALL-EXPECTED-MISSING",
                     f"expected disbursement not reported; recall basis {basis}",
                     "expected_dong",
@@ -215,7 +223,7 @@ def propose(
                 )
             )
         pool = pools[pos]
-        decreases.append(_line(row, "decrease", int(amount), reason, pool))
+        decreases.append(_line(records, pos, "decrease", int(amount), reason, pool))
         available[pool] = available.get(pool, 0) + int(amount)
     grants = apportion_tiers(
         available, recv, pools, policy_alloc, policy_recall.rounding_unit_dong, len(priority.tiers)
@@ -227,7 +235,8 @@ def propose(
         backed = amount <= int(volume_need[pos])
         increases.append(
             _line(
-                records[pos],
+                records,
+                pos,
                 "increase",
                 amount,
                 "PAY_COMPLETED_VOLUME" if backed else "ADDITIONAL_NEED",
