@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from disbursement.audit.history import History, compare_with_history
 from disbursement.audit.location import ENV_VAR, Location, locate
@@ -33,6 +33,7 @@ from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
+from disbursement.render.printed import PrintedAhead
 from disbursement.render.records import EncodedList, encode_list, iter_flag_records, proposal_json
 
 
@@ -84,6 +85,9 @@ class ReviewOutcome:
     # `render.records.flag_records` gives them)
     proposal: dict[str, Any] | None = None
     flag_json: EncodedList | None = None  # flag_records as `--json` writes them
+    # `--json` of a recorded national run: the result's members, written while it was
+    # recorded (render/printed.py); the caller adds "audit" and "outputs", then closes it
+    json_body: IO[bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -230,8 +234,7 @@ class _WhileProposing:
             self.history = compare_with_history(self.store, reviewed, upto=self.upto)
             final = self.history.applied_to(reviewed)
         if self.record or self.printed:
-            # never fork with another thread running (a notebook's, say): its locks stay taken
-            fork = len(final.flags) >= FORK_MIN_FLAGS and threading.active_count() == 1
+            fork = len(final.flags) >= FORK_MIN_FLAGS and _alone()
             self.flags = Job(_encoded_flags, final, self.record, what="the flag records", fork=fork)
 
     def cancel(self) -> None:
@@ -308,19 +311,36 @@ def _reviewed(
 
         with connect(audit.store, create=True) as conn:
             record_replies(conn, result.reply_files, by=reviewer)
+    body = None
     if ahead.record:
         assert audit.store is not None and flag_json is not None
         proposal = None if result.proposal is None else proposal_json(result.proposal)
-        run_id = record_run(
-            audit.store,
-            result,
-            reviewer=reviewer,
-            input_paths=list(paths),
-            output_paths=written,
-            options=options.recorded(),
-            flag_list=None,  # made by the record only if orjson could not write one
-            flag_block=flag_json.packed if flag_json.plain else None,
-            proposal_data=proposal,
-            lines=lines,
-        )
-    return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json)
+        # a national run's --json is written by a child while the run is recorded
+        big = len(result.flags) + len(result.issues) >= FORK_MIN_FLAGS
+        ahead_too = ahead.printed and big and _alone()
+        printer = PrintedAhead.start(result, flag_json, proposal) if ahead_too else None
+        try:
+            run_id = record_run(
+                audit.store,
+                result,
+                reviewer=reviewer,
+                input_paths=list(paths),
+                output_paths=written,
+                options=options.recorded(),
+                flag_list=None,  # made by the record only if orjson could not write one
+                flag_block=flag_json.packed if flag_json.plain else None,
+                proposal_data=proposal,
+                lines=lines,
+            )
+        except BaseException:
+            if printer is not None:
+                printer.cancel()
+            raise
+        body = printer.taken() if printer is not None else None
+    return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json, body)
+
+
+def _alone() -> bool:
+    """No other thread runs (a notebook's, say): only then is a child forked, as its locks
+    would stay taken in the child."""
+    return threading.active_count() == 1

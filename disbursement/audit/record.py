@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -179,6 +180,15 @@ def _text(value: Any) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
+def _column(found: list[Any], name: str, convert: Callable[[Any], Any]) -> list[Any]:
+    """The attribute `name` of every issue, each `convert`ed; one C-level pass where the
+    values are already of their column's type (almost always), one call each where not."""
+    values = list(map(operator.attrgetter(name), found))
+    kinds = set(map(type, values))
+    wanted = {type(None), int if convert is _int else str}
+    return values if kinds <= wanted else list(map(convert, values))
+
+
 def _str(value: Any) -> str | None:
     return None if value is None else value if type(value) is str else str(value)
 
@@ -311,15 +321,7 @@ def _run_rows(
         rest = lean_rows.lean(o, dict(zip(lean_rows.OVERRIDE_KEYS, values, strict=True)))
         override_rows.append((i, *values, _text(rest)))
     found = result.issues
-    issues = {
-        "code": [_str(x.code) for x in found],
-        "severity": [_str(x.severity) for x in found],
-        "file": [_str(x.file) for x in found],
-        "sheet": [_str(x.sheet) for x in found],
-        "row": [_int(x.row) for x in found],
-        "column": [_str(x.column) for x in found],
-        "message": [_str(x.message) for x in found],
-    }
+    issues = {name: _column(found, name, _int if name == "row" else _str) for name in blocks.ISSUE_COLUMNS}
     return {
         "sheets": [(no, f, s, None) for no, (f, s) in enumerate(lines.sheets)],
         "blocks": blocks.encode_parts(

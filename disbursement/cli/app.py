@@ -82,6 +82,16 @@ class _Echo:
         if self.pending >= self.size:
             self.flush()
 
+    def copy(self, source) -> None:
+        """Everything left in the binary file `source`: in pieces to a real stdout (bytes
+        need no whole characters), at once to a text-only one (decoded whole)."""
+        self.flush()
+        if not hasattr(sys.stdout, "buffer"):
+            self.write(source.read())
+            return
+        while piece := source.read(self.size):
+            click.echo(piece, nl=False)
+
     def flush(self) -> None:
         data = b"".join(self.parts)
         # a text-only stdout (a caller's StringIO) gets text; a real one the bytes as they are

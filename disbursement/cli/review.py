@@ -129,17 +129,27 @@ def review(
 
 
 def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
-    from disbursement.render.records import result_json, write_json
+    from disbursement.render.records import result_json, write_json, write_members
     from disbursement.render.terminal import terminal_report, written_lines
 
     if as_json:
+        tail: dict = {}
+        if outcome.run_id:
+            tail["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
+        if outcome.written:
+            tail["outputs"] = {k: str(v) for k, v in outcome.written.items()}
+        if outcome.json_body is not None:  # the result's members, written while it was recorded
+            stream = _Echo()
+            stream.write(b"{")
+            with outcome.json_body as body:
+                stream.copy(body)
+            write_members(tail, stream, after=True)
+            stream.write(b"\n}\n")
+            stream.flush()
+            return
         # The flags encoded once by the session (`printed`), for the record and here.
         payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal, lazy=True)
-        if outcome.run_id:
-            payload["audit"] = {"run_id": outcome.run_id, "store": str(outcome.store)}
-        if outcome.written:
-            payload["outputs"] = {k: str(v) for k, v in outcome.written.items()}
-        write_json(payload, _Echo())
+        write_json({**payload, **tail}, _Echo())
         return
     click.echo(terminal_report(outcome.result, lang))
     for line in written_lines(outcome.written, outcome.run_id, outcome.store, lang):

@@ -225,15 +225,22 @@ def write_json(payload: dict, stream) -> None:
     each element made as it is written. `stream.write` takes bytes.
     """
     stream.write(b"{")
+    write_members(payload, stream)
+    stream.write(b"\n}\n")
+    stream.flush()
+
+
+def write_members(payload: dict, stream, *, after: bool = False) -> None:
+    """The members of `payload` as `write_json` writes them between its braces; `after`: a
+    member was written before them (the members of one object written in two goes — the
+    session writes the result's while the run is recorded, the CLI adds the audit's)."""
     for k, (key, value) in enumerate(payload.items()):
-        stream.write((b"," if k else b"") + b"\n" + _encode(key) + b": ")
+        stream.write((b"," if k or after else b"") + b"\n" + _encode(key) + b": ")
         if isinstance(value, EncodedList | list | Iterator):
             for chunk in value.chunks if isinstance(value, EncodedList) else _list_chunks(value):
                 stream.write(chunk)
         else:
             stream.write(_encode(value))
-    stream.write(b"\n}\n")
-    stream.flush()
 
 
 def result_json(
