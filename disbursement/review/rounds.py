@@ -136,39 +136,69 @@ def evaluate(plan: pd.DataFrame, rnd: Round, info: RoundInfo, issues: list[Issue
 
 
 def summarise(evaluated: pd.DataFrame, info: RoundInfo) -> dict:
-    """JSON-ready summary: totals, then one entry per capital source in order of appearance."""
+    """JSON-ready summary: totals, then one entry per capital source in order of appearance.
 
-    def totals(frame: pd.DataFrame) -> dict:
-        flagged = frame[frame["flagged"]]
+    One pass: each source's sums are integer sums over the lines' group numbers (`np.add.at`
+    in int64, as the frame's own sums), never a copy of the frame per source."""
+    keys = evaluated["capital_source"].fillna("UNKNOWN")
+    group, sources = pd.factorize(keys)  # numbered in order of appearance
+    count = len(sources)
+    plan = evaluated["plan_dong"].to_numpy(dtype=np.int64)
+    disbursed = evaluated["disbursed_dong"].to_numpy(dtype=np.int64)
+    flagged = evaluated["flagged"].to_numpy(dtype=bool)
+    in_scope = evaluated["in_scope"].to_numpy(dtype=bool)
+    figures = {
+        "plan": plan,
+        "disbursed": disbursed,
+        "flagged_plan": np.where(flagged, plan, 0),
+        "flagged_disbursed": np.where(flagged, disbursed, 0),
+    }
+    sums = {}
+    for name, values in figures.items():
+        sums[name] = np.zeros(count, dtype=np.int64)
+        np.add.at(sums[name], group, values)
+    tallies = {
+        "lines": np.bincount(group, minlength=count),
+        "in_scope": np.bincount(group[in_scope], minlength=count),
+        "not_applicable": np.bincount(group[plan <= 0], minlength=count),
+        "flagged": np.bincount(group[flagged], minlength=count),
+    }
+    labels = evaluated["capital_source_label"].notna().to_numpy(dtype=bool)
+    labelled = np.flatnonzero(labels)
+    seen, first = np.unique(group[labelled], return_index=True)
+    label_at = dict(zip(seen.tolist(), labelled[first].tolist(), strict=True))
+    label_column = evaluated["capital_source_label"]
+
+    def totals(at) -> dict:
+        planned, paid = int(sums["plan"][at].sum()), int(sums["disbursed"][at].sum())
         return {
-            "lines": len(frame),
-            "plan_dong": int(frame["plan_dong"].sum()),
-            "disbursed_dong": int(frame["disbursed_dong"].sum()),
-            "rate_pct": format_pct(int(frame["disbursed_dong"].sum()), int(frame["plan_dong"].sum())),
-            "in_scope": int(frame["in_scope"].sum()),
-            "not_applicable": int((frame["plan_dong"] <= 0).sum()),
-            "flagged": len(flagged),
-            "flagged_plan_dong": int(flagged["plan_dong"].sum()),
-            "flagged_disbursed_dong": int(flagged["disbursed_dong"].sum()),
+            "lines": int(tallies["lines"][at].sum()),
+            "plan_dong": planned,
+            "disbursed_dong": paid,
+            "rate_pct": format_pct(paid, planned),
+            "in_scope": int(tallies["in_scope"][at].sum()),
+            "not_applicable": int(tallies["not_applicable"][at].sum()),
+            "flagged": int(tallies["flagged"][at].sum()),
+            "flagged_plan_dong": int(sums["flagged_plan"][at].sum()),
+            "flagged_disbursed_dong": int(sums["flagged_disbursed"][at].sum()),
         }
 
+    names = sources.tolist()
     by_source = []
-    keys = evaluated["capital_source"].fillna("UNKNOWN")
-    for source in dict.fromkeys(keys):
-        part = evaluated[keys == source]
-        labels = part["capital_source_label"].dropna()
-        entry = {"capital_source": source, "label": str(labels.iloc[0]) if len(labels) else source}
-        entry.update(totals(part))
-        by_source.append(entry)
+    for k, source in enumerate(names):
+        where = label_at.get(k)  # the source's first line with a label
+        label = source if where is None else str(label_column.iat[where])
+        by_source.append({"capital_source": source, "label": label, **totals([k])})
+    unknown = names.index("UNKNOWN") if "UNKNOWN" in names else None
     return {
         "round": info.number,
         "rule_id": info.rule_id,
         "year": info.year,
         "as_of": info.as_of.isoformat(),
         "threshold_pct": info.threshold_pct,
-        **totals(evaluated),
+        **totals(slice(None)),
         # Lines no source of the rules names: reviewed, kept out of reallocation.
-        "unknown_source_lines": int((keys == "UNKNOWN").sum()),
-        "unknown_source_plan_dong": int(evaluated.loc[(keys == "UNKNOWN").to_numpy(), "plan_dong"].sum()),
+        "unknown_source_lines": int(tallies["lines"][unknown]) if unknown is not None else 0,
+        "unknown_source_plan_dong": int(sums["plan"][unknown]) if unknown is not None else 0,
         "by_capital_source": by_source,
     }
