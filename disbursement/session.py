@@ -32,9 +32,10 @@ from disbursement.forked import Job
 from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
+from disbursement.render.flag_json import encode_flags
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
 from disbursement.render.printed import PrintedAhead
-from disbursement.render.records import EncodedList, encode_list, iter_flag_records, proposal_json
+from disbursement.render.records import EncodedList, proposal_json
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ FORK_MIN_FLAGS = 10_000
 def _encoded_flags(result: RunResult, record: bool) -> tuple[EncodedList, LinesPart | None]:
     """The flag records as `--json` prints them (made one by one, never kept) and the lines
     block of the record: what the proposal does not change."""
-    flags = encode_list(iter_flag_records(result, plain=False))
+    flags = encode_flags(result)
     return flags, lines_part(result.plan) if record else None
 
 

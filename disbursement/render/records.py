@@ -56,17 +56,11 @@ def iter_flag_records(result: RunResult, *, plain: bool = True) -> Iterator[dict
     as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
     as_of, threshold = info.as_of.isoformat(), info.threshold_pct
 
-    def texts(name: str) -> list:  # column-wise: one pass per column, NA → None
-        if name not in flags:
-            return [None] * len(flags)
-        return [
-            None if v is None or v is pd.NA or v != v else str(v) for v in flags[name].astype(object).tolist()
-        ]
+    def texts(name: str) -> list:
+        return column_texts(flags, name)
 
     def ints(name: str) -> list:
-        if name not in flags:
-            return [None] * len(flags)
-        return [None if v is None or v is pd.NA else int(v) for v in flags[name].astype(object).tolist()]
+        return column_ints(flags, name)
 
     lifecycle = flags["lifecycle"].tolist() if "lifecycle" in flags else None
     evidence = flags["evidence"].tolist() if "evidence" in flags else None
@@ -140,6 +134,27 @@ def iter_flag_records(result: RunResult, *, plain: bool = True) -> Iterator[dict
         yield record
 
 
+def column_texts(frame: pd.DataFrame, name: str) -> list:
+    """A column's values as text, NA (and NaN) as None; None for every line without it. A
+    text column in one C-level pass."""
+    if name not in frame:
+        return [None] * len(frame)
+    column = frame[name]
+    if isinstance(column.dtype, pd.StringDtype):  # str or NA only
+        return column.to_numpy(dtype=object, na_value=None).tolist()
+    return [None if v is None or v is pd.NA or v != v else str(v) for v in column.astype(object).tolist()]
+
+
+def column_ints(frame: pd.DataFrame, name: str) -> list:
+    """A column's values as int, NA as None; None for every line without it."""
+    if name not in frame:
+        return [None] * len(frame)
+    column = frame[name]
+    if column.dtype.kind in "iu":  # int64 or Int64: Python ints, NA as None
+        return column.to_numpy(dtype=object, na_value=None).tolist()
+    return [None if v is None or v is pd.NA else int(v) for v in column.astype(object).tolist()]
+
+
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # int keys become text, as the stdlib writes them
 
 
@@ -189,31 +204,51 @@ def _list_chunks(values: Iterable, stdlib: list[int] | None = None) -> Iterator[
     """The text of a list as `write_json` writes it — "[", one element per line, "]" — in
     chunks of `_CHUNK` elements; `stdlib` collects the positions orjson could not write."""
     elements = iter(values)
-    start = 0
-    while batch := list(itertools.islice(elements, _CHUNK)):
-        items = []
-        for i, value in enumerate(batch, start):
-            text, plain = _encoded(value)
-            items.append(text)
-            if not plain and stdlib is not None:
-                stdlib.append(i)
-        yield (b",\n" if start else b"[\n") + b",\n".join(items)
-        start += len(batch)
-    yield b"\n]" if start else b"[]"
+
+    def batches() -> Iterator[list[bytes]]:
+        start = 0
+        while batch := list(itertools.islice(elements, _CHUNK)):
+            items = []
+            for i, value in enumerate(batch, start):
+                text, plain = _encoded(value)
+                items.append(text)
+                if not plain and stdlib is not None:
+                    stdlib.append(i)
+            yield items
+            start += len(batch)
+
+    return framed(batches())
+
+
+def framed(batches: Iterable[list[bytes]]) -> Iterator[bytes]:
+    """A list's text in chunks from its elements' texts, a batch at a time: "[", the elements
+    one a line, "]" (what `_list_chunks` writes; `render.flag_json` makes the texts)."""
+    written = 0
+    for items in batches:
+        if items:
+            yield (b",\n" if written else b"[\n") + b",\n".join(items)
+            written += len(items)
+    yield b"\n]" if written else b"[]"
 
 
 def encode_list(values: Iterable) -> EncodedList:
     """The list's text as `write_json` writes it, compressed as it is written (`values` may be
-    consumed as it is encoded: a generator's elements are not kept). zlib runs without the
-    GIL: each chunk is compressed on a thread while the next one is encoded."""
+    consumed as it is encoded: a generator's elements are not kept)."""
+    stdlib: list[int] = []
+    packed = pack(_list_chunks(values, stdlib))
+    return EncodedList(packed, plain=not stdlib)
+
+
+def pack(chunks: Iterable[bytes]) -> bytes:
+    """`chunks` compressed as one zlib stream, as the audit store's blocks are. zlib runs
+    without the GIL: each chunk is compressed on a thread while the next one is made."""
     from disbursement.audit.blocks import LEVEL  # packed as the audit store's blocks are
 
-    stdlib: list[int] = []
     packer = zlib.compressobj(LEVEL)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack") as pool:
-        pieces = [pool.submit(packer.compress, chunk) for chunk in _list_chunks(values, stdlib)]
+        pieces = [pool.submit(packer.compress, chunk) for chunk in chunks]
         packed = b"".join([piece.result() for piece in pieces])
-    return EncodedList(packed + packer.flush(), plain=not stdlib)
+    return packed + packer.flush()
 
 
 def write_json(payload: dict, stream) -> None:
