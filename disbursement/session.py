@@ -35,7 +35,7 @@ from disbursement.pipeline import run_round
 from disbursement.render.flag_json import encode_flags
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
 from disbursement.render.printed import PrintedAhead
-from disbursement.render.records import EncodedList, proposal_json
+from disbursement.render.records import EncodedList
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,8 @@ class ReviewOutcome:
     run_id: str | None = None
     store: Location | None = None
     # What was made of the final result for the record or for `--json` (`printed`), printed
-    # instead of made again: the proposal's JSON (recorded runs) and the flag records' text
-    # (the records themselves are encoded as they are made, never held together:
-    # `render.records.flag_records` gives them)
-    proposal: dict[str, Any] | None = None
+    # instead of made again: the flag records' text (the records themselves are encoded as
+    # they are made, never held together: `render.records.flag_records` gives them)
     flag_json: EncodedList | None = None  # flag_records as `--json` writes them
     # `--json` of a recorded national run: the result's members, written while it was
     # recorded (render/printed.py); the caller adds "audit" and "outputs", then closes it
@@ -304,7 +302,7 @@ def _reviewed(
             templates_dir=options.templates_dir,
             date=options.date,
         )
-    run_id = proposal = None
+    run_id = None
     if ahead.record and result.reply_files:
         assert audit.store is not None
         from disbursement.audit.replies import record_replies
@@ -315,11 +313,11 @@ def _reviewed(
     body = None
     if ahead.record:
         assert audit.store is not None and flag_json is not None
-        proposal = None if result.proposal is None else proposal_json(result.proposal)
-        # a national run's --json is written by a child while the run is recorded
+        # a national run's --json is written by a child while the run is recorded (the
+        # proposal's JSON is made there; the record writes its part from the lines)
         big = len(result.flags) + len(result.issues) >= FORK_MIN_FLAGS
         ahead_too = ahead.printed and big and _alone()
-        printer = PrintedAhead.start(result, flag_json, proposal) if ahead_too else None
+        printer = PrintedAhead.start(result, flag_json) if ahead_too else None
         try:
             run_id = record_run(
                 audit.store,
@@ -330,7 +328,6 @@ def _reviewed(
                 options=options.recorded(),
                 flag_list=None,  # made by the record only if orjson could not write one
                 flag_block=flag_json.packed if flag_json.plain else None,
-                proposal_data=proposal,
                 lines=lines,
             )
         except BaseException:
@@ -338,7 +335,7 @@ def _reviewed(
                 printer.cancel()
             raise
         body = printer.taken() if printer is not None else None
-    return ReviewOutcome(result, written, run_id, audit.store, proposal, flag_json, body)
+    return ReviewOutcome(result, written, run_id, audit.store, flag_json, body)
 
 
 def _alone() -> bool:

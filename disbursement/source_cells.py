@@ -28,12 +28,13 @@ __all__ = ["SheetLetters", "SourceCells", "cell_of", "cells_json", "line_cells",
 class SheetLetters:
     """One sheet's canonical column → Excel column letter map, shared by all its lines."""
 
-    __slots__ = ("_columns", "_json", "_letters", "letters")
+    __slots__ = ("_columns", "_json", "_letters", "_sorted_json", "letters")
 
     def __init__(self, letters: Mapping[str, str]) -> None:
         self.letters = dict(letters)
         self._columns, self._letters = tuple(self.letters), tuple(self.letters.values())
         self._json: list[bytes] | None = None
+        self._sorted_json: list[bytes] | None = None
 
     def json_at(self, row: int) -> bytes:
         """orjson's text of `cells_at(row)`, from the sheet's text with the rows left out."""
@@ -41,6 +42,15 @@ class SheetLetters:
             marked = orjson.dumps({c: f"{letter}\x01" for c, letter in self.letters.items()})
             self._json = marked.split(b"\\u0001")
         return (b"%d" % row).join(self._json)
+
+    def sorted_json_at(self, row: int) -> bytes:
+        """orjson's text of `cells_at(row)` with its keys sorted (the audit store's form)."""
+        if self._sorted_json is None:
+            marked = orjson.dumps(
+                {c: f"{letter}\x01" for c, letter in self.letters.items()}, option=orjson.OPT_SORT_KEYS
+            )
+            self._sorted_json = marked.split(b"\\u0001")
+        return (b"%d" % row).join(self._sorted_json)
 
     def cells_at(self, row: int) -> dict[str, str]:
         """The dict of the line at Excel row `row`."""

@@ -19,6 +19,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -85,12 +86,20 @@ def compress(chunks: list[bytes]) -> bytes:
     return b"".join([*map(packer.compress, chunks), packer.flush()])
 
 
+@dataclass(frozen=True)
+class Text:
+    """A part's JSON already written (`_text`'s bytes, made another way: the proposal's,
+    audit/proposal_text.py), to be compressed as the part's block."""
+
+    chunks: list[bytes]
+
+
 def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, bytes]]:
     """{part: (rows, block)} for {part: (rows, value)}; a value given as bytes is its block
     already (the flag records `--json` prints, packed as they were encoded, and the lines
-    block: `session._WhileProposing` makes them). zlib runs without the GIL, so each part is
-    compressed on a thread while the next one's JSON is written; no more than that one part
-    waits, so at most two parts' JSON are held at once."""
+    block: `session._WhileProposing` makes them), one given as `Text` its JSON. zlib runs
+    without the GIL, so each part is compressed on a thread while the next one's JSON is
+    written; no more than that one part waits, so at most two parts' JSON are held at once."""
     blocks: dict[str, tuple[int, bytes]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="block") as pool:
         waiting: tuple[str, int, Future[bytes]] | None = None
@@ -98,7 +107,8 @@ def encode_parts(parts: Mapping[str, tuple[int, Any]]) -> dict[str, tuple[int, b
             if type(value) is bytes:
                 blocks[part] = (rows, value)
                 continue
-            compressing = pool.submit(compress, [_text(value)])
+            chunks = value.chunks if type(value) is Text else [_text(value)]
+            compressing = pool.submit(compress, chunks)
             if waiting is not None:
                 blocks[waiting[0]] = (waiting[1], waiting[2].result())
             waiting = (part, rows, compressing)

@@ -8,6 +8,7 @@ version 4, audit/blocks.py); the few (inputs, sheets, overrides, outputs) as tab
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -28,6 +29,7 @@ from disbursement.audit.chain import (
     chain_head,
     seal,
 )
+from disbursement.audit.proposal_text import REFUSED, proposal_text
 from disbursement.audit.store import Db, connect, current_user, new_id, utc_now
 from disbursement.files import sha256_file
 from disbursement.model import RunResult
@@ -283,23 +285,31 @@ def _run_rows(
         flags = flag_list if flag_list is not None else flag_records(result)
     else:  # the block as `--json` prints it: the count is the flag table's
         flags = flag_block
-    proposal: list[dict[str, Any]] = []
+    proposal: list[dict[str, Any]] | blocks.Text | None = []
+    proposal_rows = 0
     marked: list[dict[str, Any]] = []
     if result.proposal is not None:
-        data = proposal_data if proposal_data is not None else proposal_json(result.proposal)
-        for kind, key in (("decrease", "decreases"), ("increase", "increases")):
-            for x in data[key]:
-                proposal.append({"kind": kind, **x})
-                if x.get("override"):
-                    marked.append(
-                        {
-                            "project_code": x["project_code"],
-                            "capital_source": x["capital_source"],
-                            "kind": kind,
-                            "amount_dong": x["amount_dong"],
-                            **x["override"],
-                        }
-                    )
+        made = result.proposal
+        proposal_rows = len(made.decreases) + len(made.increases)
+        proposal = None
+        if proposal_data is None:  # the part's text made a column at a time ...
+            with contextlib.suppress(*REFUSED):
+                proposal = blocks.Text([proposal_text(made)])
+        if proposal is None:  # ... unless orjson refuses a value: from the records
+            data = proposal_data if proposal_data is not None else proposal_json(made)
+            proposal = [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
+        for kind, changed in (("decrease", made.decreases), ("increase", made.increases)):
+            marked += [
+                {
+                    "project_code": x.project_code,
+                    "capital_source": x.capital_source,
+                    "kind": kind,
+                    "amount_dong": int(x.amount_dong),
+                    **dict(x.override),
+                }
+                for x in changed
+                if x.override
+            ]
     given = (
         marked
         if overrides is None
@@ -327,7 +337,7 @@ def _run_rows(
         "blocks": blocks.encode_parts(
             {
                 "flags": (len(result.flags) if flag_block is not None else len(flags), flags),
-                "proposal_lines": (len(proposal), proposal),
+                "proposal_lines": (proposal_rows, proposal),
                 "lines": (lines.rows, lines.block),
                 "issues": (len(found), issues),
             }

@@ -148,7 +148,7 @@ def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:
             stream.flush()
             return
         # The flags encoded once by the session (`printed`), for the record and here.
-        payload = result_json(outcome.result, flags=outcome.flag_json, proposal=outcome.proposal, lazy=True)
+        payload = result_json(outcome.result, flags=outcome.flag_json, lazy=True)
         write_json({**payload, **tail}, _Echo())
         return
     click.echo(terminal_report(outcome.result, lang))

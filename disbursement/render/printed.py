@@ -13,7 +13,7 @@ cannot be made, leaves the printing to the command as before (`taken` gives None
 from __future__ import annotations
 
 import tempfile
-from typing import IO, Any
+from typing import IO
 
 from disbursement.forked import Job
 from disbursement.model import RunResult
@@ -27,15 +27,13 @@ class PrintedAhead:
         self.body, self.job = body, job
 
     @classmethod
-    def start(
-        cls, result: RunResult, flags: EncodedList | None, proposal: dict | None
-    ) -> PrintedAhead | None:
+    def start(cls, result: RunResult, flags: EncodedList | None) -> PrintedAhead | None:
         """Started now in a forked child; None when no temporary file can be made."""
         try:
             body = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `taken`'s caller or `cancel`)
         except OSError:
             return None
-        return cls(body, Job(_write_body, body, result, flags, proposal, what="the JSON result"))
+        return cls(body, Job(_write_body, body, result, flags, what="the JSON result"))
 
     def taken(self) -> IO[bytes] | None:
         """The file of written members, from its start; None when the child did not write
@@ -54,6 +52,7 @@ class PrintedAhead:
         self.body.close()
 
 
-def _write_body(body: IO[bytes], result: RunResult, flags: Any, proposal: Any) -> None:
-    write_members(result_json(result, flags=flags, proposal=proposal, lazy=True), body)
+def _write_body(body: IO[bytes], result: RunResult, flags: EncodedList | None) -> None:
+    """The members, the proposal's JSON made here (the record writes its own part's text)."""
+    write_members(result_json(result, flags=flags, lazy=True), body)
     body.flush()
