@@ -7,6 +7,7 @@ set context (capital source, status, sector) for the project rows under them.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -63,7 +64,7 @@ def normalise_sheet(
     width = max((len(r) for r in rows), default=0)
     if not rows or width == 0:
         return SheetResult(pd.DataFrame(), {}, unit)
-    transposed = list(zip(*(r + [""] * (width - len(r)) for r in rows), strict=True))
+    transposed = _Columns(rows, width)
     merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged if r1 > r0 and r0 >= layout.data_start]
     if merged:
         _spread_merged_text(sheet.cells, layout, transposed, merged)
@@ -234,6 +235,31 @@ def normalise_sheet(
     return SheetResult(lines, counts, unit, letters)
 
 
+class _Columns:
+    """The data rows' cells column by column, each column made when it is first asked for
+    (only the columns the layout maps are: a sheet is often twice as wide); a short row reads
+    as empty cells."""
+
+    def __init__(self, rows: list[list], width: int) -> None:
+        self.rows, self.width = rows, width
+        self.even = min(map(len, rows), default=width) == width
+        self.made: dict[int, list] = {}
+
+    def __len__(self) -> int:
+        return self.width
+
+    def __getitem__(self, k: int) -> list:
+        if k not in self.made:
+            if self.even:
+                self.made[k] = list(map(operator.itemgetter(k), self.rows))
+            else:
+                self.made[k] = [r[k] if k < len(r) else "" for r in self.rows]
+        return self.made[k]
+
+    def __setitem__(self, k: int, column: list) -> None:
+        self.made[k] = column
+
+
 INVISIBLE = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\u00a0]+")
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
@@ -244,6 +270,14 @@ def _clear_invisible_codes(texts: dict[str, list[str]], raw) -> list[int]:
     codes = texts.get("project_code")
     if codes is None or raw is None:
         return []
+    cells = [v for v in raw if isinstance(v, str)]
+    if not ZERO_WIDTH.search("".join(cells)) and not ZERO_WIDTH.search("".join(codes)):
+        # no zero-width character in the column (the usual case): a cell is invisible
+        # exactly when it is whitespace only (INVISIBLE is whitespace and ZERO_WIDTH)
+        cleared = [i for i, v in enumerate(raw) if isinstance(v, str) and v.isspace()]
+        for i in cleared:
+            codes[i] = ""
+        return cleared
     cleared = []
     for i, (value, code) in enumerate(zip(raw, codes, strict=True)):
         if isinstance(value, str) and value and not INVISIBLE.sub("", value):
