@@ -22,6 +22,11 @@ from typing import Any
 from disbursement.errors import OutputError
 
 
+def can_fork() -> bool:
+    """Whether a `Job` runs in a child here (a second core, and fork)."""
+    return (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+
+
 class Job:
     """`call(*args)`, started now in a child when this machine can, its value by `result()`."""
 
@@ -29,7 +34,7 @@ class Job:
         self.call, self.args, self.what = call, args, what  # `what` names it in an error
         self.pid: int | None = None
         self.reader: int | None = None
-        if fork and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
+        if fork and can_fork():
             reader, writer = os.pipe()
             parent = os.getpid()
             try:

@@ -28,14 +28,14 @@ from disbursement.audit.record import LinesPart, lines_part, record_run
 from disbursement.audit.store import check_store
 from disbursement.config.issues import issue
 from disbursement.errors import DisbursementError, issue_counts
-from disbursement.forked import Job
+from disbursement.forked import Job, can_fork
 from disbursement.investors.review import ReplySource
 from disbursement.model import RunResult
 from disbursement.pipeline import run_round
 from disbursement.render.flag_json import encode_flags
 from disbursement.render.outputs import note_skipped_annotations, write_outputs
 from disbursement.render.printed import PrintedAhead
-from disbursement.render.records import EncodedList
+from disbursement.render.records import EncodedList, proposal_json
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,12 @@ class ReviewOutcome:
     # `--json` of a recorded national run: the result's members, written while it was
     # recorded (render/printed.py); the caller adds "audit" and "outputs", then closes it
     json_body: IO[bytes] | None = None
+
+    @property
+    def proposal(self) -> dict[str, Any] | None:
+        """The proposal as `--json` prints it (made when asked for: the record writes its
+        part from the proposal lines)."""
+        return None if self.result.proposal is None else proposal_json(self.result.proposal)
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,10 @@ def review(
     4. outputs into `out_dir`, all files or none;
     5. the record in the audit store (unless `record` is false, as in a replay).
 
-    `printed`: the caller prints the flag records (`--json`), so they are encoded in step 2
-    even when the run is not recorded (`ReviewOutcome.flag_json`).
+    `printed`: the caller prints the result as `--json`, so the flag records are encoded in
+    step 2 even when the run is not recorded (`ReviewOutcome.flag_json`); a recorded national
+    run's JSON members are then written by a child during step 5 (`ReviewOutcome.json_body`,
+    a temporary file the caller reads and closes).
 
     The whole composition runs without the cyclic garbage collector (`gc_paused`).
     """
@@ -243,6 +251,8 @@ class _WhileProposing:
 
 # Flags from which encoding them in a child pays for the fork (~0.1 s of encoding a side).
 FORK_MIN_FLAGS = 10_000
+# Flags and issues from which writing `--json` in a child while the run is recorded pays.
+PRINT_AHEAD_MIN = 10_000
 
 
 def _encoded_flags(result: RunResult, record: bool) -> tuple[EncodedList, LinesPart | None]:
@@ -315,8 +325,8 @@ def _reviewed(
         assert audit.store is not None and flag_json is not None
         # a national run's --json is written by a child while the run is recorded (the
         # proposal's JSON is made there; the record writes its part from the lines)
-        big = len(result.flags) + len(result.issues) >= FORK_MIN_FLAGS
-        ahead_too = ahead.printed and big and _alone()
+        big = len(result.flags) + len(result.issues) >= PRINT_AHEAD_MIN
+        ahead_too = ahead.printed and big and can_fork() and _alone()
         printer = PrintedAhead.start(result, flag_json) if ahead_too else None
         try:
             run_id = record_run(

@@ -12,7 +12,6 @@ raises and the record makes the dicts as before.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ import orjson
 
 from disbursement.audit.chain import _ORJSON as _SORTED
 from disbursement.audit.chain import _jsonable
+from disbursement.json_columns import each, once, records
 from disbursement.model import Proposal, ProposalLine
 from disbursement.source_cells import SourceCells, plain_cells
 
@@ -33,46 +33,30 @@ def proposal_text(proposal: Proposal) -> bytes:
         return b"[]"
     kinds = ["decrease"] * len(proposal.decreases) + ["increase"] * len(proposal.increases)
     sources = [x.source for x in lines]
-    # (key text, column, how its values are written), in the sorted order of the keys; the
-    # text before "source" closes nothing, the one after closes the source object
-    fields: list[tuple[bytes, Iterator[bytes]]] = [
-        (b'{"amount_dong":', _each([int(x.amount_dong) for x in lines])),
-        (b',"capital_source":', _once([x.capital_source for x in lines])),
-        (b',"disbursed_dong":', _each([int(x.disbursed_dong) for x in lines])),
-        (b',"kind":', _once(kinds)),
+    # (lead, texts) in the sorted order of the keys; "source" holds cells, file, row, sheet
+    fields = [
+        (b'{"amount_dong":', each([int(x.amount_dong) for x in lines], _json)),
+        (b',"capital_source":', once([x.capital_source for x in lines], _json)),
+        (b',"disbursed_dong":', each([int(x.disbursed_dong) for x in lines], _json)),
+        (b',"kind":', once(kinds, _json)),
         (b"", _overrides(lines)),
-        (b',"plan_after_dong":', _each([int(x.plan_after_dong) for x in lines])),
-        (b',"plan_dong":', _each([int(x.plan_dong) for x in lines])),
-        (b',"pool":', _once([x.pool for x in lines])),
-        (b',"project_code":', _each([x.project_code for x in lines])),
-        (b',"project_name":', _each([x.project_name for x in lines])),
-        (b',"reason":', _once([x.reason for x in lines])),
+        (b',"plan_after_dong":', each([int(x.plan_after_dong) for x in lines], _json)),
+        (b',"plan_dong":', each([int(x.plan_dong) for x in lines], _json)),
+        (b',"pool":', once([x.pool for x in lines], _json)),
+        (b',"project_code":', each([x.project_code for x in lines], _json)),
+        (b',"project_name":', each([x.project_name for x in lines], _json)),
+        (b',"reason":', once([x.reason for x in lines], _json)),
         (b',"source":{', _cells([s.cells for s in sources])),
-        (b'"file":', _once([s.file for s in sources])),
-        (b',"row":', _each([s.row for s in sources])),
-        (b',"sheet":', _once([s.sheet for s in sources])),
-        (b'},"tier":', _once([x.tier for x in lines])),
+        (b'"file":', once([s.file for s in sources], _json)),
+        (b',"row":', each([s.row for s in sources], _json)),
+        (b',"sheet":', once([s.sheet for s in sources], _json)),
+        (b'},"tier":', once([x.tier for x in lines], _json)),
     ]
-    parts: list[Any] = []
-    for lead, texts in fields:
-        parts += [itertools.repeat(lead), texts]
-    parts.append(itertools.repeat(b"}"))
-    records = map(b"".join, zip(*parts, strict=False))  # the leads repeat without end
-    return b"[" + b",".join(records) + b"]"
+    return b"[" + b",".join(records(fields, b"}")) + b"]"
 
 
 def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=_jsonable, option=_SORTED)
-
-
-def _each(values: list) -> Iterator[bytes]:
-    return map(_json, values)
-
-
-def _once(values: list) -> Iterator[bytes]:
-    """Each distinct value written once."""
-    written = {value: _json(value) for value in dict.fromkeys(values)}
-    return map(written.__getitem__, values)
 
 
 def _overrides(lines: list[ProposalLine]) -> Iterator[bytes]:

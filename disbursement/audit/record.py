@@ -8,7 +8,6 @@ version 4, audit/blocks.py); the few (inputs, sheets, overrides, outputs) as tab
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -62,7 +61,6 @@ def record_run(
     options: Mapping[str, Any] | None = None,
     flag_list: list[dict[str, Any]] | None = None,
     flag_block: bytes | None = None,
-    proposal_data: dict[str, Any] | None = None,
     lines: LinesPart | None = None,
 ) -> str:
     """Record one review run (a `RunResult`) and return its run id.
@@ -73,8 +71,8 @@ def record_run(
     that replay can pass each one back; the files and folders they name (`FILE_OPTIONS`,
     `DIR_OPTIONS`) are kept in the store like the inputs. `overrides` are dicts (or
     dataclasses) with reason and approver; by default the overrides marked on the proposal.
-    `flag_list` / `proposal_data` are `flag_records(result)` / `proposal_json(result.proposal)`
-    when the caller has made them already (the `--json` payload): they are not made twice;
+    `flag_list` is `flag_records(result)` when the caller has made it already (it is not made
+    twice; the proposal's part is written from the proposal lines, audit/proposal_text.py);
     `flag_block` the flag records as `--json` writes them, compressed, all by orjson
     (`encode_list(...).packed` when `.plain`): kept as the flags block as it is; `lines`
     the lines block as `lines_part(result.plan)` makes it.
@@ -84,7 +82,6 @@ def record_run(
         overrides,
         flag_list=flag_list,
         flag_block=flag_block,
-        proposal_data=proposal_data,
         lines=lines,
     )
     rules_text = rules_text if rules_text is not None else Path(result.rules_path).read_text(encoding="utf-8")
@@ -268,13 +265,39 @@ def lines_part(plan: Any) -> LinesPart:
     return LinesPart(list(sheet_no), n, blocks.compress(chunks))
 
 
+def _proposal_part(made: Any) -> tuple[int, blocks.Text | list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows, value, overrides marked on it) of the proposal part: its text made a column at a
+    time, or, where orjson refuses a value, the records as `--json` prints them."""
+    if made is None:
+        return 0, [], []
+    rows = len(made.decreases) + len(made.increases)
+    value: blocks.Text | list[dict[str, Any]]
+    try:
+        value = blocks.Text([proposal_text(made)])
+    except REFUSED:
+        data = proposal_json(made)
+        value = [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
+    marked = [
+        {
+            "project_code": x.project_code,
+            "capital_source": x.capital_source,
+            "kind": kind,
+            "amount_dong": int(x.amount_dong),
+            **dict(x.override),
+        }
+        for kind, changed in (("decrease", made.decreases), ("increase", made.increases))
+        for x in changed
+        if x.override
+    ]
+    return rows, value, marked
+
+
 def _run_rows(
     result: RunResult,
     overrides: Iterable[Any] | None,
     *,
     flag_list: list[dict[str, Any]] | None = None,
     flag_block: bytes | None = None,
-    proposal_data: dict[str, Any] | None = None,
     lines: LinesPart | None = None,
 ) -> dict[str, Any]:
     """The rows of one run, from the result (no store access), each value of its column's
@@ -285,31 +308,7 @@ def _run_rows(
         flags = flag_list if flag_list is not None else flag_records(result)
     else:  # the block as `--json` prints it: the count is the flag table's
         flags = flag_block
-    proposal: list[dict[str, Any]] | blocks.Text | None = []
-    proposal_rows = 0
-    marked: list[dict[str, Any]] = []
-    if result.proposal is not None:
-        made = result.proposal
-        proposal_rows = len(made.decreases) + len(made.increases)
-        proposal = None
-        if proposal_data is None:  # the part's text made a column at a time ...
-            with contextlib.suppress(*REFUSED):
-                proposal = blocks.Text([proposal_text(made)])
-        if proposal is None:  # ... unless orjson refuses a value: from the records
-            data = proposal_data if proposal_data is not None else proposal_json(made)
-            proposal = [{"kind": k, **x} for k in ("decrease", "increase") for x in data[k + "s"]]
-        for kind, changed in (("decrease", made.decreases), ("increase", made.increases)):
-            marked += [
-                {
-                    "project_code": x.project_code,
-                    "capital_source": x.capital_source,
-                    "kind": kind,
-                    "amount_dong": int(x.amount_dong),
-                    **dict(x.override),
-                }
-                for x in changed
-                if x.override
-            ]
+    proposal_rows, proposal, marked = _proposal_part(result.proposal)
     given = (
         marked
         if overrides is None

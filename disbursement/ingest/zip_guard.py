@@ -3,17 +3,86 @@ lies about its size, or a password-protected file is refused with the reason."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from disbursement.errors import InputUnreadable
 from disbursement.ingest.sheet import ReadLimits
 
 
+def check_ahead(paths: Iterable[str | os.PathLike[str]], limits: ReadLimits | None = None) -> None:
+    """Start `check_zip` of the zip workbooks among `paths` in a forked child now, so the check
+    of a national workbook (~0.1 s: every part inflated) runs on the second core while the
+    command imports what a review needs; `check_zip` then takes its verdict instead of
+    checking again. (A thread here would wait for the GIL after every inflated piece while
+    the imports hold it.)
+
+    A verdict is taken only for the same file unchanged since (path, size, mtime, inode) and
+    the same limits; `check_zip` reaps the child first, whatever file it asks about."""
+    from disbursement.forked import Job
+
+    limits = limits or ReadLimits()
+    given = [(p, key) for p in paths if Path(p).suffix.lower() in _ZIP_SUFFIXES and (key := _key(p, limits))]
+    if given:
+        _AHEAD.append(Job(_verdicts, given, limits, what="the workbook checks"))
+
+
+def _verdicts(given: list[tuple[Any, tuple]], limits: ReadLimits) -> dict[tuple, BaseException | None]:
+    """{file key: the InputUnreadable that refuses it, or None}."""
+    verdicts: dict[tuple, BaseException | None] = {}
+    for path, key in given:
+        try:
+            _check_zip(Path(path), limits)
+            verdicts[key] = None
+        except InputUnreadable as exc:  # raised where the file is checked, as it would be
+            verdicts[key] = exc
+    return verdicts
+
+
+_ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
+_AHEAD: list[Any] = []  # the checks started ahead (forked.Job), not yet taken
+_KNOWN: dict[tuple, BaseException | None] = {}  # their verdicts, not yet asked for
+
+
+def settle() -> None:
+    """Stop the checks started ahead that were never taken (the command ended before its
+    workbooks were read) and forget their verdicts; idempotent."""
+    while _AHEAD:
+        _AHEAD.pop().cancel()
+    _KNOWN.clear()
+
+
+def _key(path: str | os.PathLike[str], limits: ReadLimits) -> tuple | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), str(Path(path)), found.st_size, found.st_mtime_ns, found.st_ino, limits)
+
+
 def check_zip(path: Path, limits: ReadLimits) -> None:
+    """Refuse a zip workbook that no parser may open (InputUnreadable, with the reason)."""
+    while _AHEAD:  # every check started ahead is taken, whatever file it checks
+        job = _AHEAD.pop()
+        with contextlib.suppress(Exception):  # a child that failed gave no verdict: checked here
+            _KNOWN.update(job.result())
+    key = _key(path, limits)
+    if key is not None and key in _KNOWN:
+        failure = _KNOWN.pop(key)
+        if failure is not None:
+            raise failure
+        return
+    _check_zip(path, limits)
+
+
+def _check_zip(path: Path, limits: ReadLimits) -> None:
     name = str(path)
     with open(path, "rb") as handle:
         head = handle.read(8)

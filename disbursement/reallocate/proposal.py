@@ -132,7 +132,7 @@ def _note(where: tuple, code: str, message: str, column: str | None = None, **pa
     """A note located at the line `Rows.where` gives: its file, sheet, row and, for `column`,
     the column letter of its cell."""
     file, sheet, row, cells = where
-    letter = cell_of(cells, column) if column else ""
+    letter = cell_of(cells, column)
     return issue(
         code,
         _text(file),

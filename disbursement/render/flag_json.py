@@ -14,11 +14,12 @@ where orjson refuses a value (a lone surrogate, say) the records are made the us
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
+from disbursement.json_columns import each, once, records
 from disbursement.model import RunResult
 from disbursement.render.records import (
     _CHUNK,
@@ -39,7 +40,7 @@ def encode_flags(result: RunResult) -> EncodedList:
     """`encode_list(iter_flag_records(result, plain=False))`, made column by column."""
     try:
         return EncodedList(pack(framed(_batches(result))), plain=True)
-    except (orjson.JSONEncodeError, TypeError, KeyError):  # a value only the stdlib writes
+    except (orjson.JSONEncodeError, TypeError):  # a value only the stdlib writes
         return encode_list(iter_flag_records(result, plain=False))
 
 
@@ -47,26 +48,14 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=cells_json, option=_JSON_OPTIONS)
 
 
-def _once(values: list) -> Callable[[list], Iterator[bytes]]:
-    """The texts of a column whose values repeat: each distinct value written once (a value
-    that is not its own key, such as a NaN, raises KeyError: made the usual way then)."""
-    written = {value: _json(value) for value in dict.fromkeys(values)}
-    return lambda part: map(written.__getitem__, part)
-
-
-def _each(part: list) -> Iterator[bytes]:
-    """Texts of a column of distinct text, integers or None (no `default` is needed)."""
-    return map(orjson.dumps, part)
-
-
-def _cells(part: list) -> Iterator[bytes]:
+def _cells(cells: list) -> Iterator[bytes]:
     """The cells' texts: SourceCells from their sheet's text (`cells_json`), a dict by orjson."""
-    return (c.sheet.json_at(c.row) if type(c) is SourceCells else _json(c) for c in part)
+    return (c.sheet.json_at(c.row) if type(c) is SourceCells else _json(c) for c in cells)
 
 
-def _optional(lead: bytes, part: list, skip_none: bool) -> Iterator[bytes]:
+def _optional(lead: bytes, values: list, skip_none: bool) -> Iterator[bytes]:
     """An optional key's texts: "" where a record leaves it out (`skip_none`: its value is None)."""
-    return (b"" if skip_none and v is None else lead + _json(v) for v in part)
+    return (b"" if skip_none and v is None else lead + _json(v) for v in values)
 
 
 def _batches(result: RunResult) -> Iterator[list[bytes]]:
@@ -75,62 +64,44 @@ def _batches(result: RunResult) -> Iterator[list[bytes]]:
     flags = result.flags
     n = len(flags)
     as_of_vn = f"{info.as_of.day}/{info.as_of.month}/{info.as_of.year}"
-
-    def texts(name: str) -> list:  # as iter_flag_records makes them
-        return column_texts(flags, name)
-
-    def ints(name: str) -> list:
-        return column_ints(flags, name)
-
-    reasons, rates = texts("reason"), flags["rate_pct"].tolist()
+    reasons, rates = column_texts(flags, "reason"), flags["rate_pct"].tolist()
     said = {
         pair: _reason_text(pair[0], pair[1], info.threshold_pct, as_of_vn)
         for pair in dict.fromkeys(zip(reasons, rates, strict=True))
     }
-    reason_texts = [said[pair] for pair in zip(reasons, rates, strict=True)]
-    rows = ints("row")
-    cells = [
+    cells = [  # as the records hold them: orjson writes SourceCells from their sheet's text
         c if type(c) is SourceCells else plain_cells(c) for c in flags["cells"].tolist()
-    ]  # as the records hold them: orjson writes SourceCells from their sheet's text
-    # (key text, column, how its values are written), in the records' order
-    fields: list[tuple[bytes, list, Callable[[list], Iterator[bytes]]]] = []
-    for key, column, repeats in (  # repeats None: the cells
-        ("project_code", texts("project_code"), False),
-        ("project_name", texts("project_name"), False),
-        ("capital_source", texts("capital_source"), True),
-        ("capital_source_label", texts("capital_source_label"), True),
-        ("rule_id", texts("rule_id"), True),
-        ("reason", reasons, True),
-        ("reason_text", reason_texts, True),
-        ("plan_dong", ints("plan_dong"), False),
-        ("disbursed_dong", ints("disbursed_dong"), False),
-        ("expected_dong", ints("expected_dong"), False),
-        ("rate_pct", rates, True),
-        ("threshold_pct", [info.threshold_pct] * n, True),
-        ("as_of", [info.as_of.isoformat()] * n, True),
-        ("status", texts("status"), True),
-        ("investor", texts("investor"), True),
-        ("forecast", [bool(x) for x in flags["forecast"].tolist()], True),
-        ("source", flags["file"].tolist(), True),  # "source": {"file": …
-        ("sheet", flags["sheet"].tolist(), True),
-        ("row", rows, False),
-        ("cells", cells, None),
-    ):
-        lead = b'{"project_code":' if key == "project_code" else b"," + orjson.dumps(key) + b":"
-        if key == "source":
-            lead = b',"source":{"file":'
-        fields.append((lead, column, _cells if repeats is None else _once(column) if repeats else _each))
+    ]
+    # (lead, texts) in the records' order: distinct values written each, repeating ones once
+    fields = [
+        (b'{"project_code":', each(column_texts(flags, "project_code"), _json)),
+        (b',"project_name":', each(column_texts(flags, "project_name"), _json)),
+        (b',"capital_source":', once(column_texts(flags, "capital_source"), _json)),
+        (b',"capital_source_label":', once(column_texts(flags, "capital_source_label"), _json)),
+        (b',"rule_id":', once(column_texts(flags, "rule_id"), _json)),
+        (b',"reason":', once(reasons, _json)),
+        (b',"reason_text":', once([said[pair] for pair in zip(reasons, rates, strict=True)], _json)),
+        (b',"plan_dong":', each(column_ints(flags, "plan_dong"), _json)),
+        (b',"disbursed_dong":', each(column_ints(flags, "disbursed_dong"), _json)),
+        (b',"expected_dong":', each(column_ints(flags, "expected_dong"), _json)),
+        (b',"rate_pct":', once(rates, _json)),
+        (b',"threshold_pct":', itertools.repeat(_json(info.threshold_pct), n)),
+        (b',"as_of":', itertools.repeat(_json(info.as_of.isoformat()), n)),
+        (b',"status":', once(column_texts(flags, "status"), _json)),
+        (b',"investor":', once(column_texts(flags, "investor"), _json)),
+        (b',"forecast":', (b"true" if x else b"false" for x in flags["forecast"].tolist())),
+        (b',"source":{"file":', once(flags["file"].tolist(), _json)),
+        (b',"sheet":', once(flags["sheet"].tolist(), _json)),
+        (b',"row":', each(column_ints(flags, "row"), _json)),
+        (b',"cells":', _cells(cells)),
+    ]
     optional = []  # keys a record has only when its line has them
     if "lifecycle" in flags:
-        optional.append((b',"lifecycle":', flags["lifecycle"].tolist(), False))
+        optional.append(_optional(b',"lifecycle":', flags["lifecycle"].tolist(), False))
     if "evidence" in flags:
-        optional.append((b',"reply":', flags["evidence"].tolist(), True))
-    for start in range(0, n, _CHUNK):
-        end = min(start + _CHUNK, n)
-        parts: list[Any] = []
-        for lead, column, write in fields:
-            parts += [itertools.repeat(lead), write(column[start:end])]
-        parts.append(itertools.repeat(b"}"))  # the end of "source"
-        parts += [_optional(lead, column[start:end], skip_none) for lead, column, skip_none in optional]
-        parts.append(itertools.repeat(b"}"))
-        yield list(map(b"".join, zip(*parts, strict=False)))  # the leads repeat without end
+        optional.append(_optional(b',"reply":', flags["evidence"].tolist(), True))
+    if optional:  # after the source's end, before the record's
+        fields += [(b"}", optional[0]), *((b"", texts) for texts in optional[1:])]
+    made = records(fields, b"}" if optional else b"}}")
+    while batch := list(itertools.islice(made, _CHUNK)):
+        yield batch

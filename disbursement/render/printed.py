@@ -33,7 +33,11 @@ class PrintedAhead:
             body = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `taken`'s caller or `cancel`)
         except OSError:
             return None
-        return cls(body, Job(_write_body, body, result, flags, what="the JSON result"))
+        try:
+            return cls(body, Job(_write_body, body, result, flags, what="the JSON result"))
+        except BaseException:
+            body.close()
+            raise
 
     def taken(self) -> IO[bytes] | None:
         """The file of written members, from its start; None when the child did not write
@@ -43,6 +47,9 @@ class PrintedAhead:
         except Exception:
             self.body.close()
             return None
+        except BaseException:  # interrupted while waiting: nothing left behind
+            self.cancel()
+            raise
         self.body.seek(0)
         return self.body
 

@@ -140,8 +140,10 @@ def column_texts(frame: pd.DataFrame, name: str) -> list:
     if name not in frame:
         return [None] * len(frame)
     column = frame[name]
-    if isinstance(column.dtype, pd.StringDtype):  # str or NA only
-        return column.to_numpy(dtype=object, na_value=None).tolist()
+    if isinstance(column.dtype, pd.StringDtype):  # text or NA
+        values = column.to_numpy(dtype=object, na_value=None).tolist()
+        if set(map(type, values)) <= {str, type(None)}:  # not a subclass of str: as it is
+            return values
     return [None if v is None or v is pd.NA or v != v else str(v) for v in column.astype(object).tolist()]
 
 

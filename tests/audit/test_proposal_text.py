@@ -35,14 +35,14 @@ proposal_line = st.builds(
     investor=st.none(),
     capital_source=st.sampled_from(["XSKT", "NSDP_CAN_DOI", ""]),
     capital_source_label=st.just(""),
-    pool=st.sampled_from(["XSKT", "NSDP_CAN_DOI|tinh"]),
+    pool=st.sampled_from(["XSKT", "NSDP_CAN_DOI|tinh", 0.0, -0.0]),
     plan_dong=st.integers(0, 10**15),
     disbursed_dong=st.integers(0, 10**15),
     amount_dong=st.integers(0, 10**15),
     plan_after_dong=st.integers(-(10**15), 10**15),
     reason=st.sampled_from(["SLOW_DISBURSEMENT", "ADDITIONAL_NEED", "MANUAL_ADJUSTMENT"]),
     source=source,
-    tier=st.one_of(st.none(), st.sampled_from(["t1_completed", "t2"])),
+    tier=st.one_of(st.none(), st.sampled_from(["t1_completed", "t2", 1, True])),
     override=st.one_of(st.none(), st.just({"reason": "duyệt", "approver": "GĐ", "file": "o.csv", "row": 3})),
 )
 

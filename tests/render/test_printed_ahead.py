@@ -29,6 +29,12 @@ def _review(tmp_path: Path, name: str) -> tuple[int, str]:
     return done.exit_code, text
 
 
+@pytest.fixture(autouse=True)
+def _can_fork(monkeypatch):
+    """The printer is asked for only where a child can be forked: here, as if it could."""
+    monkeypatch.setattr(session, "can_fork", lambda: True)
+
+
 @pytest.fixture
 def starts(monkeypatch) -> list:
     """The printers started (None where none could be)."""
@@ -43,11 +49,14 @@ def starts(monkeypatch) -> list:
     return started
 
 
-def test_json_written_while_recorded_is_the_json_written_after(tmp_path, monkeypatch, starts):
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 10**9)
+@pytest.mark.parametrize("flags_apart", [False, True])
+def test_json_written_while_recorded_is_the_json_written_after(tmp_path, monkeypatch, starts, flags_apart):
+    """With or without the flag records encoded by their own child (`FORK_MIN_FLAGS`)."""
+    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1 if flags_apart else 10**9)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 10**9)
     code, after = _review(tmp_path, "after")
     assert code == 0 and starts == []
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 1)
     code, ahead = _review(tmp_path, "ahead")
     assert (code, ahead) == (0, after)
     assert len(starts) == 1 and starts[0] is not None
@@ -56,9 +65,9 @@ def test_json_written_while_recorded_is_the_json_written_after(tmp_path, monkeyp
 
 
 def test_a_printer_that_fails_leaves_the_printing_to_the_command(tmp_path, monkeypatch, starts):
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 10**9)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 10**9)
     expected = _review(tmp_path, "expected")
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 1)
 
     def broken(*_args):
         raise OSError(28, "No space left on device")
@@ -68,21 +77,24 @@ def test_a_printer_that_fails_leaves_the_printing_to_the_command(tmp_path, monke
     assert starts and starts[0] is not None and starts[0].body.closed
 
 
-def test_no_temporary_file_means_no_printer(tmp_path, monkeypatch):
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 10**9)
+def test_no_temporary_file_means_no_printer(tmp_path, monkeypatch, starts):
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 10**9)
     expected = _review(tmp_path, "expected")
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 1)
+    asked: list[int] = []
 
     def no_file():
+        asked.append(1)
         raise OSError(13, "Permission denied")
 
     monkeypatch.setattr(printed.tempfile, "TemporaryFile", no_file)
     assert _review(tmp_path, "without") == expected
+    assert asked == [1] and starts == [None]  # a printer was asked for, and none could be
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="the printer runs in a forked child only where fork exists")
 def test_a_failed_record_prints_nothing_and_leaves_no_child(tmp_path, monkeypatch, starts):
-    monkeypatch.setattr(session, "FORK_MIN_FLAGS", 1)
+    monkeypatch.setattr(session, "PRINT_AHEAD_MIN", 1)
 
     def failing(*_args, **_kwargs):
         raise DisbursementError("the audit store is locked")
@@ -96,3 +108,26 @@ def test_a_failed_record_prints_nothing_and_leaves_no_child(tmp_path, monkeypatc
     assert len(starts) == 1 and starts[0].job.pid is None and starts[0].body.closed
     with pytest.raises(ChildProcessError):  # every child was reaped
         os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not CAN_FORK, reason="the printer runs in a forked child only where fork exists")
+def test_interrupted_while_waiting_leaves_no_child_and_no_file(tmp_path, monkeypatch):
+    from disbursement.forked import Job
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    ahead = printed.PrintedAhead.start(_result_of(), None)
+    assert ahead is not None and ahead.job.pid is not None
+    monkeypatch.setattr(Job, "result", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ahead.taken()
+    assert ahead.body.closed and ahead.job.pid is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def _result_of():
+    from disbursement.pipeline import run_round
+
+    return run_round([SEPT], 2)
