@@ -102,36 +102,34 @@ def review(
     from disbursement.ingest import zip_guard
 
     zip_guard.check_ahead(files)  # the workbooks' zip guards run while the libraries are imported
-    try:
-        from disbursement.session import ReviewOptions, audit_target, gc_paused
-        from disbursement.session import review as run_review
+    click.get_current_context().call_on_close(zip_guard.settle)  # a check never taken is stopped
+    from disbursement.session import ReviewOptions, audit_target, gc_paused
+    from disbursement.session import review as run_review
 
-        options = ReviewOptions(
-            round=round_number,
-            year=year,
-            unit=unit,
-            as_of=as_of,
-            rules_path=rules_path,
-            overrides=overrides,
-            lang=lang,
-            settings=settings_path,
-            templates_dir=templates_dir,
-            date=memo_date,
-            replies=replies_dir,
-            received=received,
-            use_recorded_replies=use_recorded_replies,
+    options = ReviewOptions(
+        round=round_number,
+        year=year,
+        unit=unit,
+        as_of=as_of,
+        rules_path=rules_path,
+        overrides=overrides,
+        lang=lang,
+        settings=settings_path,
+        templates_dir=templates_dir,
+        date=memo_date,
+        replies=replies_dir,
+        received=received,
+        use_recorded_replies=use_recorded_replies,
+    )
+    target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
+    # The run and the printing of its result (see session.gc_paused); the process ends next
+    # when run as the command (cli.app.main).
+    with gc_paused(resume=not ending_fast()):
+        outcome = run_review(
+            files, options, out_dir=out_dir, audit=target, reviewer=reviewer, printed=as_json
         )
-        target = audit_target(audit_db, enabled=not no_audit)  # a bad store fails before any work
-        # The run and the printing of its result (see session.gc_paused); the process ends next
-        # when run as the command (cli.app.main).
-        with gc_paused(resume=not ending_fast()):
-            outcome = run_review(
-                files, options, out_dir=out_dir, audit=target, reviewer=reviewer, printed=as_json
-            )
-            keep_until_exit(outcome)  # freed by the OS at exit, not object by object
-            _review_and_print(outcome, as_json, lang)
-    finally:
-        zip_guard.settle()  # a check the run never took (it ended first) is stopped
+        keep_until_exit(outcome)  # freed by the OS at exit, not object by object
+        _review_and_print(outcome, as_json, lang)
 
 
 def _review_and_print(outcome, as_json: bool, lang: str = "vi") -> None:

@@ -271,13 +271,17 @@ def _clear_invisible_codes(texts: dict[str, list[str]], raw) -> list[int]:
     if codes is None or raw is None:
         return []
     cells = [v for v in raw if isinstance(v, str)]
-    if not ZERO_WIDTH.search("".join(cells)) and not ZERO_WIDTH.search("".join(codes)):
-        # no zero-width character in the column (the usual case): a cell is invisible
-        # exactly when it is whitespace only (INVISIBLE is whitespace and ZERO_WIDTH)
-        cleared = [i for i, v in enumerate(raw) if isinstance(v, str) and v.isspace()]
-        for i in cleared:
-            codes[i] = ""
-        return cleared
+    if ZERO_WIDTH.search("".join(cells)) or ZERO_WIDTH.search("".join(codes)):
+        return _clear_cell_by_cell(codes, raw)
+    # no zero-width character in the column (the usual case): a cell is invisible exactly when
+    # it is whitespace only (INVISIBLE is whitespace and ZERO_WIDTH)
+    cleared = [i for i, v in enumerate(raw) if isinstance(v, str) and v.isspace()]
+    for i in cleared:
+        codes[i] = ""
+    return cleared
+
+
+def _clear_cell_by_cell(codes: list[str], raw) -> list[int]:
     cleared = []
     for i, (value, code) in enumerate(zip(raw, codes, strict=True)):
         if isinstance(value, str) and value and not INVISIBLE.sub("", value):

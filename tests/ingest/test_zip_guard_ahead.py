@@ -77,3 +77,18 @@ def test_a_check_never_taken_is_stopped(tmp_path):
     assert zip_guard._AHEAD == [] and zip_guard._KNOWN == {}
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_review_that_fails_before_reading_stops_its_check(tmp_path):
+    from click.testing import CliRunner
+
+    from disbursement.cli.app import cli
+
+    path = hostile.base_workbook(tmp_path / "plan.xlsx")
+    done = CliRunner().invoke(
+        cli, ["review", str(path), "--round", "1", "--rules", str(tmp_path / "missing.yaml"), "--no-audit"]
+    )
+    assert done.exit_code != 0 and "missing.yaml" in done.output
+    assert zip_guard._AHEAD == []  # stopped when the command ended
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

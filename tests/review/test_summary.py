@@ -3,27 +3,18 @@ filtering the frame once per source, on any mix of sources, labels and figures."
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disbursement.model import RoundInfo
+from disbursement.config.rules import load_rules
 from disbursement.money import format_pct
-from disbursement.review.rounds import summarise
+from disbursement.review.rounds import round_info, summarise
 
-INFO = RoundInfo(
-    rule_id="SL79-R2",
-    number=2,
-    name="Đợt 2",
-    year=2022,
-    as_of=dt.date(2022, 9, 30),
-    description="",
-    legal_basis="",
-    threshold_pct=60,
-)
+RULES = load_rules()
+INFO = round_info(RULES, RULES.round(2), 2022)
 
 
 def _per_source(evaluated: pd.DataFrame) -> dict:
