@@ -49,15 +49,21 @@ def write_outputs(
     skipped = _too_large_to_annotate(result)
     shown = localised(result, lang)  # the result as the outputs of `lang` name it
     staging = Path(tempfile.mkdtemp(prefix=".disbursement-", dir=out))
-    split = len(result.plan) >= SECOND_WRITER_MIN_LINES  # the register and flags.xlsx in the child
+    split = len(result.plan) >= SECOND_WRITER_MIN_LINES  # flags.xlsx (and the register) in the child
+    annotating = any(source not in skipped for source in result.inputs)
+    # The child writes the register too unless it also makes the annotated copies: a copy is
+    # the longest file of a province's set (0.8 s at 1k lines), so the register is written
+    # here beside it.
+    register_apart = split and not annotating
     second = drawing = None
     try:
-        work = split or any(source not in skipped for source in result.inputs)
         second = Job(
             _second_writer,
-            *(shown, staging, skipped, lang, split, templates_dir, settings),
-            fork=work,
-            what="the annotated copies" + (", flags.xlsx and so_theo_doi.xlsx" if split else ""),
+            *(shown, staging, skipped, lang, split, register_apart, templates_dir, settings),
+            fork=split or annotating,
+            what="the annotated copies"
+            + (", flags.xlsx" if split else "")
+            + (" and so_theo_doi.xlsx" if register_apart else ""),
         )
         drawing = Job(
             _chart_png, shown, templates_dir, lang, fork=result.proposal is not None, what="the chart"
@@ -79,7 +85,7 @@ def write_outputs(
         # The register before the memo set: the chart it waits for is drawn meanwhile.
         env = environment(templates_dir)
         register = confined(staging, REGISTER_NAME)
-        registered = None if split else write_register(shown, register, env=env, lang=lang)
+        registered = None if register_apart else write_register(shown, register, env=env, lang=lang)
         if result.proposal is not None:
             from disbursement.render import render_outputs
 
@@ -122,9 +128,10 @@ def write_outputs(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-# From this many lines the register and flags.xlsx (at 100k lines ~10 s and ~6 s; at a
-# province's 1k lines ~0.6 s and ~0.35 s) are written by the second process too, beside the
-# memo, tables and report written here. Below it the fork gains less than it costs.
+# From this many lines flags.xlsx and the register (at 100k lines ~6 s and ~10 s; at a
+# province's 1k lines ~0.12 s each) are written by the second process too, beside the memo,
+# tables and report written here (the register stays here beside an annotated copy). Below it
+# the fork gains less than it costs.
 SECOND_WRITER_MIN_LINES = 500
 
 
@@ -143,20 +150,23 @@ def _second_writer(
     skipped: set[str],
     lang: str,
     split: bool,
+    register: bool,
     templates_dir: str | Path | None,
     settings: str | Path | None,
 ) -> dict[str, Path]:
-    """What the forked child writes: the annotated copies, and for a large result the
-    register and flags.xlsx."""
+    """What the forked child writes: the annotated copies, for a large result flags.xlsx, and
+    the register where it makes no annotated copy."""
     written = _annotated_copies(shown, staging, skipped, lang)
     if split:
-        from disbursement.render.env import environment
-        from disbursement.render.register import REGISTER_NAME, write_register
         from disbursement.render.tables import write_flags_xlsx
 
         path = confined(staging, "flags.xlsx")
         write_flags_xlsx(shown, path, lang=lang, templates_dir=templates_dir, settings=settings)
         written["flags.xlsx"] = path
+    if register:
+        from disbursement.render.env import environment
+        from disbursement.render.register import REGISTER_NAME, write_register
+
         env = environment(templates_dir)
         written[REGISTER_NAME] = write_register(shown, confined(staging, REGISTER_NAME), env=env, lang=lang)
     return written

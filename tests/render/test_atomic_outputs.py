@@ -189,7 +189,8 @@ def test_large_inputs_get_no_annotated_copy_and_say_so(make_workbook, tmp_path, 
     assert "ANNOTATION-SKIPPED" in [c.value for c in sheet["C"]]
 
 
-# A large result has its register and flags.xlsx written by the second (forked) process.
+# A large result has flags.xlsx written by the second (forked) process, and the register
+# too unless that process also makes the annotated copies (then the register is written here).
 SPLIT_STAGES = {
     "flags.xlsx": (disbursement.render.tables, "write_flags_xlsx", 1),
     "so_theo_doi.xlsx": (disbursement.render.register, "write_register", 1),
@@ -230,11 +231,20 @@ def test_a_failure_in_the_second_process_leaves_the_older_set_untouched(
 
 
 @pytest.mark.skipif(not FORKS, reason="needs fork and two cores (the writers run here otherwise)")
-def test_a_second_process_that_dies_is_an_error_not_a_half_set(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("annotated", "dies"),
+    [
+        (True, (disbursement.render.tables, "write_flags_xlsx")),  # beside the annotated copy
+        (False, (disbursement.render.register, "write_register")),  # no copy: the register too
+    ],
+)
+def test_a_second_process_that_dies_is_an_error_not_a_half_set(tmp_path, monkeypatch, annotated, dies):
     from disbursement.render import outputs
 
     monkeypatch.setattr(outputs, "SECOND_WRITER_MIN_LINES", 0)
-    monkeypatch.setattr(disbursement.render.register, "write_register", lambda *a, **k: os._exit(9))
+    if not annotated:
+        monkeypatch.setattr(outputs, "ANNOTATE_MAX_LINES", 0)
+    monkeypatch.setattr(*dies, lambda *a, **k: os._exit(9))
     out = tmp_path / "out"
     result = review(_workbook(tmp_path / "ke_hoach.xlsx", disbursed="400"), out)
     assert result.exit_code == 1
