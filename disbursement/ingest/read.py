@@ -26,7 +26,7 @@ from disbursement.errors import InputUnreadable, Issue
 from disbursement.ingest.bounded import run_bounded
 from disbursement.ingest.csv_text import read_csv
 from disbursement.ingest.sheet import RawSheet, ReadLimits
-from disbursement.ingest.zip_guard import check_zip
+from disbursement.ingest.zip_guard import ZIP_SUFFIXES, check_zip
 
 __all__ = [
     "RawSheet",
@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
-ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
 # Legacy BIFF (.xls): parsed in a forked child with a memory cap and a timeout (bounded.py).
 BOUNDED_SUFFIXES = WORKBOOK_SUFFIXES - ZIP_SUFFIXES
 READ_AHEAD = 2  # sheets parsed ahead of the one being normalised (bounds the memory held)

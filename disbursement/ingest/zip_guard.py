@@ -29,7 +29,7 @@ def check_ahead(paths: Iterable[str | os.PathLike[str]], limits: ReadLimits | No
     from disbursement.forked import Job
 
     limits = limits or ReadLimits()
-    given = [(p, key) for p in paths if Path(p).suffix.lower() in _ZIP_SUFFIXES and (key := _key(p, limits))]
+    given = [(p, key) for p in paths if Path(p).suffix.lower() in ZIP_SUFFIXES and (key := _key(p, limits))]
     if given:
         _AHEAD.append(Job(_verdicts, given, limits, what="the workbook checks"))
 
@@ -46,7 +46,7 @@ def _verdicts(given: list[tuple[Any, tuple]], limits: ReadLimits) -> dict[tuple,
     return verdicts
 
 
-_ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}
+ZIP_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xlsb"}  # the workbooks that are zip files (ingest.read)
 _AHEAD: list[Any] = []  # the checks started ahead (forked.Job), not yet taken
 _KNOWN: dict[tuple, BaseException | None] = {}  # their verdicts, not yet asked for
 
